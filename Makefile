@@ -1,0 +1,40 @@
+# Two entry points for a fresh machine (Python 3.11+, bash, make); see README.md.
+#   make run   install into .venv, refresh the warehouse from the offline default, serve the app
+#   make test  install with the test extras (and Debian's chromium for the browser tests), run all
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint bench clean
+
+run: $(VENV)/.installed
+	$(BIN)/citybench refresh
+	$(BIN)/citybench app
+
+test: $(VENV)/.installed-test /usr/bin/chromium
+	CITYBENCH_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# The browser tests drive Debian's Chromium; Playwright's own browser download is never used.
+/usr/bin/chromium:
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq chromium
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,87 @@
+"""The `citybench` command.
+
+`refresh` and `serve` orchestrate through Prefect and live in flows/; this module hands them
+over with exec, never by import, so the other commands start in a fraction of a second and the
+app layer stays independent of the flows (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from importlib import resources
+
+from app.status import status_lines
+from warehouse.connect import WarehouseMissing
+from warehouse.location import resolve_db
+
+ORCHESTRATED = {"refresh"}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="citybench", description="Comparative city-data benchmarking.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "refresh", help="refresh the warehouse from its sources (Prefect flow)", add_help=False
+    )
+    app = commands.add_parser("app", help="start the Streamlit front end on 127.0.0.1")
+    app.add_argument("--port", type=int, default=8501)
+    app.add_argument("--db", help="warehouse file to serve")
+    status = commands.add_parser("status", help="freshness per source and the published version")
+    status.add_argument("--db", help="warehouse file")
+    return parser
+
+
+def _exec_flows(argv: list[str]) -> None:
+    os.execv(sys.executable, [sys.executable, "-m", "flows", *argv])
+
+
+def _run_app(port: int, db: str | None) -> None:
+    if not 0 < port < 65536:
+        raise SystemExit(f"citybench app: port {port} is not a TCP port")
+    os.environ["CITYBENCH_DB"] = str(resolve_db(db).absolute())
+    script = resources.files("app") / "streamlit_app.py"
+    print(
+        f"citybench app: serving {os.environ['CITYBENCH_DB']} on http://127.0.0.1:{port}",
+        flush=True,
+    )
+    os.execv(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(script),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ORCHESTRATED:
+        _exec_flows(argv)
+    args = _parser().parse_args(argv)
+    if args.command == "app":
+        _run_app(args.port, args.db)
+    elif args.command == "status":
+        try:
+            print("\n".join(status_lines(resolve_db(args.db))))
+        except WarehouseMissing as error:
+            print(f"citybench status: {error}", file=sys.stderr)
+            return 1
+    return 0

@@ -1,0 +1,91 @@
+"""`citybench refresh` (and later `serve`): the commands that orchestrate through Prefect.
+
+Arguments are checked before Prefect is imported, so a typo or an unwritable path is answered
+in a moment with one line, not after the embedded API has started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from warehouse.location import resolve_db
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _source_names() -> list[str]:
+    from flows.sources import SOURCES
+
+    return list(SOURCES)
+
+
+def _check_writable(db: Path) -> None:
+    existing = next(p for p in (db.parent, *db.parent.parents) if p.exists())
+    if not existing.is_dir():
+        raise SystemExit(
+            f"citybench refresh: cannot write the warehouse at {db}: {existing} is not a directory"
+        )
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        probe = db.with_name(f".{db.name}.probe-{os.getpid()}")
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise SystemExit(
+            f"citybench refresh: cannot write the warehouse at {db}: {reason}"
+        ) from None
+    if db.exists() and not db.is_file():
+        raise SystemExit(f"citybench refresh: {db} exists and is not a file")
+
+
+def refresh_main(argv: list[str]) -> int:
+    names = _source_names()
+    parser = _Parser(
+        prog="citybench refresh", description="Refresh the warehouse from its sources."
+    )
+    parser.add_argument(
+        "--source",
+        action="append",
+        choices=names,
+        metavar="NAME",
+        help=f"load only this source (repeatable; one of: {', '.join(names)})",
+    )
+    parser.add_argument(
+        "--db",
+        help="warehouse file (default: $CITYBENCH_DB, citybench.toml, or data/citybench.duckdb)",
+    )
+    args = parser.parse_args(argv)
+    db = resolve_db(args.db).absolute()
+    _check_writable(db)
+
+    from flows.refresh import refresh
+    from warehouse.publish import RefreshLocked
+
+    try:
+        summary = refresh(db=str(db), sources=args.source)
+    except RefreshLocked as error:
+        print(f"citybench refresh: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(summary.lines()))
+    if summary.failed:
+        print(
+            f"citybench refresh: {len(summary.failed)} source(s) failed; the others were published",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] != "refresh":
+        print("usage: python -m flows refresh [--source NAME ...] [--db PATH]", file=sys.stderr)
+        return 2
+    return refresh_main(argv[1:])

@@ -1,0 +1,220 @@
+"""One source's way into the staging warehouse: extract, parse, validate, conform, validate, load.
+
+Each step is a Prefect task, so a run's history shows where a source failed and how long each
+step took. The whole load of a source is one transaction: a source that fails halfway leaves no
+rows behind, and a row in `load` says why it failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.sources.base import Conformed, Extracted, Source
+from warehouse import schemas
+from warehouse.sync import SyncCounts, sync_table
+from warehouse.validation import REJECTED_COLUMNS, Outcome, split_valid
+
+# Above this share of rejected rows a source is judged broken and loads nothing this run.
+MAX_REJECTED_SHARE = 0.05
+
+
+class SourceFailed(RuntimeError):
+    """A source could not be loaded; the message is the one-line reason users see."""
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    source_id: str
+    load_id: int
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_changed: int = 0
+    rows_rejected: int = 0
+    error: str | None = None
+
+    def line(self) -> str:
+        if self.status != "success":
+            return f"{self.source_id}: FAILED - {self.error}"
+        return (
+            f"{self.source_id}: {self.rows_loaded:,} observations, {self.rows_changed:,} rows "
+            f"changed, {self.rows_rejected:,} rejected"
+        )
+
+
+# Canonical tables a source may write, with their contract and key, in load order.
+_TABLES = [
+    ("country", schemas.CountryTable, ["iso2"]),
+    ("city", schemas.CityTable, ["city_id"]),
+    ("city_alias", schemas.CityAliasTable, ["scheme", "alias", "city_id"]),
+    ("indicator", schemas.IndicatorTable, ["indicator_id"]),
+    ("observation", schemas.ObservationTable, ["city_id", "indicator_id", "period", "source_id"]),
+]
+# The registry tables belong to the registry source as a whole; the others row by row.
+_OWNED_BY_SOURCE = {"city_alias", "indicator", "observation"}
+
+
+@task(cache_policy=NO_CACHE)
+def extract(source: Source) -> Extracted:
+    extracted = source.extract()
+    size = sum(len(b) for b in extracted.files.values())
+    get_run_logger().info(
+        "%s: extracted %d file(s), %.1f MB (%s)",
+        source.meta.source_id,
+        len(extracted.files),
+        size / 1e6,
+        extracted.dataset_version,
+    )
+    return extracted
+
+
+@task(cache_policy=NO_CACHE)
+def parse(source: Source, extracted: Extracted) -> dict[str, pd.DataFrame]:
+    return source.parse(extracted)
+
+
+@task(cache_policy=NO_CACHE)
+def validate(frames: dict[str, pd.DataFrame], models: dict) -> dict[str, Outcome]:
+    """Validate every frame against its model; refuse the source when too much is broken."""
+    outcomes = {name: split_valid(frames[name], model) for name, model in models.items()}
+    for name, outcome in outcomes.items():
+        if outcome.rejected_share > MAX_REJECTED_SHARE:
+            first = outcome.rejected.iloc[0]
+            raise SourceFailed(
+                f"{outcome.rejected_rows:,} of {outcome.rows_read:,} {name} rows rejected "
+                f"(over {MAX_REJECTED_SHARE:.0%}), e.g. row {first['row_number']}: "
+                f"{first['reason']}"
+            )
+    return outcomes
+
+
+@task(cache_policy=NO_CACHE)
+def conform(source: Source, raw: dict[str, pd.DataFrame]) -> Conformed:
+    conformed = source.conform(raw)
+    for note in conformed.notes:
+        get_run_logger().info("%s: %s", source.meta.source_id, note)
+    return conformed
+
+
+@task(cache_policy=NO_CACHE)
+def load(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    extracted: Extracted,
+    canonical: dict[str, Outcome],
+    load_id: int,
+) -> SyncCounts:
+    source_id = source.meta.source_id
+    counts = SyncCounts(0, 0, 0)
+    source_row = source.meta.as_row(extracted.dataset_version, extracted.retrieved_at)
+    # retrieved_at says when the data held now was fetched: it moves only when the data did.
+    sync_table(
+        con,
+        "source",
+        source_row.drop(columns="retrieved_at"),
+        ["source_id"],
+        owner=("source_id", source_id),
+    )
+    for table, _, key in _TABLES:
+        if table not in canonical:
+            continue
+        owner = ("source_id", source_id) if table in _OWNED_BY_SOURCE else None
+        stamp = ("load_id", load_id) if table == "observation" else None
+        frame = canonical[table].valid
+        if stamp:
+            frame = frame.assign(load_id=load_id)
+        got = sync_table(con, table, frame, key, owner=owner, stamp=stamp)
+        get_run_logger().info(
+            "%s: %s +%d ~%d -%d", source_id, table, got.inserted, got.updated, got.deleted
+        )
+        counts = SyncCounts(
+            counts.inserted + got.inserted,
+            counts.updated + got.updated,
+            counts.deleted + got.deleted,
+        )
+    con.execute(
+        "UPDATE source SET retrieved_at = ? WHERE source_id = ? AND (retrieved_at IS NULL OR ?)",
+        [extracted.retrieved_at, source_id, counts.changed > 0],
+    )
+    return counts
+
+
+def _rejections(outcomes: dict[str, Outcome], stage: str) -> pd.DataFrame:
+    frames = [
+        o.rejected.assign(check_name=stage + "/" + name + ": " + o.rejected["check_name"])
+        for name, o in outcomes.items()
+        if not o.rejected.empty
+    ]
+    return (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REJECTED_COLUMNS)
+    )
+
+
+def load_source(
+    con: duckdb.DuckDBPyConnection, source: Source, flow_run_id: str | None
+) -> LoadReport:
+    """Run one source end to end inside a transaction and record the outcome in `load`."""
+    source_id = source.meta.source_id
+    load_id = con.execute('SELECT coalesce(max(load_id), 0) + 1 FROM "load"').fetchone()[0]
+    started = datetime.now(UTC)
+    rejected = pd.DataFrame(columns=REJECTED_COLUMNS)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        extracted = extract(source)
+        raw = validate(parse(source, extracted), source.raw_models)
+        conformed = conform(source, {name: o.valid for name, o in raw.items()})
+        frames = {
+            t: getattr(conformed, t) for t, _, _ in _TABLES if getattr(conformed, t) is not None
+        }
+        canonical = validate(frames, {t: m for t, m, _ in _TABLES if t in frames})
+        counts = load(con, source, extracted, canonical, load_id)
+        con.execute("COMMIT")
+        rejected = pd.concat([_rejections(raw, "raw"), _rejections(canonical, "canonical")])
+        report = LoadReport(
+            source_id,
+            load_id,
+            "success",
+            rows_read=sum(o.rows_read for o in raw.values()),
+            rows_loaded=con.execute(
+                "SELECT count(*) FROM observation WHERE source_id = ?", [source_id]
+            ).fetchone()[0],
+            rows_changed=counts.changed,
+            rows_rejected=sum(o.rejected_rows for o in (*raw.values(), *canonical.values())),
+        )
+    except Exception as error:  # a source's failure must not stop the others
+        con.execute("ROLLBACK")
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        get_run_logger().error("%s: load failed: %s", source_id, reason)
+        report = LoadReport(source_id, load_id, "failed", error=reason)
+    _record(con, report, flow_run_id, started, rejected)
+    return report
+
+
+def _record(con, report: LoadReport, flow_run_id, started, rejected: pd.DataFrame) -> None:
+    con.execute(
+        'INSERT INTO "load" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [
+            report.load_id,
+            flow_run_id,
+            report.source_id,
+            started,
+            datetime.now(UTC),
+            report.status,
+            report.rows_read,
+            report.rows_loaded,
+            report.rows_changed,
+            report.rows_rejected,
+            report.error,
+        ],
+    )
+    if not rejected.empty:
+        rows = rejected.assign(load_id=report.load_id, source_id=report.source_id)
+        con.register("_rejected", rows[["load_id", "source_id", *REJECTED_COLUMNS]])
+        con.execute("INSERT INTO rejected SELECT * FROM _rejected")
+        con.unregister("_rejected")

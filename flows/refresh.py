@@ -1,0 +1,110 @@
+"""The refresh flow: load every selected source into the next version, score it, publish it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from prefect import flow, get_run_logger, runtime, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.loading import LoadReport, load_source
+from flows.scoring import ScoreOutcome, score_warehouse
+from flows.sources import SOURCES
+from warehouse import integrity
+from warehouse.connect import open_read_write
+from warehouse.migrate import migrate
+from warehouse.publish import next_version
+
+
+class IntegrityFailed(RuntimeError):
+    """The next version broke a cross-table rule; it was not published."""
+
+
+@dataclass(frozen=True)
+class RefreshSummary:
+    db: str
+    version: int
+    loads: list[LoadReport]
+    score: ScoreOutcome
+
+    @property
+    def failed(self) -> list[LoadReport]:
+        return [r for r in self.loads if r.status != "success"]
+
+    def lines(self) -> list[str]:
+        scored = "unchanged" if self.score.reused else "new score run"
+        return [
+            f"published version {self.version} of {self.db}",
+            *(f"  {report.line()}" for report in self.loads),
+            f"  scores: {self.score.cities:,} cities ({scored} {self.score.score_run_id})",
+        ]
+
+
+@task(cache_policy=NO_CACHE)
+def score(con) -> ScoreOutcome:
+    outcome = score_warehouse(con)
+    get_run_logger().info(
+        "scored %d cities (run %s%s)",
+        outcome.cities,
+        outcome.score_run_id,
+        ", unchanged" if outcome.reused else "",
+    )
+    return outcome
+
+
+@task(cache_policy=NO_CACHE)
+def check_integrity(con) -> None:
+    if problems := integrity.violations(con):
+        raise IntegrityFailed("not published: " + "; ".join(problems))
+
+
+def _publish_record(con, flow_run_id: str | None, loads: list[LoadReport]) -> int:
+    version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM publication").fetchone()[0]
+    summary = "; ".join(r.line() for r in loads)
+    con.execute(
+        "INSERT INTO publication VALUES (?, current_timestamp, ?, ?)",
+        [version, flow_run_id, summary],
+    )
+    return version
+
+
+@flow(
+    name="refresh", description="Refresh the citybench warehouse from its sources and publish it."
+)
+def refresh(db: str, sources: list[str] | None = None) -> RefreshSummary:
+    logger = get_run_logger()
+    flow_run_id = runtime.flow_run.id
+    selected = sources or list(SOURCES)
+    published = Path(db)
+    with next_version(published) as staging:
+        logger.info("building the next version of %s in %s", published, staging.name)
+        con = open_read_write(staging)
+        try:
+            if ran := migrate(con):
+                logger.info("schema migrations applied: %s", ", ".join(ran))
+            loads = [load_source(con, SOURCES[name](), flow_run_id) for name in selected]
+            outcome = score(con)
+            check_integrity(con)
+            version = _publish_record(con, flow_run_id, loads)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    summary = RefreshSummary(str(published), version, loads, outcome)
+    logger.info("published version %d", version)
+    _artifacts(summary)
+    return summary
+
+
+def _artifacts(summary: RefreshSummary) -> None:
+    create_table_artifact(
+        key="refresh-loads",
+        table=[report.__dict__ for report in summary.loads],
+        description=f"Loads of published version {summary.version}",
+    )
+    create_markdown_artifact(
+        key="refresh-summary",
+        markdown="\n".join(["# Refresh", "", *(f"- {line.strip()}" for line in summary.lines())]),
+        description="What the refresh published",
+    )

@@ -1,0 +1,111 @@
+"""Score the staging warehouse with a framework and method file, recording both verbatim."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+
+import duckdb
+import pandas as pd
+
+from indicators.index import score_index
+from warehouse.sync import sync_table
+
+DEFAULT_FRAMEWORK = "prominence"
+
+
+@dataclass(frozen=True)
+class ScoreOutcome:
+    score_run_id: str
+    cities: int
+    reused: bool
+
+
+def _sha(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+
+
+def framework_files(name: str = DEFAULT_FRAMEWORK) -> tuple[str, str]:
+    folder = resources.files("flows.frameworks")
+    return (
+        (folder / f"{name}.toml").read_text(encoding="utf-8"),
+        (folder / f"{name}.method.toml").read_text(encoding="utf-8"),
+    )
+
+
+def _latest_values(con: duckdb.DuckDBPyConnection, indicator_ids: list[str]) -> pd.DataFrame:
+    """Wide frame of each city's most recent value of each indicator, with its groups."""
+    long = con.execute(
+        """
+        SELECT o.city_id, o.indicator_id, arg_max(o.value, o.period) AS value
+        FROM observation o
+        WHERE list_contains(?, o.indicator_id)
+        GROUP BY ALL
+        """,
+        [indicator_ids],
+    ).df()
+    wide = long.pivot(index="city_id", columns="indicator_id", values="value")
+    groups = (
+        con.execute(
+            "SELECT c.city_id, c.country_iso2 AS country, k.continent "
+            "FROM city c JOIN country k ON k.iso2 = c.country_iso2"
+        )
+        .df()
+        .set_index("city_id")
+    )
+    wide = wide.reindex(columns=indicator_ids).join(groups, how="inner").sort_index()
+    return wide
+
+
+def score_warehouse(con: duckdb.DuckDBPyConnection, name: str = DEFAULT_FRAMEWORK) -> ScoreOutcome:
+    framework_text, method_text = framework_files(name)
+    framework, method = tomllib.loads(framework_text), tomllib.loads(method_text)
+    weights = {entry["id"]: float(entry["weight"]) for entry in framework["indicator"]}
+    directions = dict(
+        con.execute(
+            "SELECT indicator_id, direction FROM indicator WHERE list_contains(?, indicator_id)",
+            [list(weights)],
+        ).fetchall()
+    )
+    missing = sorted(set(weights) - set(directions))
+    if missing:
+        raise ValueError(f"{name}.toml: indicator(s) not in the warehouse: {', '.join(missing)}")
+
+    data = _latest_values(con, list(weights))
+    input_hash = _sha(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes())
+    run_id = _sha(framework_text + "\0" + method_text + "\0" + input_hash)[:16]
+    if con.execute("SELECT 1 FROM score_run WHERE score_run_id = ?", [run_id]).fetchone():
+        return ScoreOutcome(run_id, len(data), reused=True)
+
+    scores = score_index(
+        data[list(weights)],
+        index_id=framework["id"],
+        directions=directions,
+        weights=weights,
+        groups={"country": data["country"], "continent": data["continent"]},
+        normalise=method["normalise"],
+        aggregate=method["aggregate"],
+    ).assign(score_run_id=run_id, rank_low=None, rank_high=None)
+    run = pd.DataFrame(
+        [
+            {
+                "score_run_id": run_id,
+                "framework_id": framework["id"],
+                "framework": framework_text,
+                "method": method_text,
+                "framework_hash": _sha(framework_text),
+                "method_hash": _sha(method_text),
+                "input_hash": input_hash,
+                "created_at": datetime.now(UTC),
+                "cities": len(data),
+            }
+        ]
+    )
+    sync_table(con, "score_run", run, ["score_run_id"], owner=("score_run_id", run_id))
+    sync_table(
+        con, "score", scores, ["score_run_id", "city_id", "node_id"], owner=("score_run_id", run_id)
+    )
+    return ScoreOutcome(run_id, len(data), reused=False)

