@@ -48,9 +48,14 @@ def sync_table(
     if stamp:
         columns = [c for c in columns if c != stamp[0]]
     compared = [c for c in columns if c not in key]
-    con.register("_incoming", pa.Table.from_pandas(rows[columns], preserve_index=False))
+    t = _quoted(table)
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {t})").fetchall())
+    con.register("_incoming_raw", pa.Table.from_pandas(rows[columns], preserve_index=False))
+    # Cast to the table's types: pandas guesses types from values (an empty frame's columns
+    # come out as floats), the table's contract does not guess.
+    casts = ", ".join(f"CAST({_quoted(c)} AS {types[c]}) AS {_quoted(c)}" for c in columns)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _incoming AS SELECT {casts} FROM _incoming_raw")
     try:
-        t = _quoted(table)
         match = " AND ".join(f"t.{_quoted(c)} = i.{_quoted(c)}" for c in key)
         owned, params = ("", [])
         if owner:
@@ -88,5 +93,6 @@ def sync_table(
             [stamp[1]] if stamp else [],
         ).fetchone()[0]
     finally:
-        con.unregister("_incoming")
+        con.execute("DROP VIEW _incoming")
+        con.unregister("_incoming_raw")
     return SyncCounts(int(inserted), int(updated), int(deleted))

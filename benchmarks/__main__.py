@@ -1,0 +1,21 @@
+"""Run every benchmark, each case in fresh processes, and print medians with ratios.
+
+    python -m benchmarks            # all
+    python -m benchmarks startup    # one
+"""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks import market_potential, startup
+
+SUITES = {"startup": startup.main, "market_potential": market_potential.main}
+
+if __name__ == "__main__":
+    chosen = sys.argv[1:] or list(SUITES)
+    unknown = [name for name in chosen if name not in SUITES]
+    if unknown:
+        sys.exit(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(SUITES)}")
+    for name in chosen:
+        SUITES[name]()

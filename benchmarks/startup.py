@@ -1,0 +1,39 @@
+"""Start-up of the commands that do not orchestrate, against bare Python and `import prefect`.
+
+DESIGN.md: only refresh and serve import Prefect; the others answer in well under a second.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.timing import median_seconds, report
+
+
+def _tiny_warehouse(folder: Path) -> Path:
+    import duckdb
+
+    from warehouse.migrate import migrate
+
+    db = folder / "bench.duckdb"
+    con = duckdb.connect(str(db))
+    migrate(con)
+    con.execute("INSERT INTO publication VALUES (1, current_timestamp, NULL, 'bench')")
+    con.close()
+    return db
+
+
+def main(runs: int = 7) -> None:
+    citybench = str(Path(sys.executable).with_name("citybench"))
+    with tempfile.TemporaryDirectory() as folder:
+        db = _tiny_warehouse(Path(folder))
+        rows = [
+            ("python -c pass (baseline)", median_seconds([sys.executable, "-c", "pass"], runs)),
+            ("citybench status", median_seconds([citybench, "status", "--db", str(db)], runs)),
+            ("citybench --help", median_seconds([citybench, "--help"], runs)),
+            ("python -c 'import prefect' (what is avoided)",
+             median_seconds([sys.executable, "-c", "import prefect"], runs)),
+        ]
+    report(f"CLI start-up, median of {runs} fresh processes", rows, "python -c pass (baseline)")
