@@ -38,6 +38,8 @@ def arithmetic_mean(
     """Weighted arithmetic mean across columns; a city missing any indicator gets no score
     (imputation is a separate, explicit step)."""
     w = pd.Series(weights if weights is not None else 1.0, index=normalised.columns, dtype=float)
+    if w.isna().any():
+        raise ValueError(f"no weight for {', '.join(w.index[w.isna()])}")
     if (w < 0).any() or w.sum() <= 0:
         raise ValueError("weights must be non-negative and not all zero")
     w = w / w.sum()

@@ -11,7 +11,8 @@ city as an urban core:
     11 is the smallest whole number that folds all five boroughs into New York City).
     Places are taken from the most populous down. A place that no larger place has absorbed is a
     city; it absorbs every smaller place of the same country and first-level division (admin1)
-    whose whole core lies inside its own (distance + r_small <= r_large).
+    whose whole core lies inside its own (distance + r_small <= r_large). Places of unknown
+    (zero) population absorb nothing.
 
 The absorbed places' populations are not added to their city: GeoNames counts a district's
 people in its city's figure (London's 8.96 M includes Brent), so adding them would count people

@@ -16,7 +16,10 @@ def unit_vectors(latitude: np.ndarray, longitude: np.ndarray) -> np.ndarray:
 
 
 def chord_for_km(km: np.ndarray | float) -> np.ndarray | float:
-    return 2.0 * np.sin(np.asarray(km) / (2.0 * EARTH_RADIUS_KM))
+    # No two points are further apart than half the circumference; beyond it the sine would
+    # fall again and a larger radius would reach fewer cities.
+    km = np.clip(np.asarray(km, dtype=float), 0.0, np.pi * EARTH_RADIUS_KM)
+    return 2.0 * np.sin(km / (2.0 * EARTH_RADIUS_KM))
 
 
 def great_circle_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
