@@ -1,0 +1,192 @@
+"""One transport for every source: HTTP from the publisher, or a mirror directory.
+
+HTTP: timeouts; retries with exponential backoff that honour Retry-After; conditional requests
+(ETag / Last-Modified) over an on-disk cache, so an unchanged file is not downloaded again; a
+descriptive User-Agent; a per-host limit on requests per window, remembered on disk across runs
+(OECD allows about 60 downloads an hour).
+
+Mirror: the same URLs read from a directory laid out like them, for offline and reproducible
+runs: `https://host/a/b.csv?x=1` is `DIR/host/a/b.csv?x=1` (the query, when there is one, is
+part of the file name, exactly as in the URL).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+USER_AGENT = "citybench/0.1 (open city-data benchmarking; +https://github.com/citybench/citybench)"
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class FetchFailed(RuntimeError):
+    """A file could not be fetched; the message is one line naming the URL and the reason."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    content: bytes
+    retrieved_at: datetime
+    last_modified: str | None = None  # as the publisher states it
+    from_cache: bool = False  # True when the server said 304 Not Modified
+
+
+class Transport(Protocol):
+    def get(self, url: str) -> Fetched: ...
+
+
+def mirror_path(root: Path, url: str) -> Path:
+    parts = urlsplit(url)
+    relative = unquote(parts.path).lstrip("/") + (f"?{parts.query}" if parts.query else "")
+    path = (root / parts.hostname / relative).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise FetchFailed(f"{url}: leaves the mirror directory")
+    return path
+
+
+@dataclass
+class MirrorTransport:
+    root: Path
+
+    def get(self, url: str) -> Fetched:
+        path = mirror_path(self.root, url)
+        if not path.is_file():
+            raise FetchFailed(f"{url}: not in the mirror (expected {path})")
+        stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        return Fetched(url, path.read_bytes(), stamp, email.utils.format_datetime(stamp, True))
+
+
+@dataclass(frozen=True)
+class HostLimit:
+    requests: int
+    per_seconds: float
+
+
+@dataclass
+class HttpTransport:
+    cache_dir: Path
+    timeout: float = 60.0
+    retries: int = 4
+    backoff: float = 1.0  # first retry after ~1 s, then 2, 4, ... (with jitter)
+    max_wait: float = 120.0  # never sleep longer than this for one retry or rate limit
+    limits: dict[str, HostLimit] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
+    client: httpx.Client | None = None
+
+    def __post_init__(self) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        if self.client is None:
+            self.client = httpx.Client(
+                timeout=self.timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+            )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def get(self, url: str) -> Fetched:
+        cached_body, cached_meta = self._cached(url)
+        headers = {}
+        if cached_meta.get("etag"):
+            headers["If-None-Match"] = cached_meta["etag"]
+        if cached_meta.get("last_modified"):
+            headers["If-Modified-Since"] = cached_meta["last_modified"]
+        last_error = "no attempt made"
+        for attempt in range(self.retries + 1):
+            self._respect_limit(url)
+            try:
+                response = self.client.get(url, headers=headers)
+                content = response.content  # reads the body: a short body raises here
+            except httpx.TimeoutException:
+                last_error = f"timed out after {self.timeout:g} s"
+                wait = self._backoff(attempt)
+            except httpx.TransportError as error:
+                last_error = _one_line(error) or type(error).__name__
+                wait = self._backoff(attempt)
+            else:
+                if response.status_code == 304 and cached_body is not None:
+                    return Fetched(url, cached_body, datetime.now(UTC),
+                                   cached_meta.get("last_modified"), from_cache=True)
+                if response.is_success:
+                    return self._store(url, response, content)
+                last_error = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+                if response.status_code not in RETRY_STATUSES:
+                    break
+                wait = _retry_after(response) or self._backoff(attempt)
+            if attempt < self.retries:
+                self.sleep(min(wait, self.max_wait))
+        raise FetchFailed(f"{url}: {last_error} (after {attempt + 1} attempt(s))")
+
+    def _backoff(self, attempt: int) -> float:
+        return self.backoff * (2**attempt) * random.uniform(0.8, 1.2)
+
+    # --- conditional-request cache -------------------------------------------------------
+    def _cache_paths(self, url: str) -> tuple[Path, Path]:
+        key = hashlib.sha256(url.encode()).hexdigest()[:32]
+        return self.cache_dir / f"{key}.body", self.cache_dir / f"{key}.json"
+
+    def _cached(self, url: str) -> tuple[bytes | None, dict]:
+        body, meta = self._cache_paths(url)
+        if body.is_file() and meta.is_file():
+            return body.read_bytes(), json.loads(meta.read_text())
+        return None, {}
+
+    def _store(self, url: str, response: httpx.Response, content: bytes) -> Fetched:
+        body, meta = self._cache_paths(url)
+        last_modified = response.headers.get("Last-Modified")
+        if response.headers.get("ETag") or last_modified:
+            body.write_bytes(content)
+            meta.write_text(json.dumps(
+                {"url": url, "etag": response.headers.get("ETag"), "last_modified": last_modified}
+            ))
+        return Fetched(url, content, datetime.now(UTC), last_modified)
+
+    # --- per-host rate limit, remembered across runs ---------------------------------------
+    def _respect_limit(self, url: str) -> None:
+        host = urlsplit(url).hostname or ""
+        limit = self.limits.get(host)
+        if limit is None:
+            return
+        log = self.cache_dir / f"requests-{host}.json"
+        now = time.time()
+        recent = [t for t in (json.loads(log.read_text()) if log.is_file() else [])
+                  if now - t < limit.per_seconds]
+        if len(recent) >= limit.requests:
+            wait = recent[0] + limit.per_seconds - now
+            if wait > self.max_wait:
+                raise FetchFailed(
+                    f"{url}: {host} allows {limit.requests} requests per "
+                    f"{limit.per_seconds:g} s; the next is possible in {wait:.0f} s"
+                )
+            self.sleep(wait)
+            now = time.time()
+            recent = [t for t in recent if now - t < limit.per_seconds]
+        log.write_text(json.dumps([*recent, now]))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _one_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else ""
