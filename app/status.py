@@ -18,13 +18,15 @@ WITH last_run AS (
 ), held AS (
     SELECT source_id, count(*) AS observations FROM observation GROUP BY source_id
 )
-SELECT s.source_id, ls.refreshed_at, coalesce(h.observations, 0), r.last_status, r.last_error,
-       r.last_run_at, s.dataset_version
-FROM source s
+SELECT ids.source_id, ls.refreshed_at, coalesce(h.observations, 0), r.last_status,
+       r.last_error, r.last_run_at, s.dataset_version
+-- a source that has never loaded has no row in `source` yet, only failed loads
+FROM (SELECT source_id FROM source UNION SELECT source_id FROM "load") ids
+LEFT JOIN source s USING (source_id)
 LEFT JOIN last_run r USING (source_id)
 LEFT JOIN last_success ls USING (source_id)
 LEFT JOIN held h USING (source_id)
-ORDER BY s.source_id
+ORDER BY ids.source_id
 """
 
 
@@ -46,7 +48,9 @@ def status_lines(db: Path) -> list[str]:
     lines = [f"{db}: published version {version[0]} at {_when(version[1])}"]
     for source_id, refreshed, observations, last_status, last_error, last_run, dataset in rows:
         lines.append(
-            f"  {source_id}: last refreshed {_when(refreshed)}, {observations:,} observations"
+            f"  {source_id}: "
+            + (f"last refreshed {_when(refreshed)}" if refreshed else "never refreshed")
+            + f", {observations:,} observations"
             + (f" ({dataset})" if dataset else "")
         )
         if last_status == "failed":

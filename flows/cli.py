@@ -11,7 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-from warehouse.location import resolve_db
+from warehouse.location import config_path, load_config, resolve_db
+
+OFFLINE_DEFAULT = "geonames"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,6 +25,19 @@ def _source_names() -> list[str]:
     from flows.sources import SOURCES
 
     return list(SOURCES)
+
+
+def default_sources(known: list[str]) -> list[str]:
+    """What a bare `citybench refresh` loads: `[refresh] sources` of citybench.toml, else the
+    offline default alone, so that a fresh machine with no network refreshes cleanly."""
+    configured = load_config().get("refresh", {}).get("sources", [OFFLINE_DEFAULT])
+    unknown = [name for name in configured if name not in known]
+    if unknown:
+        raise SystemExit(
+            f"citybench refresh: {config_path()}: [refresh] sources names unknown "
+            f"source(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    return configured
 
 
 def _check_writable(db: Path) -> None:
@@ -58,18 +73,26 @@ def refresh_main(argv: list[str]) -> int:
         help=f"load only this source (repeatable; one of: {', '.join(names)})",
     )
     parser.add_argument(
+        "--mirror",
+        metavar="DIR",
+        help="read every URL from DIR/<host>/<path> instead of the network (offline runs)",
+    )
+    parser.add_argument(
         "--db",
         help="warehouse file (default: $CITYBENCH_DB, citybench.toml, or data/citybench.duckdb)",
     )
     args = parser.parse_args(argv)
     db = resolve_db(args.db).absolute()
     _check_writable(db)
+    if args.mirror and not Path(args.mirror).is_dir():
+        raise SystemExit(f"citybench refresh: mirror directory {args.mirror} does not exist")
+    sources = args.source or default_sources(names)
 
     from flows.refresh import refresh
     from warehouse.publish import RefreshLocked
 
     try:
-        summary = refresh(db=str(db), sources=args.source)
+        summary = refresh(db=str(db), sources=sources, mirror=args.mirror)
     except RefreshLocked as error:
         print(f"citybench refresh: {error}", file=sys.stderr)
         return 1

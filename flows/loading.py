@@ -15,7 +15,8 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.sources.base import Conformed, Extracted, Source
+from flows.sources.base import Conformed, Extracted, Registry, Source
+from flows.transport import Transport
 from warehouse import schemas
 from warehouse.sync import SyncCounts, sync_table
 from warehouse.validation import REJECTED_COLUMNS, Outcome, split_valid
@@ -61,8 +62,8 @@ _OWNED_BY_SOURCE = {"city_alias", "indicator", "observation"}
 
 
 @task(cache_policy=NO_CACHE)
-def extract(source: Source) -> Extracted:
-    extracted = source.extract()
+def extract(source: Source, transport: Transport) -> Extracted:
+    extracted = source.extract(transport)
     size = sum(len(b) for b in extracted.files.values())
     get_run_logger().info(
         "%s: extracted %d file(s), %.1f MB (%s)",
@@ -95,8 +96,8 @@ def validate(frames: dict[str, pd.DataFrame], models: dict) -> dict[str, Outcome
 
 
 @task(cache_policy=NO_CACHE)
-def conform(source: Source, raw: dict[str, pd.DataFrame]) -> Conformed:
-    conformed = source.conform(raw)
+def conform(source: Source, raw: dict[str, pd.DataFrame], registry: Registry) -> Conformed:
+    conformed = source.conform(raw, registry)
     for note in conformed.notes:
         get_run_logger().info("%s: %s", source.meta.source_id, note)
     return conformed
@@ -156,8 +157,35 @@ def _rejections(outcomes: dict[str, Outcome], stage: str) -> pd.DataFrame:
     )
 
 
+def read_registry(con: duckdb.DuckDBPyConnection) -> Registry:
+    return Registry(
+        cities=con.execute(
+            "SELECT city_id, name, country_iso2, latitude, longitude, population "
+            "FROM city ORDER BY city_id"
+        ).df(),
+        aliases=con.execute("SELECT alias, city_id FROM city_alias WHERE scheme = 'name'").df(),
+        countries=con.execute("SELECT iso2, iso3, iso_numeric, name FROM country").df(),
+    )
+
+
+def _unresolved(conformed: Conformed) -> pd.DataFrame:
+    """Records no city could be found for: reported with the reason, never guessed."""
+    frame = conformed.unresolved
+    if frame is None or frame.empty:
+        return pd.DataFrame(columns=REJECTED_COLUMNS)
+    return pd.DataFrame(
+        {
+            "row_number": None,
+            "column_name": "name",
+            "check_name": "resolve: " + frame["status"],
+            "value": frame["key"].astype(str) + " " + frame["name"].astype(str),
+            "reason": frame["reason"],
+        }
+    )
+
+
 def load_source(
-    con: duckdb.DuckDBPyConnection, source: Source, flow_run_id: str | None
+    con: duckdb.DuckDBPyConnection, source: Source, transport: Transport, flow_run_id: str | None
 ) -> LoadReport:
     """Run one source end to end inside a transaction and record the outcome in `load`."""
     source_id = source.meta.source_id
@@ -166,16 +194,20 @@ def load_source(
     rejected = pd.DataFrame(columns=REJECTED_COLUMNS)
     con.execute("BEGIN TRANSACTION")
     try:
-        extracted = extract(source)
+        extracted = extract(source, transport)
         raw = validate(parse(source, extracted), source.raw_models)
-        conformed = conform(source, {name: o.valid for name, o in raw.items()})
+        registry = read_registry(con)
+        conformed = conform(source, {name: o.valid for name, o in raw.items()}, registry)
         frames = {
             t: getattr(conformed, t) for t, _, _ in _TABLES if getattr(conformed, t) is not None
         }
         canonical = validate(frames, {t: m for t, m, _ in _TABLES if t in frames})
         counts = load(con, source, extracted, canonical, load_id)
         con.execute("COMMIT")
-        rejected = pd.concat([_rejections(raw, "raw"), _rejections(canonical, "canonical")])
+        unresolved = _unresolved(conformed)
+        rejected = pd.concat(
+            [_rejections(raw, "raw"), _rejections(canonical, "canonical"), unresolved]
+        )
         report = LoadReport(
             source_id,
             load_id,
@@ -185,7 +217,8 @@ def load_source(
                 "SELECT count(*) FROM observation WHERE source_id = ?", [source_id]
             ).fetchone()[0],
             rows_changed=counts.changed,
-            rows_rejected=sum(o.rejected_rows for o in (*raw.values(), *canonical.values())),
+            rows_rejected=sum(o.rejected_rows for o in (*raw.values(), *canonical.values()))
+            + len(unresolved),
         )
     except Exception as error:  # a source's failure must not stop the others
         con.execute("ROLLBACK")

@@ -12,10 +12,22 @@ from prefect.cache_policies import NO_CACHE
 from flows.loading import LoadReport, load_source
 from flows.scoring import ScoreOutcome, score_warehouse
 from flows.sources import SOURCES
+from flows.transport import HostLimit, HttpTransport, MirrorTransport
 from warehouse import integrity
 from warehouse.connect import open_read_write
 from warehouse.migrate import migrate
 from warehouse.publish import next_version
+
+# OECD allows about 60 downloads an hour; Wikidata asks for no more than 5 parallel queries.
+HOST_LIMITS = {"sdmx.oecd.org": HostLimit(requests=60, per_seconds=3600)}
+
+
+def make_transport(published: Path, mirror: str | None) -> MirrorTransport | HttpTransport:
+    if mirror:
+        return MirrorTransport(Path(mirror))
+    # The HTTP cache lives beside the warehouse it feeds, so side-by-side warehouses share
+    # nothing by accident.
+    return HttpTransport(published.parent / "http-cache", limits=HOST_LIMITS)
 
 
 class IntegrityFailed(RuntimeError):
@@ -73,7 +85,7 @@ def _publish_record(con, flow_run_id: str | None, loads: list[LoadReport]) -> in
 @flow(
     name="refresh", description="Refresh the citybench warehouse from its sources and publish it."
 )
-def refresh(db: str, sources: list[str] | None = None) -> RefreshSummary:
+def refresh(db: str, sources: list[str] | None = None, mirror: str | None = None) -> RefreshSummary:
     logger = get_run_logger()
     flow_run_id = runtime.flow_run.id
     selected = sources or list(SOURCES)
@@ -84,7 +96,13 @@ def refresh(db: str, sources: list[str] | None = None) -> RefreshSummary:
         try:
             if ran := migrate(con):
                 logger.info("schema migrations applied: %s", ", ".join(ran))
-            loads = [load_source(con, SOURCES[name](), flow_run_id) for name in selected]
+            transport = make_transport(published, mirror)
+            try:
+                loads = [
+                    load_source(con, SOURCES[name](), transport, flow_run_id) for name in selected
+                ]
+            finally:
+                transport.close()
             outcome = score(con)
             check_integrity(con)
             version = _publish_record(con, flow_run_id, loads)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import json
+import os
 import random
 import time
 from collections.abc import Callable
@@ -46,12 +47,15 @@ class Fetched:
 class Transport(Protocol):
     def get(self, url: str) -> Fetched: ...
 
+    def close(self) -> None: ...
+
 
 def mirror_path(root: Path, url: str) -> Path:
     parts = urlsplit(url)
     relative = unquote(parts.path).lstrip("/") + (f"?{parts.query}" if parts.query else "")
-    path = (root / parts.hostname / relative).resolve()
-    if not path.is_relative_to(root.resolve()):
+    # Normalised, not resolved: a mirror may be made of symbolic links to files kept elsewhere.
+    path = Path(os.path.normpath(root / parts.hostname / relative))
+    if not path.is_relative_to(Path(os.path.normpath(root))):
         raise FetchFailed(f"{url}: leaves the mirror directory")
     return path
 
@@ -66,6 +70,9 @@ class MirrorTransport:
             raise FetchFailed(f"{url}: not in the mirror (expected {path})")
         stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         return Fetched(url, path.read_bytes(), stamp, email.utils.format_datetime(stamp, True))
+
+    def close(self) -> None:
+        pass  # nothing held open
 
 
 @dataclass(frozen=True)

@@ -31,3 +31,18 @@ def resolve_db(explicit: str | os.PathLike[str] | None = None) -> Path:
     if configured := load_config().get("warehouse", {}).get("db"):
         return Path(configured)
     return DEFAULT_DB
+
+
+def source_urls(source_id: str, defaults: dict[str, str]) -> dict[str, str]:
+    """The URLs a source fetches: its publisher's, unless citybench.toml points a file
+    elsewhere (an internal mirror server, a test server):
+
+        [sources.un-wup.urls]
+        "WUP2018-F12-Cities_Over_300K.xls" = "http://mirror.example/wup/F12.xls"
+    """
+    overrides = load_config().get("sources", {}).get(source_id, {}).get("urls", {})
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise ValueError(f"{config_path()}: [sources.{source_id}.urls] has unknown file(s) "
+                         f"{', '.join(unknown)}; known: {', '.join(defaults)}")
+    return {**defaults, **overrides}

@@ -34,6 +34,7 @@ class CountryTable(pa.DataFrameModel):
     continent: Series[str] = pa.Field(isin=["AF", "AN", "AS", "EU", "NA", "OC", "SA"])
     population: Series[pa.Int64] = pa.Field(ge=0, nullable=True)
     capital: Series[str] = pa.Field(nullable=True)
+    iso_numeric: Series[pa.Int32] = pa.Field(ge=0, le=999, nullable=True)
 
     class Config:
         strict = "filter"

