@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,10 +12,22 @@ from importlib import resources
 import duckdb
 import pandas as pd
 
+from indicators import composite, index
 from indicators.index import score_index
 from warehouse.sync import sync_table
 
 DEFAULT_FRAMEWORK = "prominence"
+
+
+def _engine_hash() -> str:
+    """The scoring code itself: a change in how scores are computed is a new score run even
+    when framework, method and data are the same."""
+    return hashlib.sha256(
+        "".join(inspect.getsource(module) for module in (composite, index)).encode()
+    ).hexdigest()
+
+
+ENGINE_HASH = _engine_hash()
 
 
 @dataclass(frozen=True)
@@ -76,7 +89,7 @@ def score_warehouse(con: duckdb.DuckDBPyConnection, name: str = DEFAULT_FRAMEWOR
 
     data = _latest_values(con, list(weights))
     input_hash = _sha(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes())
-    run_id = _sha(framework_text + "\0" + method_text + "\0" + input_hash)[:16]
+    run_id = _sha("\0".join([framework_text, method_text, input_hash, ENGINE_HASH]))[:16]
     if con.execute("SELECT 1 FROM score_run WHERE score_run_id = ?", [run_id]).fetchone():
         return ScoreOutcome(run_id, len(data), reused=True)
 

@@ -51,11 +51,19 @@ def arithmetic_mean(
 
 
 def rank(values: pd.Series, groups: pd.Series | None = None) -> pd.DataFrame:
-    """Rank 1 = highest value (ties share the better rank) and percentile = share of the group
-    scoring at or below the value, in percent (the top city is at 100). Missing values get none."""
-    grouped = values.groupby(groups, dropna=False) if groups is not None else values
+    """Rank 1 = highest value (ties share the better rank), and percentile = the share of the
+    other cities of the group that score strictly below, in percent: the top city is at 100,
+    the bottom at 0, and a large tie at the bottom (every city that is not a capital) at 0
+    rather than near 100. A group of one is at 100. Missing values get neither."""
+    if groups is not None:
+        grouped = values.groupby(groups, dropna=False)
+        others = grouped.transform("count") - 1
+    else:
+        grouped = values
+        others = pd.Series(values.count() - 1, index=values.index, dtype=float)
     ranks = grouped.rank(ascending=False, method="min")
-    percentiles = grouped.rank(ascending=True, method="max", pct=True) * 100.0
+    below = grouped.rank(ascending=True, method="min") - 1
+    percentiles = (below / others.where(others > 0) * 100.0).where(others > 0, 100.0)
     return (
         pd.DataFrame(
             {"rank": ranks.astype("Int64"), "percentile": percentiles.astype(float)},

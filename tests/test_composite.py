@@ -115,8 +115,9 @@ def test_rank_ties_share_the_better_rank():
     assert str(out["rank"].dtype) == "Int64"
     assert str(out["percentile"].dtype) == "Float64"
     assert out["rank"].iloc[:4].tolist() == [3, 1, 1, 4]
-    # Share of the four scored cities at or below: 10 -> {5, 10}, 20 -> all, 5 -> itself.
-    assert out["percentile"].iloc[:4].tolist() == [50.0, 100.0, 100.0, 25.0]
+    # Share of the three other scored cities strictly below: 10 -> {5}, 20 -> {5, 10}, 5 -> none.
+    np.testing.assert_allclose(out["percentile"].iloc[:4].astype(float), [100 / 3, 200 / 3,
+                                                                        200 / 3, 0.0])
     assert out.loc["e", "rank"] is pd.NA
     assert out.loc["e", "percentile"] is pd.NA
 
@@ -128,7 +129,7 @@ def test_rank_groups_are_independent():
     # A: 50 > 2 > 1; B: 100 > 3 (and a missing value, which takes no share of the group).
     assert out["rank"].tolist()[:5] == [3, 2, 2, 1, 1]
     np.testing.assert_allclose(
-        out["percentile"].iloc[:5].astype(float), [100 / 3, 200 / 3, 50.0, 100.0, 100.0]
+        out["percentile"].iloc[:5].astype(float), [0.0, 50.0, 0.0, 100.0, 100.0]
     )
     assert out["rank"].isna().tolist() == [False] * 5 + [True]
 
@@ -145,7 +146,7 @@ def test_rank_missing_group_label_is_a_group_of_its_own():
     groups = pd.Series(["A", None, "A", None])
     out = rank(values, groups)
     assert out["rank"].tolist() == [2, 2, 1, 1]
-    assert out["percentile"].astype(float).tolist() == [50.0, 50.0, 100.0, 100.0]
+    assert out["percentile"].astype(float).tolist() == [0.0, 0.0, 100.0, 100.0]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -167,12 +168,13 @@ def test_rank_against_brute_force(seed):
                 continue
             peers = raw[(labels == labels[k]) & ~np.isnan(raw)]
             assert out["rank"].iloc[k] == 1 + (peers > v).sum()
-            assert out["percentile"].iloc[k] == pytest.approx(100.0 * (peers <= v).mean())
-        # The best in every group is at rank 1 and percentile 100.
+            expected = 100.0 * (peers < v).sum() / (len(peers) - 1) if len(peers) > 1 else 100.0
+            assert out["percentile"].iloc[k] == pytest.approx(expected)
+        # The best in every group is at rank 1, the worst at percentile 0.
         scored = out[values.notna()]
-        best = scored.groupby(labels[values.notna().to_numpy()])
-        assert (best["rank"].min() == 1).all()
-        assert (best["percentile"].max() == 100.0).all()
+        by_group = scored.groupby(labels[values.notna().to_numpy()])
+        assert (by_group["rank"].min() == 1).all()
+        assert (by_group["percentile"].min() == 0.0).all()
 
 
 def test_ranks_in_scopes_columns_and_values():
@@ -263,7 +265,8 @@ def test_score_index_values(cities):
     np.testing.assert_allclose(liv["value"], index_value)
     assert liv["rank"].tolist() == [3, 2, 1, 4]
     assert liv["rank_country"].tolist() == [2, 1, 1, 2]
-    np.testing.assert_allclose(liv["percentile_country"].astype(float), [50, 100, 100, 50])
+    # two cities per country: the better above the one other (100), the worse above none (0)
+    np.testing.assert_allclose(liv["percentile_country"].astype(float), [0, 100, 100, 0])
 
 
 def test_score_index_weights(cities):

@@ -107,10 +107,17 @@ def test_sigkill_halfway_leaves_the_published_warehouse_serving(tmp_path, prefec
 
     assert _sha(db) == before
     assert _version(db) == version
-    # The app's own read path still serves the published version.
-    from app.status import status_lines
+    # The app still serves the published version.
+    from streamlit.testing.v1 import AppTest
 
-    assert f"published version {version}" in status_lines(db)[0]
+    os.environ["CITYBENCH_DB"] = str(db)
+    try:
+        app = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=60).run()
+    finally:
+        del os.environ["CITYBENCH_DB"]
+    assert not app.exception
+    assert f"Published version {version}" in app.caption[0].value
+    assert len(app.dataframe[0].value) == 25
 
     again = citybench("refresh", "--db", str(db), env=cli_env(prefect_home))
     assert again.returncode == 0, again.stderr

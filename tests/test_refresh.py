@@ -161,7 +161,7 @@ def test_status_reports_freshness_without_prefect(published):
 def test_runs_are_in_prefect_history_with_logs(published, prefect_home):
     """The refresh ran through Prefect's API: the run and its log lines are stored there."""
     code = """
-import asyncio, json
+import asyncio, json, sys
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
@@ -169,7 +169,8 @@ async def main():
     async with get_client() as client:
         runs = [r for r in await client.read_flow_runs() if r.name]
         flows = {f.id: f.name for f in await client.read_flows()}
-        refresh = [r for r in runs if flows.get(r.flow_id) == "refresh"]
+        refresh = [r for r in runs if flows.get(r.flow_id) == "refresh"
+                   and r.parameters.get("db") == sys.argv[1]]
         logs = await client.read_logs(
             log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[refresh[0].id])))
         print(json.dumps({"states": [r.state_type.value for r in refresh],
@@ -177,11 +178,12 @@ async def main():
 asyncio.run(main())
 """
     env = cli_env(prefect_home)
-    import flows
+    import flows  # its defaults: telemetry off, a patient start-up timeout
 
-    env.update({k: v for k, v in flows._PREFECT_DEFAULTS.items()})
+    env.update(flows._PREFECT_DEFAULTS)
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=240
+        [sys.executable, "-c", code, str(published)],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=240,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     history = json.loads(result.stdout.strip().splitlines()[-1])

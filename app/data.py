@@ -1,0 +1,307 @@
+"""Every read the front end makes of the published warehouse, as pandas frames.
+
+Each function opens a short-lived read-only connection, runs parameterised SQL and closes it.
+A refresh publishes by `os.replace`-ing the file; a connection kept open would keep serving the
+replaced version. No Streamlit here: the report exporter reuses these functions.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import duckdb
+import pandas as pd
+
+from warehouse.connect import open_read_only
+
+CONTINENTS = {
+    "AF": "Africa",
+    "AS": "Asia",
+    "EU": "Europe",
+    "NA": "North America",
+    "OC": "Oceania",
+    "SA": "South America",
+    "AN": "Antarctica",
+}
+
+Measure = Literal["normalised", "percentile"]
+# Both map onto 0..1 so the two views of the distribution share one axis.
+_MEASURE_SQL = {"normalised": "s.normalised", "percentile": "s.percentile / 100.0"}
+
+# DuckDB hands a new connection the database instance that is already open in this process for
+# the same path. If one reader were still open when a refresh replaced the file, the next reader
+# would get the old instance. One connection at a time means each open sees the current file.
+_ONE_CONNECTION = threading.Lock()
+
+# The current run of a framework is its latest; older runs stay for reproducibility.
+_LATEST_RUN = """
+    run AS (
+        SELECT score_run_id FROM score_run WHERE framework_id = $framework
+        ORDER BY created_at DESC, score_run_id DESC LIMIT 1
+    )"""
+
+
+class Snapshot(NamedTuple):
+    """Identifies one published version of the file: a replace gives a new inode and mtime."""
+
+    path: Path
+    inode: int
+    mtime_ns: int
+
+
+def snapshot(db: Path) -> Snapshot | None:
+    try:
+        stat = db.stat()
+    except FileNotFoundError:
+        return None
+    return Snapshot(db, stat.st_ino, stat.st_mtime_ns)
+
+
+@contextmanager
+def _connect(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    with _ONE_CONNECTION:
+        con = open_read_only(db)
+        try:
+            # Timestamps are stored with their zone; show them all in UTC, whatever the server's.
+            con.execute("SET TimeZone = 'UTC'")
+            yield con
+        finally:
+            con.close()
+
+
+def _frame(db: Path, sql: str, params: dict | None = None) -> pd.DataFrame:
+    with _connect(db) as con:
+        return con.execute(sql, params or {}).df()
+
+
+def index_label(framework_id: str) -> str:
+    return framework_id.replace("_", " ").capitalize() + " index"
+
+
+def _with_labels(frame: pd.DataFrame, framework_id: str) -> pd.DataFrame:
+    """Name each score node: indicators by their name, the composite after its framework."""
+    frame = frame.copy()
+    is_index = frame["node_kind"] == "index"
+    frame["label"] = frame["indicator_name"].where(~is_index, index_label(framework_id))
+    frame["label"] = frame["label"].fillna(frame["node_id"])
+    return frame.drop(columns="indicator_name")
+
+
+# --- freshness and sources -------------------------------------------------------------------
+
+
+def publication(db: Path) -> pd.DataFrame:
+    """The published version (one row, none before the first publication)."""
+    return _frame(db, """
+        SELECT version, published_at, summary FROM publication ORDER BY version DESC LIMIT 1
+    """)
+
+
+def sources(db: Path) -> pd.DataFrame:
+    """Each source with its latest load attempt and its latest successful refresh."""
+    return _frame(db, """
+        WITH ranked AS (
+            SELECT *, row_number() OVER (
+                PARTITION BY source_id ORDER BY started_at DESC, load_id DESC) AS recency
+            FROM "load"
+        ),
+        success AS (
+            SELECT source_id, max(finished_at) AS last_success_at
+            FROM "load" WHERE status = 'success' GROUP BY source_id
+        )
+        SELECT s.source_id, s.publisher, s.dataset, s.url, s.licence, s.attribution,
+               s.dataset_version, s.retrieved_at, ok.last_success_at,
+               l.started_at AS last_attempt_at, l.status AS last_status, l.error AS last_error,
+               l.rows_read, l.rows_loaded, l.rows_changed, l.rows_rejected
+        FROM source s
+        LEFT JOIN ranked l ON l.source_id = s.source_id AND l.recency = 1
+        LEFT JOIN success ok ON ok.source_id = s.source_id
+        ORDER BY s.publisher, s.dataset
+    """)
+
+
+def loads(db: Path, limit: int = 50) -> pd.DataFrame:
+    """The most recent loads of every source, newest first."""
+    return _frame(db, """
+        SELECT l.load_id, l.source_id, s.publisher, l.started_at, l.finished_at, l.status,
+               l.rows_read, l.rows_loaded, l.rows_changed, l.rows_rejected, l.error
+        FROM "load" l LEFT JOIN source s USING (source_id)
+        ORDER BY l.started_at DESC, l.load_id DESC
+        LIMIT $limit
+    """, {"limit": limit})
+
+
+def attributions(db: Path, framework: str | None = None) -> list[str]:
+    """Attribution texts: of the sources behind a framework's current run, or of all sources."""
+    if framework is None:
+        frame = _frame(db, "SELECT DISTINCT attribution FROM source ORDER BY attribution")
+    else:
+        frame = _frame(db, f"""
+            WITH {_LATEST_RUN},
+            used AS (
+                SELECT DISTINCT s.node_id FROM score s JOIN run USING (score_run_id)
+                WHERE s.node_kind = 'indicator'
+            )
+            SELECT DISTINCT src.attribution
+            FROM used JOIN indicator i ON i.indicator_id = used.node_id
+            JOIN source src ON src.source_id = i.source_id
+            ORDER BY src.attribution
+        """, {"framework": framework})
+    return frame["attribution"].tolist()
+
+
+# --- scores ----------------------------------------------------------------------------------
+
+
+def frameworks(db: Path) -> pd.DataFrame:
+    """The current (latest) score run of each framework."""
+    return _frame(db, """
+        SELECT framework_id, score_run_id, created_at, cities FROM score_run
+        QUALIFY row_number() OVER (
+            PARTITION BY framework_id ORDER BY created_at DESC, score_run_id DESC) = 1
+        ORDER BY framework_id
+    """)
+
+
+def countries(db: Path) -> pd.DataFrame:
+    """Countries that have cities, for the filters."""
+    frame = _frame(db, """
+        SELECT co.iso2, co.name, co.continent, count(*) AS cities
+        FROM country co JOIN city c ON c.country_iso2 = co.iso2
+        GROUP BY ALL ORDER BY co.name
+    """)
+    frame["continent_name"] = frame["continent"].map(CONTINENTS).fillna(frame["continent"])
+    return frame
+
+
+def rankings(db: Path, framework: str, continent: str | None = None,
+             country: str | None = None, top: int = 25) -> pd.DataFrame:
+    """The top cities by the framework's index, optionally within a continent or country.
+
+    `matching` is the number of scored cities the filters let through, before the top-N cut.
+    """
+    frame = _frame(db, f"""
+        WITH {_LATEST_RUN}
+        SELECT s.rank, c.city_id, c.name, co.name AS country, c.country_iso2, co.continent,
+               s.value AS score, s.percentile, s.rank_country, s.rank_continent, c.population,
+               count(*) OVER () AS matching
+        FROM score s JOIN run USING (score_run_id)
+        JOIN city c USING (city_id)
+        JOIN country co ON co.iso2 = c.country_iso2
+        WHERE s.node_kind = 'index' AND s.node_id = $framework
+          AND ($continent IS NULL OR co.continent = $continent)
+          AND ($country IS NULL OR c.country_iso2 = $country)
+        ORDER BY s.rank NULLS LAST, s.value DESC, c.name, c.city_id
+        LIMIT $top
+    """, {"framework": framework, "continent": continent, "country": country, "top": top})
+    frame["continent_name"] = frame["continent"].map(CONTINENTS).fillna(frame["continent"])
+    return frame
+
+
+# --- cities ----------------------------------------------------------------------------------
+
+
+def _city_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    population = frame["population"].map(lambda p: "" if pd.isna(p) else f" · {int(p):,} people")
+    frame["label"] = frame["name"] + ", " + frame["country"] + population
+    return frame
+
+
+def search_cities(db: Path, text: str = "", limit: int = 50) -> pd.DataFrame:
+    """Cities whose name contains `text`, ignoring case and accents; prefix matches first.
+
+    An empty text lists the most populous cities, so the picker is never empty.
+    """
+    frame = _frame(db, """
+        WITH q AS (SELECT strip_accents(lower(trim($text))) AS needle),
+        names AS (
+            SELECT c.*, co.name AS country,
+                   strip_accents(lower(c.name)) AS folded, lower(c.ascii_name) AS ascii
+            FROM city c JOIN country co ON co.iso2 = c.country_iso2
+        )
+        SELECT city_id, name, country, country_iso2, population
+        FROM names, q
+        WHERE contains(folded, needle) OR contains(ascii, needle)
+        ORDER BY (starts_with(folded, needle) OR starts_with(ascii, needle)) DESC,
+                 population DESC NULLS LAST, name, city_id
+        LIMIT $limit
+    """, {"text": text, "limit": limit})
+    return _city_labels(frame)
+
+
+def city(db: Path, city_id: str) -> pd.DataFrame:
+    """One city with its country and continent (no row if the id is unknown)."""
+    frame = _frame(db, """
+        SELECT c.city_id, c.name, c.country_iso2, co.name AS country, co.continent,
+               c.population, c.is_capital, c.latitude, c.longitude
+        FROM city c JOIN country co ON co.iso2 = c.country_iso2
+        WHERE c.city_id = $city
+    """, {"city": city_id})
+    frame["continent_name"] = frame["continent"].map(CONTINENTS).fillna(frame["continent"])
+    return _city_labels(frame)
+
+
+def profile(db: Path, framework: str, city_id: str) -> pd.DataFrame:
+    """The city's index and indicators in the current run, with the size of each peer group.
+
+    Peer groups count the cities ranked on the same node: all, same country, same continent.
+    """
+    frame = _frame(db, f"""
+        WITH {_LATEST_RUN},
+        scored AS (
+            SELECT s.*, c.country_iso2, co.continent
+            FROM score s JOIN run USING (score_run_id)
+            JOIN city c USING (city_id)
+            JOIN country co ON co.iso2 = c.country_iso2
+        ),
+        me AS (SELECT * FROM scored WHERE city_id = $city),
+        peers AS (
+            SELECT p.node_id,
+                   count(p.rank) AS peers,
+                   count(p.rank_country)
+                       FILTER (WHERE p.country_iso2 = me.country_iso2) AS peers_country,
+                   count(p.rank_continent)
+                       FILTER (WHERE p.continent = me.continent) AS peers_continent
+            FROM scored p JOIN me USING (node_id)
+            GROUP BY p.node_id
+        )
+        SELECT me.node_id, me.node_kind, i.name AS indicator_name, i.unit, i.direction,
+               i.source_id, me.value, me.normalised,
+               me.rank, me.percentile, peers.peers,
+               me.rank_country, me.percentile_country, peers.peers_country,
+               me.rank_continent, me.percentile_continent, peers.peers_continent
+        FROM me JOIN peers USING (node_id)
+        LEFT JOIN indicator i ON i.indicator_id = me.node_id
+        ORDER BY me.node_kind = 'index' DESC, i.name, me.node_id
+    """, {"framework": framework, "city": city_id})
+    return _with_labels(frame, framework)
+
+
+def distribution(db: Path, framework: str, measure: Measure = "normalised",
+                 bins: int = 50) -> pd.DataFrame:
+    """How all cities spread on each node of the current run, as counts in equal 0..1 bins.
+
+    Binning in SQL keeps the chart at nodes x bins rows whatever the number of cities
+    (Altair refuses more than 5,000 rows).
+    """
+    position = _MEASURE_SQL[measure]  # a fixed fragment chosen by key, never user text
+    frame = _frame(db, f"""
+        WITH {_LATEST_RUN},
+        placed AS (
+            SELECT s.node_id, s.node_kind,
+                   least(floor({position} * $bins), $bins - 1)::INTEGER AS bin
+            FROM score s JOIN run USING (score_run_id)
+            WHERE {position} IS NOT NULL
+        )
+        SELECT p.node_id, p.node_kind, i.name AS indicator_name, p.bin, count(*) AS cities
+        FROM placed p LEFT JOIN indicator i ON i.indicator_id = p.node_id
+        GROUP BY ALL
+        ORDER BY p.node_id, p.bin
+    """, {"framework": framework, "bins": bins})
+    frame["bin_start"] = frame["bin"] / bins
+    frame["bin_end"] = (frame["bin"] + 1) / bins
+    return _with_labels(frame, framework)

@@ -1,0 +1,49 @@
+"""Rankings: the top cities by the composite index, among all cities, a continent or a country."""
+
+import streamlit as st
+
+from app import charts, data, ui
+
+st.title("City rankings")
+snap = ui.published()
+if snap is not None:
+    ui.freshness(snap)
+    countries = ui.read(snap, "countries")
+    left, middle, right = st.columns([2, 3, 1])
+    continents = sorted(countries["continent"].unique(), key=lambda c: data.CONTINENTS.get(c, c))
+    continent = left.selectbox("Continent", [None, *continents],
+                               format_func=lambda c: "All" if c is None else data.CONTINENTS[c])
+    in_scope = countries if continent is None else countries[countries["continent"] == continent]
+    country = middle.selectbox(
+        "Country", [None, *in_scope["iso2"]],
+        format_func=lambda c: "All" if c is None
+        else in_scope.set_index("iso2").loc[c, "name"])
+    top = right.number_input("Top", min_value=5, max_value=200, value=25, step=5)
+
+    ranking = ui.read(snap, "rankings", ui.FRAMEWORK, continent, country, int(top))
+    if ranking.empty:
+        st.warning("No scored cities match these filters.")
+    else:
+        scope = ("all cities" if continent is None and country is None
+                 else f"cities of {ranking['country'].iloc[0]}" if country
+                 else f"cities of {data.CONTINENTS[continent]}")
+        st.caption(f"Scored: {int(ranking['matching'].iloc[0]):,} ({scope}). Rank 1 = highest "
+                   "score; the percentile is the share of the other cities scoring below.")
+        index_name = data.index_label(ui.FRAMEWORK)
+        st.altair_chart(charts.rankings_bar(ranking, index_name,
+                                            ui.read(snap, "attributions", ui.FRAMEWORK),
+                                            scope=scope), width="stretch")
+        st.dataframe(
+            ranking[["rank", "name", "country", "continent_name", "score", "percentile",
+                     "rank_country", "rank_continent", "population"]],
+            hide_index=True, width="stretch",
+            column_config={
+                "rank": "Rank", "name": "City", "country": "Country",
+                "continent_name": "Continent",
+                "score": st.column_config.NumberColumn("Score", format="%.3f"),
+                "percentile": st.column_config.NumberColumn("Percentile", format="%.2f"),
+                "rank_country": "Rank in country", "rank_continent": "Rank in continent",
+                "population": st.column_config.NumberColumn("Population", format="localized"),
+            },
+        )
+    ui.attribution_footer(snap, ui.FRAMEWORK)

@@ -1,0 +1,136 @@
+"""The Streamlit pages, driven by streamlit.testing against real warehouses."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import duckdb
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app_fixtures import FAILED_LOAD_ERROR, build_warehouse
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app" / "streamlit_app.py")
+
+
+def _app(db, monkeypatch, page=None, **query) -> AppTest:
+    monkeypatch.setenv("CITYBENCH_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(query)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _one(db, sql, params=()):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchone()
+    finally:
+        con.close()
+
+
+def _chart_specs(at) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+
+
+def _chart_data(at, number: int = 0) -> list[dict]:
+    """The rows Streamlit ships beside a chart's spec (Arrow IPC, one table per dataset)."""
+    chart = at.get("vega_lite_chart")[number].proto
+    rows = []
+    for dataset in chart.datasets:
+        rows += pa.ipc.open_stream(dataset.data.data).read_all().to_pylist()
+    return rows
+
+
+def _texts(at) -> str:
+    parts = [c.value for c in at.caption] + [m.value for m in at.markdown]
+    return "\n".join(parts)
+
+
+def test_rankings_show_the_top_city_with_freshness_and_attribution(published, monkeypatch):
+    at = _app(published, monkeypatch)
+    top = _one(published, "SELECT c.name FROM score s JOIN city c USING (city_id) "
+                          "WHERE s.node_kind = 'index' AND s.rank = 1")[0]
+    table = at.dataframe[0].value
+    assert table.iloc[0]["name"] == top and table.iloc[0]["rank"] == 1
+    assert list(table["rank"]) == sorted(table["rank"])
+    version = _one(published, "SELECT max(version) FROM publication")[0]
+    assert f"Published version {version}" in _texts(at)
+    assert "GeoNames (geonames.org), CC BY 4.0" in _texts(at)
+    assert _chart_data(at)[0]["name"] == top
+    # the chart carries its attribution, so an exported PNG still credits the data
+    assert "GeoNames" in json.dumps(_chart_specs(at)[0]["title"])
+
+
+def test_rankings_filter_to_a_continent(published, monkeypatch):
+    at = _app(published, monkeypatch)
+    at.selectbox[0].set_value("AF").run()
+    table = at.dataframe[0].value
+    assert set(table["continent_name"]) == {"Africa"}
+    expected = _one(published, """
+        SELECT c.name FROM score s JOIN city c USING (city_id)
+        JOIN country k ON k.iso2 = c.country_iso2
+        WHERE s.node_kind = 'index' AND k.continent = 'AF' AND s.rank_continent = 1""")[0]
+    assert table.iloc[0]["name"] == expected
+
+
+def test_city_page_shows_ranks_among_all_country_and_continent(published, monkeypatch):
+    lagos = _one(published, "SELECT city_id FROM city WHERE name = ? AND country_iso2 = ?",
+                 ("Lagos", "NG"))[0]
+    at = _app(published, monkeypatch, "views/city.py", city=lagos)
+    rank, rank_country, rank_continent = _one(
+        published, "SELECT rank, rank_country, rank_continent FROM score "
+                   "WHERE city_id = ? AND node_kind = 'index'", (lagos,))
+    metrics = [m.value for m in at.metric]
+    assert metrics[0].startswith(f"{rank:,} of ")
+    assert metrics[1].startswith(f"{rank_country:,} of ")
+    assert metrics[2].startswith(f"{rank_continent:,} of ")
+    assert at.subheader[0].value == "Lagos, Nigeria"
+    profile = at.dataframe[0].value
+    assert "Population" in set(profile["Measure"])
+    assert _chart_specs(at)[0]["title"]["text"] == "Where Lagos stands"
+    labels = {row["text"] for row in _chart_data(at) if row.get("text")}
+    assert f"Lagos: rank {rank:,} of " in " ".join(labels)
+
+
+def test_city_search_ignores_accents(published, monkeypatch):
+    at = _app(published, monkeypatch, "views/city.py")
+    at.text_input[0].set_value("sao paulo").run()
+    assert not at.exception
+    assert at.subheader[0].value == "São Paulo, Brazil"
+
+
+def test_sources_page_shows_a_failed_load_and_its_reason(tmp_path, monkeypatch):
+    synthetic = build_warehouse(tmp_path / "w.duckdb")
+    at = _app(synthetic.path, monkeypatch, "views/sources.py")
+    errors = [e.value for e in at.error]
+    assert errors == [f"Last run failed: {FAILED_LOAD_ERROR}"]
+    assert "last run failed for worldbank" in _texts(at)
+
+
+def test_a_newly_published_version_is_shown_on_the_next_run(tmp_path, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    build_warehouse(db)
+    at = _app(db, monkeypatch, "views/sources.py")
+    assert "Published version 2" in _texts(at)
+    newer = tmp_path / "next.duckdb"
+    shutil.copyfile(db, newer)
+    con = duckdb.connect(str(newer))
+    con.execute("INSERT INTO publication VALUES (3, now(), NULL, 'third')")
+    con.close()
+    os.replace(newer, db)  # exactly how a refresh publishes
+    at.run()
+    assert "Published version 3" in _texts(at)
+
+
+@pytest.mark.parametrize("page", [None, "views/city.py", "views/sources.py"])
+def test_without_a_warehouse_every_page_says_what_to_do(tmp_path, monkeypatch, page):
+    at = _app(tmp_path / "missing.duckdb", monkeypatch, page)
+    assert "Run `citybench refresh`" in at.info[0].value
