@@ -6,8 +6,6 @@ version is picked up on the next rerun, and an unchanged one costs no query.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
@@ -41,8 +39,8 @@ def freshness(snap: data.Snapshot) -> None:
     row = version.iloc[0]
     sources = read(snap, "sources")
     failed = sources[sources["last_status"] == "failed"]["source_id"].tolist()
-    line = (f"Published version {row['version']} · {_when(row['published_at'])} · "
-            f"{len(sources)} source(s), latest refresh {_when(sources['last_success_at'].max())}")
+    line = (f"Published version {row['version']} · {when(row['published_at'])} · "
+            f"{len(sources)} source(s), latest refresh {when(sources['last_success_at'].max())}")
     if failed:
         line += f" · last run failed for {', '.join(failed)} (previous data kept)"
     st.caption(line)
@@ -55,11 +53,8 @@ def attribution_footer(snap: data.Snapshot, framework: str | None = None) -> Non
         st.caption("Sources: " + " · ".join(texts))
 
 
-def _when(value) -> str:
+def when(value) -> str:
     if value is None or pd.isna(value):
         return "never"
     return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M UTC")
 
-
-def db_path() -> Path:
-    return resolve_db().absolute()

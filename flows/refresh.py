@@ -18,7 +18,7 @@ from warehouse.connect import open_read_write
 from warehouse.migrate import migrate
 from warehouse.publish import next_version
 
-# OECD allows about 60 downloads an hour; Wikidata asks for no more than 5 parallel queries.
+# Publishers' stated limits, by host: OECD allows about 60 downloads an hour.
 HOST_LIMITS = {"sdmx.oecd.org": HostLimit(requests=60, per_seconds=3600)}
 
 

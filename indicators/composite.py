@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
 
@@ -82,6 +81,3 @@ def ranks_in_scopes(values: pd.Series, scopes: Mapping[str, pd.Series | None]) -
         parts.append(part.add_suffix(suffix))
     return pd.concat(parts, axis=1)
 
-
-def finite_or_nan(values: pd.Series) -> pd.Series:
-    return values.where(np.isfinite(values.astype(float)))

@@ -104,9 +104,6 @@ class Synthetic:
     scores: pd.DataFrame  # the current run: one row per city and node, with city/country names
     stale_top_city: str  # top city of the older, superseded run
 
-    def node(self, node_id: str) -> pd.DataFrame:
-        return self.scores[self.scores.node_id == node_id].sort_values("rank")
-
 
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)

@@ -107,6 +107,15 @@ def test_city_search_ignores_accents(published, monkeypatch):
     assert at.subheader[0].value == "São Paulo, Brazil"
 
 
+def test_rankings_use_the_current_score_run_only(tmp_path, monkeypatch):
+    synthetic = build_warehouse(tmp_path / "w.duckdb")
+    at = _app(synthetic.path, monkeypatch)
+    current = synthetic.scores[synthetic.scores["node_id"] == "prominence"].sort_values("rank")
+    table = at.dataframe[0].value
+    assert table["name"].tolist() == current["name"].tolist()
+    assert table.iloc[0]["name"] != synthetic.stale_top_city
+
+
 def test_sources_page_shows_a_failed_load_and_its_reason(tmp_path, monkeypatch):
     synthetic = build_warehouse(tmp_path / "w.duckdb")
     at = _app(synthetic.path, monkeypatch, "views/sources.py")

@@ -14,7 +14,7 @@ if snap is not None:
             st.markdown(f"**{row.publisher}**: {row.dataset}  \n`{row.source_id}` · "
                         f"{row.licence} · [{row.url}]({row.url})")
             status = "✅ loaded" if row.last_status == "success" else "❌ last run failed"
-            st.write(f"{status} · last successful refresh {ui._when(row.last_success_at)} · "
+            st.write(f"{status} · last successful refresh {ui.when(row.last_success_at)} · "
                      f"{int(row.rows_loaded or 0):,} observations held · "
                      f"{int(row.rows_rejected or 0):,} rows rejected in the last run")
             if row.last_status == "failed":
