@@ -7,10 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+
+
+def query(db: Path, sql: str, params=()) -> list[tuple]:
+    """Rows of a read-only query on a warehouse file, the connection closed at once."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
 
 
 def cli_env(prefect_home: Path, **extra: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app_fixtures import FAILED_LOAD_ERROR, build_warehouse
-from tests.conftest import ROOT
+from tests.conftest import ROOT, query
 
 APP = str(ROOT / "app" / "streamlit_app.py")
 
@@ -29,11 +29,7 @@ def _app(db, monkeypatch, page=None, **query) -> AppTest:
 
 
 def _one(db, sql, params=()):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchone()
-    finally:
-        con.close()
+    return query(db, sql, params)[0]
 
 
 def _chart_specs(at) -> list[dict]:

