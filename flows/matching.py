@@ -43,6 +43,12 @@ def name_key(text: str) -> str:
     return folded
 
 
+# Words that say what kind of area a name stands for, not which city: "Grande Vitória",
+# "Kitakyushu-Fukuoka M.M.A.", "Greater Manchester".
+_GENERIC = re.compile(r"^(greater|grande|gran|grand)\s+|\s+(m m a|metropolitan area|metro area|"
+                      r"urban area|urban agglomeration|agglomeration)$")
+
+
 def name_variants(text: str) -> tuple[str, list[str]]:
     """The whole name's key, and the keys of its parts ('Minneapolis-St. Paul',
     'Al-Qahirah (Cairo)', 'Bruxelles / Brussel')."""
@@ -50,11 +56,16 @@ def name_variants(text: str) -> tuple[str, list[str]]:
     keys = []
     for segment in re.split(r"\s*[(),/;]\s*|\s+-\s+", str(text)):
         keys.append(name_key(segment))
+        # A hyphen may join two cities ('New York-Newark') or belong to one name
+        # ('Aix-en-Provence', 'Al-Qahirah'), or both ('Marseille-Aix-en-Provence'): offer every
+        # cut, left sides first, so the first-named city is tried first. Only names that
+        # exist in the registry will match.
         pieces = segment.split("-")
-        # 'New York-Newark' is two cities; 'Aix-en-Provence' and 'Al-Qahirah' are one name.
-        if len(pieces) > 1 and all(len(piece.strip()) > 2 for piece in pieces):
-            keys.extend(name_key(piece) for piece in pieces)
-    return whole, [k for k in dict.fromkeys(keys) if k and k != whole]
+        cuts = range(1, len(pieces))
+        keys.extend(name_key("-".join(pieces[:cut])) for cut in cuts)
+        keys.extend(name_key("-".join(pieces[cut:])) for cut in cuts)
+    keys += [_GENERIC.sub("", k) for k in [whole, *keys]]
+    return whole, [k for k in dict.fromkeys(keys) if len(k) > 2 and k != whole]
 
 
 @dataclass(frozen=True)
@@ -70,7 +81,7 @@ def match_cities(records: pd.DataFrame, cities: pd.DataFrame, aliases: pd.DataFr
     """One verdict per record.
 
     records: key, name, country (ISO2), optional latitude, longitude.
-    cities:  city_id, country_iso2, latitude, longitude, population.
+    cities:  city_id, name, country_iso2, latitude, longitude, population.
     aliases: alias, city_id (names only).
     Returns records' key with city_id, method, confidence, status ('matched', 'low confidence',
     'ambiguous', 'unmatched') and a reason.
@@ -93,46 +104,35 @@ def match_cities(records: pd.DataFrame, cities: pd.DataFrame, aliases: pd.DataFr
         where = None
         if has_coords and pd.notna(record.latitude) and pd.notna(record.longitude):
             where = unit_vectors(np.array([record.latitude]), np.array([record.longitude]))[0]
-        verdicts.append(_judge(record, where, by_name, cities, tree, points, ids, rules))
+        verdicts.append(_judge(record, where, by_name, cities, tree, ids, rules))
     return pd.DataFrame(verdicts, columns=["key", "city_id", "method", "confidence", "status",
                                            "reason"])
 
 
-def _judge(record, where, by_name, cities, tree, points, ids, rules):
+def _judge(record, where, by_name, cities, tree, ids, rules):
     whole, parts = name_variants(record.name)
     country = record.country
     if where is not None and not _country_near(where, country, cities, tree, rules):
         # The point lies far from every city of its country, so the point is wrong, not the
         # name (WUP 2018 puts Cochabamba, Bolivia, at 18 degrees east): judge on the name.
         where = None
-    for level, keys, base in (("name", [whole], 0.99), ("name part", parts, 0.93)):
-        candidates = set().union(*(by_name.get((country, k), set()) for k in keys))
-        if not candidates:
-            continue
-        candidates = sorted(candidates)
-        population = cities.loc[candidates, "population"].fillna(0).to_numpy(float)
-        if where is not None:
-            distance = great_circle_km(
-                unit_vectors(cities.loc[candidates, "latitude"].to_numpy(float),
-                             cities.loc[candidates, "longitude"].to_numpy(float)), where)
-            near = distance <= rules.name_radius_km
-            if not near.any():
-                continue
-            # Among the namesakes in reach, the nearest; the most populous breaks near-ties.
-            order = np.lexsort((-population, np.round(distance / 5.0)))
-            best = order[0]
-            confidence = base if distance[best] <= rules.name_radius_km / 2 else base - 0.05
-            return _verdict(record.key, candidates[best], f"{level} + coordinates", confidence,
-                            rules, f"{distance[best]:.0f} km from the city centre")
-        if len(candidates) == 1:
-            return _verdict(record.key, candidates[0], level, base - 0.04, rules,
-                            "unique in country")
-        top = np.argsort(-population)
-        if population[top[0]] >= 5 * max(population[top[1]], 1):
-            return _verdict(record.key, candidates[top[0]], f"{level} + population",
-                            base - 0.1, rules, f"most populous of {len(candidates)} namesakes")
-        return (record.key, None, level, 0.0, "ambiguous",
-                f"{len(candidates)} cities in {country} are called {record.name!r}")
+    found = _by_name(whole, record.name, "name", 0.99, country, where, by_name, cities, rules)
+    if found is None:
+        # Named after several cities ("Dallas-Fort Worth", "Kinki M.M.A. (Osaka)"): each part
+        # is resolved like a name, and the agglomeration goes to the most populous found.
+        resolved = [f for part in parts
+                    if (f := _by_name(part, part, "name part", 0.93, country, where, by_name,
+                                      cities, rules)) is not None]
+        named = [f for f in resolved if f[0] is not None]
+        if named:
+            found = max(named, key=lambda f: cities.at[f[0], "population"] or 0)
+        elif resolved:
+            found = resolved[0]  # only ambiguous parts
+    if found is not None:
+        city_id, method, confidence, reason = found
+        if city_id is None:
+            return (record.key, None, method, 0.0, "ambiguous", reason)
+        return _verdict(record.key, city_id, method, confidence, rules, reason)
     if where is not None:
         nearby = tree.query_ball_point(where, chord_for_km(rules.coordinate_radius_km))
         nearby = [i for i in nearby if cities["country_iso2"].iloc[i] == country]
@@ -144,6 +144,38 @@ def _judge(record, where, by_name, cities, tree, points, ids, rules):
     within = f" within {rules.name_radius_km:g} km" if where is not None else ""
     return (record.key, None, None, 0.0, "unmatched",
             f"no city called {record.name!r} in {country}{within}")
+
+
+def _by_name(key, shown, level, base, country, where, by_name, cities, rules):
+    """(city_id, method, confidence, reason) for one name key, (None, ...) when namesakes
+    cannot be told apart, or None when no city of the country in reach has that name."""
+    candidates = sorted(by_name.get((country, key), set()))
+    if not candidates:
+        return None
+    population = cities.loc[candidates, "population"].fillna(0).to_numpy(float)
+    # A city whose own name it is comes before one that only lists it among alternate names
+    # (GeoNames gives Tongshan, a district, the alternate name Xuzhou).
+    alternate = np.array([name_key(n) != key for n in cities.loc[candidates, "name"]])
+    if where is not None:
+        distance = great_circle_km(
+            unit_vectors(cities.loc[candidates, "latitude"].to_numpy(float),
+                         cities.loc[candidates, "longitude"].to_numpy(float)), where)
+        if not (distance <= rules.name_radius_km).any():
+            return None
+        # The nearest namesake, or one less than 10 km further that bears the name as its
+        # own or is larger (Kansas City, Missouri over Kansas City, Kansas, 4 km apart).
+        close = np.flatnonzero(distance <= distance.min() + 10.0)
+        best = close[np.lexsort((-population[close], alternate[close]))[0]]
+        confidence = base if distance[best] <= rules.name_radius_km / 2 else base - 0.05
+        return (candidates[best], f"{level} + coordinates", confidence,
+                f"{distance[best]:.0f} km from the city centre")
+    if len(candidates) == 1:
+        return candidates[0], level, base - 0.04, "unique in country"
+    top = np.argsort(-population)
+    if population[top[0]] >= 5 * max(population[top[1]], 1):
+        return (candidates[top[0]], f"{level} + population", base - 0.1,
+                f"most populous of {len(candidates)} namesakes")
+    return None, level, 0.0, f"{len(candidates)} cities in {country} are called {shown!r}"
 
 
 def _country_near(where, country, cities, tree, rules) -> bool:
