@@ -14,6 +14,8 @@ import pandas as pd
 HIGHLIGHT = "#c0392b"
 # Above this position a label would run off the right edge, so it goes left of the mark.
 _LABEL_FLIP_AT = 0.6
+# Ticks every 0.1: Vega's default (every 0.05) runs the labels together at 600 px, as exported.
+_UNIT_AXIS = alt.Axis(values=[i / 10 for i in range(11)], format=".1f")
 
 
 def _source_line(attributions: Sequence[str]) -> str:
@@ -50,7 +52,7 @@ def rankings_bar(ranking: pd.DataFrame, index_name: str, attributions: Sequence[
         .mark_bar()
         .encode(
             x=alt.X("score:Q", title=f"{index_name} score (0 = lowest, 1 = highest)",
-                    scale=alt.Scale(domain=[0, 1])),
+                    scale=alt.Scale(domain=[0, 1]), axis=_UNIT_AXIS),
             # every bar keeps its label: a ranking with every other name missing is no ranking
             y=alt.Y("city:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False)),
             color=alt.Color("continent_name:N", title="Continent"),
@@ -98,7 +100,7 @@ def where_city_stands(distribution: pd.DataFrame, profile: pd.DataFrame, city_na
               scale=alt.Scale(paddingInner=0.35), axis=alt.Axis(labelLimit=220))
     x_scale = alt.Scale(domain=[0, 1])
     bins = alt.Chart(distribution).mark_rect().encode(
-        x=alt.X("bin_start:Q", title=axis_title, scale=x_scale),
+        x=alt.X("bin_start:Q", title=axis_title, scale=x_scale, axis=_UNIT_AXIS),
         x2="bin_end:Q",
         y=y,
         color=alt.Color("cities:Q", title="Cities",
@@ -122,7 +124,8 @@ def where_city_stands(distribution: pd.DataFrame, profile: pd.DataFrame, city_na
             text="text:N")
         for side, align, dx in ((left_side, "left", 7), (~left_side, "right", -7))
         # A white halo under the red text keeps it legible over dark bins.
-        for paint in ({"stroke": "white", "strokeWidth": 4, "color": "white"},
+        for paint in ({"stroke": "white", "strokeWidth": 3, "strokeJoin": "round",
+                       "color": "white"},
                       {"color": HIGHLIGHT})
     ]
     return alt.layer(bins, tick, *labels).properties(

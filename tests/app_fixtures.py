@@ -272,7 +272,13 @@ def running_app(db_path: Path, timeout: float = 30.0) -> Iterator[str]:
 
 
 def wait_until_idle(page, timeout_ms: float = 20_000) -> None:
-    """Wait until the script run has finished: the status widget shows only while it runs."""
+    """Wait until no script run is going on and no skeleton is left.
+
+    Right after a click the rerun may not have started yet, so this alone can pass too early:
+    after an interaction, also wait for content that only the new run produces.
+    """
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]",
+                           timeout=timeout_ms)
     page.wait_for_selector("[data-testid=stStatusWidget]", state="detached", timeout=timeout_ms)
     page.wait_for_selector("[data-testid=stSkeleton]", state="detached", timeout=timeout_ms)
 

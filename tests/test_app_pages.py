@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app_fixtures import FAILED_LOAD_ERROR, build_warehouse
+from tests.app_fixtures import FAILED_LOAD_ERROR, INDICATORS, build_warehouse
 from tests.conftest import ROOT, query
 
 APP = str(ROOT / "app" / "streamlit_app.py")
@@ -94,6 +94,33 @@ def test_city_page_shows_ranks_among_all_country_and_continent(published, monkey
     assert _chart_specs(at)[0]["title"]["text"] == "Where Lagos stands"
     labels = {row["text"] for row in _chart_data(at) if row.get("text")}
     assert f"Lagos: rank {rank:,} of " in " ".join(labels)
+
+
+def test_city_page_matches_independently_computed_ranks_and_peer_groups(tmp_path, monkeypatch):
+    """Every cell of the profile against ranks, percentiles and peer counts computed in Python."""
+    synthetic = build_warehouse(tmp_path / "w.duckdb")
+    at = _app(synthetic.path, monkeypatch, "views/city.py", city="gn:2867714")  # München
+    assert at.subheader[0].value == "München, Germany"
+    assert at.query_params["city"] == "gn:2867714"
+    names = dict(zip(INDICATORS["indicator_id"], INDICATORS["name"], strict=True))
+    names["prominence"] = "Prominence index"
+    expected = synthetic.scores[synthetic.scores["city_id"] == "gn:2867714"]
+    shown = at.dataframe[0].value.set_index("Measure")
+    assert set(shown.index) == set(names.values())
+    for row in expected.itertuples():
+        cells = shown.loc[names[row.node_id]]
+        for column, suffix in (("Among all cities", ""), ("In its country", "_country"),
+                               ("In its continent", "_continent")):
+            rank, peers = getattr(row, "rank" + suffix), getattr(row, "peers" + suffix)
+            percentile = getattr(row, "percentile" + suffix)
+            assert cells[column] == f"{rank:,} of {peers:,} (p{percentile:.0f})", row.node_id
+    index = expected[expected["node_id"] == "prominence"].iloc[0]
+    assert [m.value for m in at.metric] == [
+        f"{index['rank']} of 8", f"{index['rank_country']} of 3", f"{index['rank_continent']} of 6"]
+    assert f"Percentile {index['percentile']:.1f}" in at.metric[0].help
+    assert _chart_specs(at)[0]["title"]["text"] == "Where München stands"
+    labels = {row["text"] for row in _chart_data(at) if row.get("text")}
+    assert f"München: rank {index['rank']} of 8" in labels
 
 
 def test_city_search_ignores_accents(published, monkeypatch):

@@ -13,12 +13,27 @@ if snap is not None:
         with st.container(border=True):
             st.markdown(f"**{row.publisher}**: {row.dataset}  \n`{row.source_id}` · "
                         f"{row.licence} · [{row.url}]({row.url})")
-            status = "✅ loaded" if row.last_status == "success" else "❌ last run failed"
-            st.write(f"{status} · last successful refresh {ui.when(row.last_success_at)} · "
-                     f"{int(row.rows_loaded or 0):,} observations held · "
-                     f"{int(row.rows_rejected or 0):,} rows rejected in the last run")
+            # Material icons ship with Streamlit; emoji need a font the viewer may lack.
+            status = (":green[:material/check_circle: loaded]" if row.last_status == "success"
+                      else ":red[:material/error: last run failed]")
+            st.markdown(f"{status} · last successful refresh {ui.when(row.last_success_at)} · "
+                        f"observations held: {int(row.rows_loaded or 0):,} · "
+                        f"rows rejected in the last run: {int(row.rows_rejected or 0):,}")
             if row.last_status == "failed":
                 st.error(f"Last run failed: {row.last_error}")
             st.caption(f"Attribution: {row.attribution}")
     st.subheader("Recent loads")
-    st.dataframe(ui.read(snap, "loads"), hide_index=True, width="stretch")
+    when = st.column_config.DatetimeColumn
+    st.dataframe(
+        ui.read(snap, "loads"), hide_index=True, width="stretch",
+        # the error next to the status, where it is seen without scrolling sideways
+        column_order=["load_id", "source_id", "started_at", "finished_at", "status", "error",
+                      "rows_read", "rows_loaded", "rows_changed", "rows_rejected"],
+        column_config={
+            "load_id": "Load", "source_id": "Source", "publisher": "Publisher",
+            "started_at": when("Started", format="YYYY-MM-DD HH:mm [UTC]"),
+            "finished_at": when("Finished", format="YYYY-MM-DD HH:mm [UTC]"),
+            "status": "Status", "rows_read": "Rows read", "rows_loaded": "Rows held",
+            "rows_changed": "Rows changed", "rows_rejected": "Rows rejected", "error": "Error",
+        },
+    )
