@@ -27,8 +27,11 @@ from indicators.geo import chord_for_km, great_circle_km, unit_vectors
 # Letters NFKD does not decompose into a base letter and a mark.
 _LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae",
                           "œ": "oe", "\u0131": "i", "ħ": "h", "ŧ": "t", "ŋ": "n"})
-_ABBREVIATIONS = [(r"\bst\b", "saint"), (r"\bste\b", "sainte"), (r"\bmt\b", "mount"),
-                  (r"\bft\b", "fort"), (r"\bpt\b", "port")]
+_ABBREVIATIONS = [(re.compile(pattern), replacement) for pattern, replacement in (
+    (r"\bst\b", "saint"), (r"\bste\b", "sainte"), (r"\bmt\b", "mount"), (r"\bft\b", "fort"),
+    (r"\bpt\b", "port"))]
+_APOSTROPHES = re.compile("['\u2019`\u02bb\u02bc]")
+_NON_WORD = re.compile(r"[^\w]+")
 
 
 def name_key(text: str) -> str:
@@ -36,10 +39,10 @@ def name_key(text: str) -> str:
     folded = unicodedata.normalize("NFKD", str(text).casefold().translate(_LETTERS))
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     # apostrophes of every kind: ' \u2019 ` \u02bb \u02bc
-    folded = re.sub("['\u2019`\u02bb\u02bc]", "", folded)
-    folded = re.sub(r"[^\w]+", " ", folded).strip()
+    folded = _APOSTROPHES.sub("", folded)
+    folded = _NON_WORD.sub(" ", folded).strip()
     for pattern, replacement in _ABBREVIATIONS:
-        folded = re.sub(pattern, replacement, folded)
+        folded = pattern.sub(replacement, folded)
     return folded
 
 
@@ -76,6 +79,48 @@ class MatchRules:
     accept: float = 0.8  # below this a match is reported, not loaded
 
 
+@dataclass(frozen=True)
+class _Gazetteer:
+    """The registry as arrays, and its names indexed by (country, name key)."""
+
+    ids: np.ndarray
+    country: np.ndarray
+    population: np.ndarray
+    points: np.ndarray
+    own_key: np.ndarray  # name_key of each city's own name
+    by_name: dict[tuple[str, str], np.ndarray]  # positions, in city_id order
+    tree: cKDTree
+
+    @classmethod
+    def build(cls, cities: pd.DataFrame, aliases: pd.DataFrame) -> _Gazetteer:
+        cities = cities.sort_values("city_id").reset_index(drop=True)
+        position = pd.Series(np.arange(len(cities)), index=cities["city_id"])
+        aliases = aliases[aliases["city_id"].isin(position.index)]
+        # Folding a name is the costly part: fold each distinct spelling once.
+        distinct = aliases["alias"].drop_duplicates()
+        keys = aliases["alias"].map(dict(zip(distinct, map(name_key, distinct), strict=True)))
+        country = cities["country_iso2"].to_numpy()
+        at = aliases["city_id"].map(position).to_numpy()
+        index = pd.DataFrame({"country": country[at], "key": keys.to_numpy(), "at": at})
+        index = index[index["key"] != ""].drop_duplicates()
+        # One sort, then a slice per (country, key): far cheaper than a groupby of 300,000
+        # small groups.
+        index = index.sort_values(["country", "key", "at"])
+        pairs = list(zip(index["country"], index["key"], strict=True))
+        at_sorted = index["at"].to_numpy()
+        starts = [0] + [i for i in range(1, len(pairs)) if pairs[i] != pairs[i - 1]]
+        ends = [*starts[1:], len(pairs)]
+        by_name = {pairs[s]: at_sorted[s:e] for s, e in zip(starts, ends, strict=True)}
+        points = unit_vectors(cities["latitude"].to_numpy(float),
+                              cities["longitude"].to_numpy(float))
+        return cls(
+            ids=cities["city_id"].to_numpy(), country=country,
+            population=cities["population"].fillna(0).to_numpy(float), points=points,
+            own_key=np.array([name_key(n) for n in cities["name"]]), by_name=by_name,
+            tree=cKDTree(points),
+        )
+
+
 def match_cities(records: pd.DataFrame, cities: pd.DataFrame, aliases: pd.DataFrame,
                  rules: MatchRules = MatchRules()) -> pd.DataFrame:
     """One verdict per record.
@@ -86,59 +131,49 @@ def match_cities(records: pd.DataFrame, cities: pd.DataFrame, aliases: pd.DataFr
     Returns records' key with city_id, method, confidence, status ('matched', 'low confidence',
     'ambiguous', 'unmatched') and a reason.
     """
-    cities = cities.set_index("city_id")
-    keyed = aliases.assign(key=aliases["alias"].map(name_key))
-    by_name: dict[tuple[str, str], set[str]] = {}
-    country_of = cities["country_iso2"]
-    for key, city_id in zip(keyed["key"], keyed["city_id"], strict=True):
-        if key and city_id in country_of.index:
-            by_name.setdefault((country_of[city_id], key), set()).add(city_id)
-
-    points = unit_vectors(cities["latitude"].to_numpy(float), cities["longitude"].to_numpy(float))
-    tree = cKDTree(points)
-    ids = cities.index.to_numpy()
+    gazetteer = _Gazetteer.build(cities, aliases)
     has_coords = {"latitude", "longitude"} <= set(records.columns)
-
     verdicts = []
     for record in records.itertuples(index=False):
         where = None
         if has_coords and pd.notna(record.latitude) and pd.notna(record.longitude):
             where = unit_vectors(np.array([record.latitude]), np.array([record.longitude]))[0]
-        verdicts.append(_judge(record, where, by_name, cities, tree, ids, rules))
+        verdicts.append(_judge(record, where, gazetteer, rules))
     return pd.DataFrame(verdicts, columns=["key", "city_id", "method", "confidence", "status",
                                            "reason"])
 
 
-def _judge(record, where, by_name, cities, tree, ids, rules):
+def _judge(record, where, gz: _Gazetteer, rules):
     whole, parts = name_variants(record.name)
     country = record.country
-    if where is not None and not _country_near(where, country, cities, tree, rules):
+    if where is not None and not _country_near(where, country, gz, rules):
         # The point lies far from every city of its country, so the point is wrong, not the
         # name (WUP 2018 puts Cochabamba, Bolivia, at 18 degrees east): judge on the name.
         where = None
-    found = _by_name(whole, record.name, "name", 0.99, country, where, by_name, cities, rules)
+    found = _by_name(whole, record.name, "name", 0.99, country, where, gz, rules)
     if found is None:
         # Named after several cities ("Dallas-Fort Worth", "Kinki M.M.A. (Osaka)"): each part
         # is resolved like a name, and the agglomeration goes to the most populous found.
         resolved = [f for part in parts
-                    if (f := _by_name(part, part, "name part", 0.93, country, where, by_name,
-                                      cities, rules)) is not None]
+                    if (f := _by_name(part, part, "name part", 0.93, country, where, gz, rules))
+                    is not None]
         named = [f for f in resolved if f[0] is not None]
         if named:
-            found = max(named, key=lambda f: cities.at[f[0], "population"] or 0)
+            found = max(named, key=lambda f: gz.population[f[0]])
         elif resolved:
             found = resolved[0]  # only ambiguous parts
     if found is not None:
-        city_id, method, confidence, reason = found
-        if city_id is None:
+        at, method, confidence, reason = found
+        if at is None:
             return (record.key, None, method, 0.0, "ambiguous", reason)
-        return _verdict(record.key, city_id, method, confidence, rules, reason)
+        return _verdict(record.key, gz.ids[at], method, confidence, rules, reason)
     if where is not None:
-        nearby = tree.query_ball_point(where, chord_for_km(rules.coordinate_radius_km))
-        nearby = [i for i in nearby if cities["country_iso2"].iloc[i] == country]
+        nearby = [i for i in gz.tree.query_ball_point(where,
+                                                      chord_for_km(rules.coordinate_radius_km))
+                  if gz.country[i] == country]
         if nearby:
-            best = max(nearby, key=lambda i: cities["population"].iloc[i])
-            return _verdict(record.key, ids[best], "coordinates", 0.75, rules,
+            best = max(nearby, key=lambda i: gz.population[i])
+            return _verdict(record.key, gz.ids[best], "coordinates", 0.75, rules,
                             f"no name in common; most populous city within "
                             f"{rules.coordinate_radius_km:g} km")
     within = f" within {rules.name_radius_km:g} km" if where is not None else ""
@@ -146,20 +181,18 @@ def _judge(record, where, by_name, cities, tree, ids, rules):
             f"no city called {record.name!r} in {country}{within}")
 
 
-def _by_name(key, shown, level, base, country, where, by_name, cities, rules):
-    """(city_id, method, confidence, reason) for one name key, (None, ...) when namesakes
+def _by_name(key, shown, level, base, country, where, gz: _Gazetteer, rules):
+    """(position, method, confidence, reason) for one name key, (None, ...) when namesakes
     cannot be told apart, or None when no city of the country in reach has that name."""
-    candidates = sorted(by_name.get((country, key), set()))
-    if not candidates:
+    candidates = gz.by_name.get((country, key))
+    if candidates is None:
         return None
-    population = cities.loc[candidates, "population"].fillna(0).to_numpy(float)
+    population = gz.population[candidates]
     # A city whose own name it is comes before one that only lists it among alternate names
     # (GeoNames gives Tongshan, a district, the alternate name Xuzhou).
-    alternate = np.array([name_key(n) != key for n in cities.loc[candidates, "name"]])
+    alternate = gz.own_key[candidates] != key
     if where is not None:
-        distance = great_circle_km(
-            unit_vectors(cities.loc[candidates, "latitude"].to_numpy(float),
-                         cities.loc[candidates, "longitude"].to_numpy(float)), where)
+        distance = great_circle_km(gz.points[candidates], where)
         if not (distance <= rules.name_radius_km).any():
             return None
         # The nearest namesake, or one less than 10 km further that bears the name as its
@@ -178,9 +211,9 @@ def _by_name(key, shown, level, base, country, where, by_name, cities, rules):
     return None, level, 0.0, f"{len(candidates)} cities in {country} are called {shown!r}"
 
 
-def _country_near(where, country, cities, tree, rules) -> bool:
-    nearby = tree.query_ball_point(where, chord_for_km(rules.country_reach_km))
-    return bool((cities["country_iso2"].iloc[nearby] == country).any())
+def _country_near(where, country, gz: _Gazetteer, rules) -> bool:
+    nearby = gz.tree.query_ball_point(where, chord_for_km(rules.country_reach_km))
+    return bool((gz.country[nearby] == country).any())
 
 
 def _verdict(key, city_id, method, confidence, rules, reason):

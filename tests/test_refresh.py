@@ -190,7 +190,7 @@ asyncio.run(main())
         (["--db", "/proc/citybench/warehouse.duckdb"], "cannot write the warehouse"),
     ],
 )
-def test_bad_arguments_fail_with_one_line(args, expected, prefect_home, tmp_path):
+def test_bad_arguments_fail_with_one_line(args, expected, prefect_home):
     result = citybench("refresh", *args, env=cli_env(prefect_home), timeout=60)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
