@@ -16,7 +16,11 @@ WITH last_run AS (
     SELECT source_id, max(finished_at) AS refreshed_at FROM "load"
     WHERE status = 'success' GROUP BY source_id
 ), held AS (
-    SELECT source_id, count(*) AS observations FROM observation GROUP BY source_id
+    -- a source's facts: observations, memberships in networks, links between cities
+    SELECT source_id, count(*) AS observations FROM (
+        SELECT source_id FROM observation UNION ALL SELECT source_id FROM membership
+        UNION ALL SELECT source_id FROM city_link
+    ) GROUP BY source_id
 )
 SELECT ids.source_id, ls.refreshed_at, coalesce(h.observations, 0), r.last_status,
        r.last_error, r.last_run_at, s.dataset_version
@@ -50,7 +54,7 @@ def status_lines(db: Path) -> list[str]:
         lines.append(
             f"  {source_id}: "
             + (f"last refreshed {_when(refreshed)}" if refreshed else "never refreshed")
-            + f", {observations:,} observations"
+            + f", {observations:,} rows held"
             + (f" ({dataset})" if dataset else "")
         )
         if last_status == "failed":

@@ -44,7 +44,7 @@ class LoadReport:
         if self.status != "success":
             return f"{self.source_id}: FAILED - {self.error}"
         return (
-            f"{self.source_id}: {self.rows_loaded:,} observations, {self.rows_changed:,} rows "
+            f"{self.source_id}: {self.rows_loaded:,} rows held, {self.rows_changed:,} rows "
             f"changed, {self.rows_rejected:,} rejected"
         )
 
@@ -54,11 +54,19 @@ _TABLES = [
     ("country", schemas.CountryTable, ["iso2"]),
     ("city", schemas.CityTable, ["city_id"]),
     ("city_alias", schemas.CityAliasTable, ["scheme", "alias", "city_id"]),
+    ("dataset", schemas.DatasetTable, ["source_id", "dataset_id"]),
     ("indicator", schemas.IndicatorTable, ["indicator_id"]),
     ("observation", schemas.ObservationTable, ["city_id", "indicator_id", "period", "source_id"]),
+    ("network", schemas.NetworkTable, ["network_id"]),
+    ("membership", schemas.MembershipTable, ["network_id", "city_id", "period", "source_id"]),
+    ("city_link", schemas.CityLinkTable, ["kind", "city_a", "city_b", "period", "source_id"]),
 ]
 # The registry tables belong to the registry source as a whole; the others row by row.
-_OWNED_BY_SOURCE = {"city_alias", "indicator", "observation"}
+_OWNED_BY_SOURCE = {
+    "city_alias", "dataset", "indicator", "observation", "network", "membership", "city_link"
+}
+# The facts a source holds, stamped with the load that last changed them.
+_FACTS = ("observation", "membership", "city_link")
 
 
 @task(cache_policy=NO_CACHE)
@@ -126,7 +134,7 @@ def load(
         if table not in canonical:
             continue
         owner = ("source_id", source_id) if table in _OWNED_BY_SOURCE else None
-        stamp = ("load_id", load_id) if table == "observation" else None
+        stamp = ("load_id", load_id) if table in _FACTS else None
         frame = canonical[table].valid
         if stamp:
             frame = frame.assign(load_id=load_id)
@@ -139,11 +147,21 @@ def load(
             counts.updated + got.updated,
             counts.deleted + got.deleted,
         )
-    con.execute(
-        "UPDATE source SET retrieved_at = ? WHERE source_id = ? AND (retrieved_at IS NULL OR ?)",
-        [extracted.retrieved_at, source_id, counts.changed > 0],
-    )
+    for table in ("source", "dataset"):
+        con.execute(
+            f"UPDATE {table} SET retrieved_at = ? "  # table names are ours, not user text
+            "WHERE source_id = ? AND (retrieved_at IS NULL OR ?)",
+            [extracted.retrieved_at, source_id, counts.changed > 0],
+        )
     return counts
+
+
+def facts_held(con: duckdb.DuckDBPyConnection, source_id: str) -> int:
+    """Observations, memberships and links the source holds in the warehouse."""
+    return sum(
+        con.execute(f"SELECT count(*) FROM {table} WHERE source_id = ?", [source_id]).fetchone()[0]
+        for table in _FACTS
+    )
 
 
 def _rejections(outcomes: dict[str, Outcome], stage: str) -> pd.DataFrame:
@@ -213,9 +231,7 @@ def load_source(
             load_id,
             "success",
             rows_read=sum(o.rows_read for o in raw.values()),
-            rows_loaded=con.execute(
-                "SELECT count(*) FROM observation WHERE source_id = ?", [source_id]
-            ).fetchone()[0],
+            rows_loaded=facts_held(con, source_id),
             rows_changed=counts.changed,
             rows_rejected=sum(o.rejected_rows for o in (*raw.values(), *canonical.values()))
             + len(unresolved),

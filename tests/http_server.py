@@ -1,6 +1,9 @@
 """A real HTTP server on 127.0.0.1 that serves real files, and misbehaves on request.
 
-    /files/<path>                      the file, with ETag and Last-Modified; 304 when unchanged
+    /files/<path>[?query]              the file, with ETag and Last-Modified; 304 when unchanged
+                                       (the query is part of the file name, as in a mirror
+                                       directory: serving a mirror over HTTP gives each URL
+                                       the file the mirror has for it)
     /fault/429/<n>/<path>              the first n requests get 429 with Retry-After: 1
     /fault/500/<n>/<path>              the first n requests get 500
     /fault/slow/<seconds>/<path>       waits before answering
@@ -11,11 +14,13 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import os
 import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote
 
 
 class FileServer:
@@ -81,11 +86,17 @@ class FileServer:
         request.send_error(404)
         return None
 
-    def _read(self, relative: str) -> bytes:
-        path = (self.root / relative).resolve()
-        if not path.is_relative_to(self.root) or not path.is_file():
+    def _path(self, relative: str) -> Path:
+        path, _, query = relative.partition("?")
+        name = unquote(path) + (f"?{query}" if query else "")
+        # Normalised, not resolved: a mirror is made of links to files kept elsewhere.
+        found = Path(os.path.normpath(self.root / name))
+        if not found.is_relative_to(self.root) or not found.is_file():
             raise FileNotFoundError(relative)
-        return path.read_bytes()
+        return found
+
+    def _read(self, relative: str) -> bytes:
+        return self._path(relative).read_bytes()
 
     def _file(self, request: BaseHTTPRequestHandler, relative: str) -> None:
         try:
@@ -94,9 +105,7 @@ class FileServer:
             request.send_error(404)
             return
         etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-        modified = email.utils.formatdate(
-            (self.root / relative).stat().st_mtime, usegmt=True
-        )
+        modified = email.utils.formatdate(self._path(relative).stat().st_mtime, usegmt=True)
         if request.headers.get("If-None-Match") == etag:
             request.send_response(304)
             request.send_header("ETag", etag)

@@ -146,7 +146,7 @@ def test_status_reports_freshness_without_prefect(published):
     assert "published version" in result.stdout
     assert "geonames: last refreshed 20" in result.stdout
     observations = query(published, "SELECT count(*) FROM observation")[0][0]
-    assert f"{observations:,} observations" in result.stdout
+    assert f"{observations:,} rows held" in result.stdout
 
 
 def test_runs_are_in_prefect_history_with_logs(published, prefect_home):

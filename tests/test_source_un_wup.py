@@ -21,9 +21,14 @@ pytestmark = pytest.mark.skipif(not WUP.is_dir(), reason="../shared/opendata/un-
 
 
 @pytest.fixture(scope="module")
-def raw():
+def parsed():
     extracted = Extracted({F12: (WUP / F12).read_bytes()}, "test", datetime.now(UTC))
-    return UnWup().parse(extracted)["agglomerations"]
+    return UnWup().parse(extracted)
+
+
+@pytest.fixture(scope="module")
+def raw(parsed):
+    return parsed["agglomerations"]
 
 
 def test_every_agglomeration_and_year_is_parsed(raw):
@@ -34,12 +39,12 @@ def test_every_agglomeration_and_year_is_parsed(raw):
     assert len(outcome) == 1860
 
 
-def test_values_become_persons_with_projections_flagged(raw, published):
+def test_values_become_persons_with_projections_flagged(parsed, raw, published):
     con = duckdb.connect(str(published), read_only=True)
     registry = read_registry(con)
     con.close()
     valid = UnWup.raw_models["agglomerations"].validate(raw)
-    conformed = UnWup().conform({"agglomerations": valid}, registry)
+    conformed = UnWup().conform({**parsed, "agglomerations": valid}, registry)
     aliases = conformed.city_alias
     observation = conformed.observation
     assert len(aliases) + len(conformed.unresolved) == 1860  # every record accounted for
@@ -102,7 +107,7 @@ def test_refresh_over_http_loads_the_source(published, prefect_home, tmp_path):
     con.close()
     assert codes + reported == 1860
     assert loaded >= 18 * codes * 0.99  # nearly every agglomeration has all 18 years
-    assert f"un-wup: {loaded:,} observations" in result.stdout
+    assert f"un-wup: {loaded:,} rows held" in result.stdout
 
 
 def test_a_failing_publisher_fails_only_its_source(published, prefect_home, tmp_path):

@@ -12,7 +12,8 @@ from warehouse.sync import sync_table
 from warehouse.validation import FrameRejected, split_valid
 
 DESIGN_TABLES = {"city", "city_alias", "source", "indicator", "observation", "load", "rejected",
-                 "score_run", "score", "country", "publication"}
+                 "score_run", "score", "country", "publication", "dataset", "network",
+                 "membership", "city_link"}
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def test_migrations_create_the_design_tables_once(tmp_path):
 def _observations(values: dict[str, float], source="s1") -> pd.DataFrame:
     return pd.DataFrame({
         "city_id": list(values), "indicator_id": "population", "period": 2025,
-        "source_id": source, "value": list(values.values()), "flag": None,
+        "source_id": source, "value": list(values.values()), "flag": None, "dataset_id": "d1",
     })
 
 
@@ -92,7 +93,15 @@ def test_duplicated_keys_are_rejected_rows():
 
 
 def test_integrity_names_orphans(con):
-    con.execute("INSERT INTO observation VALUES ('gn:1', 'population', 2025, 's1', 1, NULL, 1)")
+    con.execute(
+        "INSERT INTO observation VALUES ('gn:1', 'population', 2025, 's1', 1, NULL, 1, 'd')"
+    )
+    con.execute("INSERT INTO membership VALUES ('n:firm', 'gn:2', 2025, 3, 's1', 'd', 1)")
+    con.execute("INSERT INTO city_link VALUES ('twinning', 'gn:1', 'gn:2', 2025, 1, 's1', 'd', 1)")
     problems = integrity.violations(con)
     assert "1 observations of unknown cities" in problems
     assert "1 observations of unknown indicators" in problems
+    assert "1 observations of unknown datasets" in problems
+    assert "1 memberships of unknown cities" in problems
+    assert "1 memberships of unknown networks" in problems
+    assert "1 links of unknown cities" in problems

@@ -27,6 +27,31 @@ _CHECKS = [
         "SELECT count(*) FROM city c ANTI JOIN country k ON k.iso2 = c.country_iso2",
     ),
     ("scores of unknown cities", "SELECT count(*) FROM score s ANTI JOIN city c USING (city_id)"),
+    (
+        "observations of unknown datasets",
+        "SELECT count(*) FROM observation o ANTI JOIN dataset d USING (source_id, dataset_id)",
+    ),
+    (
+        "memberships of unknown cities",
+        "SELECT count(*) FROM membership m ANTI JOIN city c USING (city_id)",
+    ),
+    (
+        "memberships of unknown networks",
+        "SELECT count(*) FROM membership m ANTI JOIN network n USING (network_id)",
+    ),
+    (
+        "memberships of unknown datasets",
+        "SELECT count(*) FROM membership m ANTI JOIN dataset d USING (source_id, dataset_id)",
+    ),
+    (
+        "links of unknown cities",
+        "SELECT count(*) FROM city_link l WHERE l.city_a NOT IN (SELECT city_id FROM city)"
+        " OR l.city_b NOT IN (SELECT city_id FROM city)",
+    ),
+    (
+        "links of unknown datasets",
+        "SELECT count(*) FROM city_link l ANTI JOIN dataset d USING (source_id, dataset_id)",
+    ),
 ]
 
 

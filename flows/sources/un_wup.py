@@ -13,9 +13,18 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from flows.matching import match_cities
-from flows.sources.base import Conformed, Extracted, Registry, SourceMeta, fetch_all
+from flows.sources.base import (
+    Conformed,
+    Dataset,
+    Extracted,
+    Registry,
+    SourceMeta,
+    dataset_frame,
+    fetch_all,
+)
 from flows.transport import Transport
 from warehouse.location import source_urls
+from warehouse.schemas import DatasetTable
 
 F12 = "WUP2018-F12-Cities_Over_300K.xls"
 LAST_ESTIMATE_YEAR = 2018  # the revision's base year; later columns are projections
@@ -62,15 +71,24 @@ class UnWup:
         attribution="United Nations, DESA, Population Division (2018). World Urbanization "
         "Prospects: The 2018 Revision. CC BY 3.0 IGO.",
     )
-    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {"agglomerations": AgglomerationRaw}
+    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
+        "datasets": DatasetTable,
+        "agglomerations": AgglomerationRaw,
+    }
     urls: ClassVar[dict[str, str]] = {
         F12: f"https://population.un.org/wup/Download/Files/{F12}",
     }
 
     def extract(self, transport: Transport) -> Extracted:
-        return fetch_all(transport, source_urls(self.meta.source_id, self.urls), "WUP 2018")
+        return fetch_all(transport, self._urls(), "WUP 2018")
+
+    def _urls(self) -> dict[str, str]:
+        return source_urls(self.meta.source_id, self.urls)
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
+        dataset = Dataset(
+            "wup2018-f12", self.meta.dataset, self._urls()[F12], extracted.last_modified.get(F12)
+        )
         sheet = pd.read_excel(
             io.BytesIO(extracted.files[F12]),
             sheet_name="Data",
@@ -87,7 +105,7 @@ class UnWup:
             }
         )
         sheet.columns = [str(c) for c in sheet.columns]
-        return {"agglomerations": sheet}
+        return {"datasets": dataset_frame(self.meta.source_id, [dataset]), "agglomerations": sheet}
 
     def conform(self, raw: dict[str, pd.DataFrame], registry: Registry) -> Conformed:
         places = raw["agglomerations"]
@@ -119,6 +137,7 @@ class UnWup:
                 "source_id": self.meta.source_id,
                 "value": long["thousands"] * 1000.0,
                 "flag": period.gt(LAST_ESTIMATE_YEAR).map({True: "f", False: None}),
+                "dataset_id": raw["datasets"]["dataset_id"].iloc[0],
             }
         )
         alias = pd.DataFrame(
@@ -135,6 +154,7 @@ class UnWup:
             records[["key", "name"]], on="key"
         )
         return Conformed(
+            dataset=raw["datasets"],
             indicator=INDICATOR.assign(source_id=self.meta.source_id),
             observation=observation,
             city_alias=alias,
