@@ -113,14 +113,34 @@ def sources(db: Path) -> pd.DataFrame:
             SELECT source_id, max(finished_at) AS last_success_at
             FROM "load" WHERE status = 'success' GROUP BY source_id
         )
-        SELECT s.source_id, s.publisher, s.dataset, s.url, s.licence, s.attribution,
+        SELECT ids.source_id, coalesce(s.publisher, ids.source_id) AS publisher,
+               coalesce(s.dataset, 'never loaded') AS dataset, s.url, s.licence, s.attribution,
                s.dataset_version, s.retrieved_at, ok.last_success_at,
                l.started_at AS last_attempt_at, l.status AS last_status, l.error AS last_error,
                l.rows_read, l.rows_loaded, l.rows_changed, l.rows_rejected
-        FROM source s
-        LEFT JOIN ranked l ON l.source_id = s.source_id AND l.recency = 1
-        LEFT JOIN success ok ON ok.source_id = s.source_id
-        ORDER BY s.publisher, s.dataset
+        -- a source whose first load failed has no `source` row yet, only its failed load
+        FROM (SELECT source_id FROM source UNION SELECT source_id FROM "load") ids
+        LEFT JOIN source s USING (source_id)
+        LEFT JOIN ranked l ON l.source_id = ids.source_id AND l.recency = 1
+        LEFT JOIN success ok ON ok.source_id = ids.source_id
+        ORDER BY publisher, dataset
+    """)
+
+
+def datasets(db: Path) -> pd.DataFrame:
+    """Every dataset held: where it came from, the publisher's last update, when it was fetched,
+    and the rows it gave."""
+    return _frame(db, """
+        WITH facts AS (
+            SELECT source_id, dataset_id FROM observation
+            UNION ALL SELECT source_id, dataset_id FROM membership
+            UNION ALL SELECT source_id, dataset_id FROM city_link
+        )
+        SELECT d.source_id, d.dataset_id, d.title, d.url, d.last_update, d.retrieved_at,
+               count(f.dataset_id) AS rows_held
+        FROM dataset d LEFT JOIN facts f USING (source_id, dataset_id)
+        GROUP BY ALL
+        ORDER BY d.source_id, d.dataset_id
     """)
 
 

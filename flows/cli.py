@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from flows.transport import is_url
 from warehouse.location import config_path, load_config, resolve_db
 
 OFFLINE_DEFAULT = "geonames"
@@ -74,8 +75,9 @@ def refresh_main(argv: list[str]) -> int:
     )
     parser.add_argument(
         "--mirror",
-        metavar="DIR",
-        help="read every URL from DIR/<host>/<path> instead of the network (offline runs)",
+        metavar="DIR|URL",
+        help="read every URL from DIR/<host>/<path>[?query] instead of the publishers (offline "
+        "runs), or from the same layout on an HTTP server at URL",
     )
     parser.add_argument(
         "--db",
@@ -84,7 +86,7 @@ def refresh_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     db = resolve_db(args.db).absolute()
     _check_writable(db)
-    if args.mirror and not Path(args.mirror).is_dir():
+    if args.mirror and not is_url(args.mirror) and not Path(args.mirror).is_dir():
         raise SystemExit(f"citybench refresh: mirror directory {args.mirror} does not exist")
     sources = args.source or default_sources(names)
 

@@ -12,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.loading import LoadReport, load_source
 from flows.scoring import ScoreOutcome, score_warehouse
 from flows.sources import SOURCES
-from flows.transport import HostLimit, HttpTransport, MirrorTransport
+from flows.transport import HostLimit, HttpTransport, MirrorTransport, is_url
 from warehouse import integrity
 from warehouse.connect import open_read_write
 from warehouse.migrate import migrate
@@ -23,11 +23,14 @@ HOST_LIMITS = {"sdmx.oecd.org": HostLimit(requests=60, per_seconds=3600)}
 
 
 def make_transport(published: Path, mirror: str | None) -> MirrorTransport | HttpTransport:
-    if mirror:
-        return MirrorTransport(Path(mirror))
     # The HTTP cache lives beside the warehouse it feeds, so side-by-side warehouses share
     # nothing by accident.
-    return HttpTransport(published.parent / "http-cache", limits=HOST_LIMITS)
+    cache = published.parent / "http-cache"
+    if mirror and is_url(mirror):
+        return HttpTransport(cache, mirror=mirror)  # a mirror is not the publisher: no limits
+    if mirror:
+        return MirrorTransport(Path(mirror))
+    return HttpTransport(cache, limits=HOST_LIMITS)
 
 
 class IntegrityFailed(RuntimeError):

@@ -7,7 +7,9 @@ descriptive User-Agent; a per-host limit on requests per window, remembered on d
 
 Mirror: the same URLs read from a directory laid out like them, for offline and reproducible
 runs: `https://host/a/b.csv?x=1` is `DIR/host/a/b.csv?x=1` (the query, when there is one, is
-part of the file name, exactly as in the URL).
+part of the file name, exactly as in the URL). The same layout served by any static web server
+is an HTTP mirror: `https://host/a/b.csv?x=1` is fetched as `BASE/host/a/b.csv%3Fx=1`, over the
+HTTP path (retries, conditional requests) but without the publisher's rate limits.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
@@ -50,11 +52,27 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-def mirror_path(root: Path, url: str) -> Path:
+def _mirror_name(url: str) -> str:
+    """`https://host/a/b.csv?x=1` -> `host/a/b.csv?x=1`: where a mirror keeps the URL's file."""
     parts = urlsplit(url)
     relative = unquote(parts.path).lstrip("/") + (f"?{parts.query}" if parts.query else "")
+    return f"{parts.hostname}/{relative}"
+
+
+def is_url(text: str) -> bool:
+    return urlsplit(text).scheme in {"http", "https"}
+
+
+def mirror_url(base: str, url: str) -> str:
+    """The URL of `url`'s file on an HTTP mirror; '?' and '%' escaped so the query stays part
+    of the file name."""
+    return base.rstrip("/") + "/" + quote(_mirror_name(url), safe="/")
+
+
+def mirror_path(root: Path, url: str) -> Path:
+    relative = _mirror_name(url)
     # Normalised, not resolved: a mirror may be made of symbolic links to files kept elsewhere.
-    path = Path(os.path.normpath(root / parts.hostname / relative))
+    path = Path(os.path.normpath(root / relative))
     if not path.is_relative_to(Path(os.path.normpath(root))):
         raise FetchFailed(f"{url}: leaves the mirror directory")
     return path
@@ -91,6 +109,7 @@ class HttpTransport:
     limits: dict[str, HostLimit] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
     client: httpx.Client | None = None
+    mirror: str | None = None  # base URL of an HTTP mirror that stands in for every publisher
 
     def __post_init__(self) -> None:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -103,6 +122,11 @@ class HttpTransport:
         self.client.close()
 
     def get(self, url: str) -> Fetched:
+        if self.mirror:
+            return replace(self._get(mirror_url(self.mirror, url)), url=url)
+        return self._get(url)
+
+    def _get(self, url: str) -> Fetched:
         cached_body, cached_meta = self._cached(url)
         headers = {}
         if cached_meta.get("etag"):

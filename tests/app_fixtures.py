@@ -96,6 +96,8 @@ INDICATORS = pd.DataFrame(
 )
 
 FAILED_LOAD_ERROR = "HTTP 503 Service Unavailable from api.worldbank.org after 3 attempts"
+# A source whose very first load failed: it has a failed load and no `source` row.
+NEVER_LOADED = ("oecd", "sdmx.oecd.org: timed out after 60 s")
 
 
 @dataclass(frozen=True)
@@ -189,11 +191,15 @@ def build_warehouse(path: Path) -> Synthetic:
     try:
         migrate(con)
         _insert(con, "source", SOURCES)
+        _insert(con, "dataset", SOURCES[["source_id", "url", "dataset_version", "retrieved_at"]]
+                .assign(dataset_id=SOURCES["source_id"], title=SOURCES["dataset"])
+                .rename(columns={"dataset_version": "last_update"}))
         _insert(con, "country", COUNTRIES)
         _insert(con, "city", CITIES.assign(admin1=None, wikidata_qid=None))
         _insert(con, "indicator", INDICATORS)
         with_source = obs.merge(INDICATORS[["indicator_id", "source_id"]])
-        _insert(con, "observation", with_source.assign(period=PERIOD, flag=None, load_id=3))
+        _insert(con, "observation", with_source.assign(
+            period=PERIOD, flag=None, load_id=3, dataset_id=with_source["source_id"]))
         loads = pd.DataFrame(
             [
                 (1, "geonames", "2025-05-01 05:00", "2025-05-01 05:01", "success", 8, 24, 24, 0,
@@ -204,6 +210,8 @@ def build_warehouse(path: Path) -> Synthetic:
                  None),
                 (4, "worldbank", "2025-06-01 05:00", "2025-06-01 05:03", "failed", 0, 8, 0, 0,
                  FAILED_LOAD_ERROR),
+                (5, NEVER_LOADED[0], "2025-06-01 05:00", "2025-06-01 05:04", "failed", 0, 0, 0, 0,
+                 NEVER_LOADED[1]),
             ],
             columns=["load_id", "source_id", "started_at", "finished_at", "status", "rows_read",
                      "rows_loaded", "rows_changed", "rows_rejected", "error"],

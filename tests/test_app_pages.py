@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app_fixtures import FAILED_LOAD_ERROR, INDICATORS, build_warehouse
+from tests.app_fixtures import FAILED_LOAD_ERROR, INDICATORS, NEVER_LOADED, build_warehouse
 from tests.conftest import ROOT, query
 
 APP = str(ROOT / "app" / "streamlit_app.py")
@@ -143,8 +143,16 @@ def test_sources_page_shows_a_failed_load_and_its_reason(tmp_path, monkeypatch):
     synthetic = build_warehouse(tmp_path / "w.duckdb")
     at = _app(synthetic.path, monkeypatch, "views/sources.py")
     errors = [e.value for e in at.error]
-    assert errors == [f"Last run failed: {FAILED_LOAD_ERROR}"]
+    # the source that never loaded is listed too, with its reason
+    assert sorted(errors) == sorted(
+        [f"Last run failed: {FAILED_LOAD_ERROR}", f"Last run failed: {NEVER_LOADED[1]}"]
+    )
     assert "last run failed for worldbank" in _texts(at)
+    assert f"`{NEVER_LOADED[0]}`" in _texts(at)
+    datasets = at.dataframe[0].value
+    assert sorted(datasets["source_id"]) == ["geonames", "worldbank"]
+    held = query(synthetic.path, "SELECT source_id, count(*) FROM observation GROUP BY ALL")
+    assert dict(zip(datasets["source_id"], datasets["rows_held"], strict=True)) == dict(held)
 
 
 def test_a_newly_published_version_is_shown_on_the_next_run(tmp_path, monkeypatch):

@@ -123,3 +123,24 @@ def test_mirror_reads_the_same_urls_from_a_directory(tmp_path):
         MirrorTransport(tmp_path).get("https://ec.europa.eu/other.tsv")
     with pytest.raises(FetchFailed, match="leaves the mirror"):
         MirrorTransport(tmp_path).get("https://host/../../etc/passwd")
+
+
+def test_a_mirror_directory_served_over_http_answers_the_publishers_urls(tmp_path, sleeps):
+    """The mirror layout on a web server: the query (with its own escapes) stays part of the
+    file name, and the fetched file is reported under the publisher's URL."""
+    url = "https://query.wikidata.org/sparql?query=SELECT%20%3Fx%20WHERE%20%7B%7D&format=json"
+    target = mirror_path(tmp_path / "mirror", url)
+    target.parent.mkdir(parents=True)
+    target.symlink_to(OPENDATA / FILE)
+    with FileServer(tmp_path / "mirror") as mirror:
+        http = HttpTransport(tmp_path / "cache", sleep=sleeps.append, mirror=f"{mirror.url}/files")
+        fetched = http.get(url)
+        again = http.get(url)
+        http.close()
+    assert fetched.url == url
+    assert fetched.content == (OPENDATA / FILE).read_bytes()
+    assert again.from_cache and again.content == fetched.content
+    assert [path for path, _ in mirror.requests] == [
+        "/files/query.wikidata.org/sparql%3Fquery%3DSELECT%2520%253Fx%2520WHERE%2520%257B%257D"
+        "%26format%3Djson"
+    ] * 2

@@ -11,8 +11,8 @@ if snap is not None:
     sources = ui.read(snap, "sources")
     for row in sources.itertuples():
         with st.container(border=True):
-            st.markdown(f"**{row.publisher}**: {row.dataset}  \n`{row.source_id}` · "
-                        f"{row.licence} · [{row.url}]({row.url})")
+            where = f" · {row.licence} · [{row.url}]({row.url})" if row.url else ""
+            st.markdown(f"**{row.publisher}**: {row.dataset}  \n`{row.source_id}`{where}")
             # Material icons ship with Streamlit; emoji need a font the viewer may lack.
             status = (":green[:material/check_circle: loaded]" if row.last_status == "success"
                       else ":red[:material/error: last run failed]")
@@ -21,7 +21,21 @@ if snap is not None:
                         f"rows rejected in the last run: {int(row.rows_rejected or 0):,}")
             if row.last_status == "failed":
                 st.error(f"Last run failed: {row.last_error}")
-            st.caption(f"Attribution: {row.attribution}")
+            if row.attribution:
+                st.caption(f"Attribution: {row.attribution}")
+    st.subheader("Datasets")
+    st.caption("Where every value comes from: each observation names its dataset.")
+    st.dataframe(
+        ui.read(snap, "datasets"), hide_index=True, width="stretch",
+        column_config={
+            "source_id": "Source", "dataset_id": "Dataset", "title": "Title",
+            "url": st.column_config.LinkColumn("URL"),
+            "last_update": "Publisher's last update",
+            "retrieved_at": st.column_config.DatetimeColumn(
+                "Retrieved", format="YYYY-MM-DD HH:mm [UTC]"),
+            "rows_held": "Rows held",
+        },
+    )
     st.subheader("Recent loads")
     when = st.column_config.DatetimeColumn
     st.dataframe(
