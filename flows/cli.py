@@ -90,12 +90,12 @@ def refresh_main(argv: list[str]) -> int:
         raise SystemExit(f"citybench refresh: mirror directory {args.mirror} does not exist")
     sources = args.source or default_sources(names)
 
-    from flows.refresh import refresh
+    from flows.refresh import IntegrityFailed, refresh
     from warehouse.publish import RefreshLocked
 
     try:
         summary = refresh(db=str(db), sources=sources, mirror=args.mirror)
-    except RefreshLocked as error:
+    except (RefreshLocked, IntegrityFailed) as error:
         print(f"citybench refresh: {error}", file=sys.stderr)
         return 1
     print("\n".join(summary.lines()))

@@ -55,8 +55,8 @@ def evaluate(wup_file: Path, registry: Registry | None = None) -> tuple[Scores, 
     labels = pd.read_csv(LABELS, comment="#", dtype={"city_id": "string"})
     source = UnWup()
     raw = source.parse(Extracted({F12: wup_file.read_bytes()}, None, datetime.now(UTC)))
-    valid = UnWup.raw_models["agglomerations"].validate(raw["agglomerations"])
-    conformed = source.conform({"agglomerations": valid}, registry or offline_registry())
+    valid = {name: model.validate(raw[name]) for name, model in UnWup.raw_models.items()}
+    conformed = source.conform(valid, registry or offline_registry())
     loaded = conformed.city_alias.assign(wup_city_code=lambda f: f["alias"].astype(int))
     joined = labels.merge(loaded[["wup_city_code", "city_id"]], on="wup_city_code", how="left",
                           suffixes=("_label", "_matched"))

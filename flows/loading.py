@@ -121,6 +121,8 @@ def load(
 ) -> SyncCounts:
     source_id = source.meta.source_id
     counts = SyncCounts(0, 0, 0)
+    if "city" in canonical:
+        _take_over_registry(con, source_id)
     source_row = source.meta.as_row(extracted.dataset_version, extracted.retrieved_at)
     # retrieved_at says when the data held now was fetched: it moves only when the data did.
     sync_table(
@@ -147,6 +149,8 @@ def load(
             counts.updated + got.updated,
             counts.deleted + got.deleted,
         )
+    if "city" in canonical:
+        _drop_facts_of_vanished_cities(con)
     for table in ("source", "dataset"):
         con.execute(
             f"UPDATE {table} SET retrieved_at = ? "  # table names are ours, not user text
@@ -154,6 +158,43 @@ def load(
             [extracted.retrieved_at, source_id, counts.changed > 0],
         )
     return counts
+
+
+def _take_over_registry(con: duckdb.DuckDBPyConnection, source_id: str) -> None:
+    """One registry per warehouse: the GeoNames package and the GeoNames dump both define the
+    cities and the same indicators, so loading one removes what the other held. Registries are
+    the sources that hold GeoNames ids (city_alias scheme 'geonames')."""
+    others = con.execute(
+        "SELECT DISTINCT source_id FROM city_alias WHERE scheme = 'geonames' AND source_id <> ?",
+        [source_id],
+    ).fetchall()
+    for (other,) in others:
+        for table in _OWNED_BY_SOURCE:  # names from our own list, never user text
+            con.execute(f"DELETE FROM {table} WHERE source_id = ?", [other])
+        get_run_logger().info("%s replaces %s as the city registry", source_id, other)
+
+
+# Every column that names a city, by table.
+_CITY_REFERENCES = [
+    ("city_alias", "city_id"),
+    ("observation", "city_id"),
+    ("membership", "city_id"),
+    ("city_link", "city_a"),
+    ("city_link", "city_b"),
+    ("score", "city_id"),
+]
+
+
+def _drop_facts_of_vanished_cities(con: duckdb.DuckDBPyConnection) -> None:
+    """A city the new registry no longer has takes its facts with it; other sources tie their
+    records to the new registry on their next load."""
+    for table, column in _CITY_REFERENCES:
+        dropped = con.execute(
+            f"DELETE FROM {table} WHERE {column} NOT IN (SELECT city_id FROM city)"
+        ).fetchone()[0]
+        if dropped:
+            get_run_logger().info("%d %s rows of cities no longer in the registry dropped",
+                                  dropped, table)
 
 
 def facts_held(con: duckdb.DuckDBPyConnection, source_id: str) -> int:
@@ -183,6 +224,10 @@ def read_registry(con: duckdb.DuckDBPyConnection) -> Registry:
         ).df(),
         aliases=con.execute("SELECT alias, city_id FROM city_alias WHERE scheme = 'name'").df(),
         countries=con.execute("SELECT iso2, iso3, iso_numeric, name FROM country").df(),
+        codes=con.execute(
+            "SELECT scheme, alias, city_id, confidence FROM city_alias WHERE scheme <> 'name'"
+        ).df(),
+        indicators=con.execute("SELECT indicator_id, unit, source_id FROM indicator").df(),
     )
 
 

@@ -7,9 +7,11 @@ descriptive User-Agent; a per-host limit on requests per window, remembered on d
 
 Mirror: the same URLs read from a directory laid out like them, for offline and reproducible
 runs: `https://host/a/b.csv?x=1` is `DIR/host/a/b.csv?x=1` (the query, when there is one, is
-part of the file name, exactly as in the URL). The same layout served by any static web server
-is an HTTP mirror: `https://host/a/b.csv?x=1` is fetched as `BASE/host/a/b.csv%3Fx=1`, over the
-HTTP path (retries, conditional requests) but without the publisher's rate limits.
+part of the file name, exactly as in the URL; a query too long for a file name, such as a
+SPARQL query, is named by its SHA-256: `DIR/host/path?sha256=<hex>`). The same layout served
+by any static web server is an HTTP mirror: `https://host/a/b.csv?x=1` is fetched as
+`BASE/host/a/b.csv%3Fx=1`, over the HTTP path (retries, conditional requests) but without the
+publisher's rate limits.
 """
 
 from __future__ import annotations
@@ -34,7 +36,20 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
 class FetchFailed(RuntimeError):
-    """A file could not be fetched; the message is one line naming the URL and the reason."""
+    """A file could not be fetched; the message is one line naming the URL and the reason.
+
+    `status` is the HTTP status of the last answer, or None when there was none (a timeout, a
+    refused connection); a mirror that lacks the file says 404, as a server would.
+    """
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def not_published(self) -> bool:
+        """The publisher (or mirror) says the file is not there, as opposed to an outage."""
+        return self.status in {404, 410}
 
 
 @dataclass(frozen=True)
@@ -52,11 +67,20 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+# File systems cap a name at 255 bytes; SPARQL queries in a URL run to a kilobyte.
+_MAX_NAME_BYTES = 255
+
+
 def _mirror_name(url: str) -> str:
-    """`https://host/a/b.csv?x=1` -> `host/a/b.csv?x=1`: where a mirror keeps the URL's file."""
+    """`https://host/a/b.csv?x=1` -> `host/a/b.csv?x=1`: where a mirror keeps the URL's file.
+
+    A query too long for a file name is replaced by its hash: `b.csv?sha256=<hex>`.
+    """
     parts = urlsplit(url)
-    relative = unquote(parts.path).lstrip("/") + (f"?{parts.query}" if parts.query else "")
-    return f"{parts.hostname}/{relative}"
+    path, query = unquote(parts.path).lstrip("/"), parts.query
+    if query and len(f"{path.rsplit('/', 1)[-1]}?{query}".encode()) > _MAX_NAME_BYTES:
+        query = "sha256=" + hashlib.sha256(query.encode()).hexdigest()
+    return f"{parts.hostname}/{path}" + (f"?{query}" if query else "")
 
 
 def is_url(text: str) -> bool:
@@ -85,7 +109,7 @@ class MirrorTransport:
     def get(self, url: str) -> Fetched:
         path = mirror_path(self.root, url)
         if not path.is_file():
-            raise FetchFailed(f"{url}: not in the mirror (expected {path})")
+            raise FetchFailed(f"{url}: not in the mirror (expected {path})", status=404)
         stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         return Fetched(url, path.read_bytes(), stamp, email.utils.format_datetime(stamp, True))
 
@@ -133,7 +157,7 @@ class HttpTransport:
             headers["If-None-Match"] = cached_meta["etag"]
         if cached_meta.get("last_modified"):
             headers["If-Modified-Since"] = cached_meta["last_modified"]
-        last_error = "no attempt made"
+        last_error, status = "no attempt made", None
         for attempt in range(self.retries + 1):
             self._respect_limit(url)
             try:
@@ -151,13 +175,14 @@ class HttpTransport:
                                    cached_meta.get("last_modified"), from_cache=True)
                 if response.is_success:
                     return self._store(url, response, content)
-                last_error = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+                status = response.status_code
+                last_error = f"HTTP {status} {response.reason_phrase}".strip()
                 if response.status_code not in RETRY_STATUSES:
                     break
                 wait = _retry_after(response) or self._backoff(attempt)
             if attempt < self.retries:
                 self.sleep(min(wait, self.max_wait))
-        raise FetchFailed(f"{url}: {last_error} (after {attempt + 1} attempt(s))")
+        raise FetchFailed(f"{url}: {last_error} (after {attempt + 1} attempt(s))", status)
 
     def _backoff(self, attempt: int) -> float:
         return self.backoff * (2**attempt) * random.uniform(0.8, 1.2)

@@ -1,23 +1,29 @@
 """UN WUP 2018 (F12) from the real publisher's file: through a mirror, through HTTP, and the
-failure of one source leaving the others published."""
+failure of one source leaving the others published; F22 (annual) from a workbook made here in
+F22's layout, since no real F22 is at hand."""
 
 from __future__ import annotations
 
+import io
 import shutil
+import zipfile
 from datetime import UTC, datetime
 
 import duckdb
+import pandas as pd
 import pytest
 
 from flows.loading import read_registry
-from flows.sources.base import Extracted
-from flows.sources.un_wup import F12, LAST_ESTIMATE_YEAR, UnWup
-from flows.transport import MirrorTransport
+from flows.sources.base import Extracted, ParseError
+from flows.sources.un_wup import F12, F22, LAST_ESTIMATE_YEAR, UnWup
+from flows.transport import FetchFailed, HttpTransport, MirrorTransport
 from tests.conftest import SHARED, citybench, cli_env
 from tests.http_server import FileServer
 
 WUP = SHARED / "opendata" / "un-wup-2018"
 pytestmark = pytest.mark.skipif(not WUP.is_dir(), reason="../shared/opendata/un-wup-2018 absent")
+# F22 has no real file here: the mirror of every source holds F12 alone, which must load.
+PUBLISHED_FILES = {UnWup.urls[F12]: WUP / F12}
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +90,11 @@ def _copy_of(published, tmp_path):
     return db
 
 
-def _config(tmp_path, url):
+def _config(tmp_path, url, annual_url=None):
+    """Both files pointed at the test server: F22 where asked, else at a name it lacks."""
+    annual_url = annual_url or url.replace(F12, F22)
     config = tmp_path / "citybench.toml"
-    config.write_text(f'[sources.un-wup.urls]\n"{F12}" = "{url}"\n')
+    config.write_text(f'[sources.un-wup.urls]\n"{F12}" = "{url}"\n"{F22}" = "{annual_url}"\n')
     return config
 
 
@@ -124,3 +132,174 @@ def test_a_failing_publisher_fails_only_its_source(published, prefect_home, tmp_
     failed = [line for line in status.stdout.splitlines() if "last run FAILED" in line]
     assert len(failed) == 1 and "HTTP 500" in failed[0]
     assert "un-wup: never refreshed" in status.stdout
+
+
+# --- F22 (annual) ---------------------------------------------------------------------------
+F22_NAMES = ("Tokyo", "Lagos", "Herat")  # the agglomerations written to our F22
+TITLE_BLOCK = {  # 1-based rows of the UN's title block, as F12 has it
+    5: "United Nations",
+    6: "Population Division",
+    7: "Department of Economic and Social Affairs",
+    9: "World Urbanization Prospects: The 2018 Revision",
+    10: "File 22: Annual Population of Urban Agglomerations with 300,000 Inhabitants or More "
+    "in 2018, by Country, 1950-2035 (thousands)",
+    12: "POP/DB/WUP/Rev.2018/1/F22",
+}
+HEADER = ["Index", "Country Code", "Country or area", "City Code", "Urban Agglomeration", "Note",
+          "Latitude", "Longitude"]
+
+
+def write_f22(path, raw, names=F22_NAMES, changed=None, years=range(1950, 2036)):
+    """A workbook in F22's layout (title block, header on row 17, a column per year), made by
+    this test: the five-yearly values are F12's, the years between are interpolated (invented,
+    not the UN's). `changed` = (name, year, thousands) writes one value that disagrees."""
+    import numpy as np
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Data"
+    for row, text in TITLE_BLOCK.items():
+        sheet.cell(row, 1, text)
+    for column, label in enumerate([*HEADER, *years], start=1):
+        sheet.cell(17, column, label)
+    five = [int(c) for c in raw.columns if c.isdigit()]
+    written = {}
+    for index, name in enumerate(names, start=1):
+        place = raw.loc[raw["name"] == name].iloc[0]
+        values = np.interp(list(years), five, [place[str(y)] for y in five]).round(3)
+        values = dict(zip(years, values, strict=True))
+        if changed and changed[0] == name:
+            values[changed[1]] = changed[2]
+        cells = [index, int(place["country_code"]), "", int(place["city_code"]), name, None,
+                 float(place["latitude"]), float(place["longitude"]), *values.values()]
+        for column, value in enumerate(cells, start=1):
+            sheet.cell(17 + index, column, value)
+        written[int(place["city_code"])] = values
+    book.create_sheet("NOTES").cell(1, 1, "Notes (made for this test)")
+    book.save(path)
+    return written
+
+
+def _both(tmp_path, raw, **kwargs):
+    path = tmp_path / F22
+    written = write_f22(path, raw, **kwargs)
+    files = {F12: (WUP / F12).read_bytes(), F22: path.read_bytes()}
+    return Extracted(files, "test", datetime.now(UTC)), written
+
+
+def test_f22_is_read_as_a_second_dataset(tmp_path, raw):
+    extracted, written = _both(tmp_path, raw)
+    parsed = UnWup().parse(extracted)
+    annual = parsed["annual"]
+    assert len(annual) == len(written) == 3
+    assert [c for c in annual.columns if c.isdigit()] == [str(y) for y in range(1950, 2036)]
+    assert len(UnWup.raw_models["annual"].validate(annual)) == 3
+    assert parsed["datasets"]["dataset_id"].tolist() == ["wup2018-f12", "wup2018-f22"]
+    assert parsed["datasets"]["url"].iloc[1] == UnWup.urls[F22]
+
+
+def test_annual_values_fill_the_years_between_and_f12_wins_where_both_give_one(
+    tmp_path, raw, published
+):
+    con = duckdb.connect(str(published), read_only=True)
+    registry = read_registry(con)
+    con.close()
+    tokyo = int(raw.loc[raw["name"] == "Tokyo", "city_code"].iloc[0])
+    f12_2010 = float(raw.loc[raw["name"] == "Tokyo", "2010"].iloc[0])
+    extracted, written = _both(tmp_path, raw, changed=("Tokyo", 2010, f12_2010 + 50))
+    parsed = UnWup().parse(extracted)
+    frames = {name: UnWup.raw_models[name].validate(frame) for name, frame in parsed.items()}
+    conformed = UnWup().conform(frames, registry)
+    observation, aliases = conformed.observation, conformed.city_alias
+    city = aliases.loc[aliases["alias"] == str(tokyo), "city_id"].iloc[0]
+    series = observation[observation["city_id"] == city].set_index("period")
+    assert list(series.index.sort_values()) == list(range(1950, 2036))  # every year
+    assert series.loc[2010, "value"] == pytest.approx(f12_2010 * 1000)  # F12 kept, not +50
+    assert series.loc[2010, "dataset_id"] == "wup2018-f12"
+    assert series.loc[2011, "value"] == pytest.approx(written[tokyo][2011] * 1000)
+    assert series.loc[2011, "dataset_id"] == "wup2018-f22"
+    assert series.loc[2019, "flag"] == "f" and pd.isna(series.loc[2017, "flag"])
+    assert "1 five-yearly values differ from F12" in " ".join(conformed.notes)
+    # F22's cities gain 86 - 18 annual values each; everyone else keeps F12's 18 at most
+    per_city = observation.groupby("city_id").size()
+    resolved = [c for c in written if str(c) in set(aliases["alias"])]
+    assert (per_city >= 86).sum() == len(resolved)
+    assert len(observation) == len(observation.drop_duplicates(["city_id", "period"]))
+
+
+def test_a_broken_f22_names_itself_and_where(tmp_path, raw):
+    extracted, _ = _both(tmp_path, raw)
+    content = extracted.files[F22]
+    # cut in half, and the Data sheet's compressed bytes garbled
+    data_sheet = zipfile.ZipFile(io.BytesIO(content)).getinfo("xl/worksheets/sheet1.xml")
+    at = data_sheet.header_offset + 100
+    garbled = content[:at] + b"\xa5" * 200 + content[at + 200:]
+    for broken in (content[: len(content) // 2], garbled):
+        files = {**extracted.files, F22: broken}
+        with pytest.raises(ParseError, match=rf"^{F22}, the workbook \("):
+            UnWup().parse(Extracted(files, "test", datetime.now(UTC)))
+    five_yearly = tmp_path / "f12-shaped.xlsx"
+    write_f22(five_yearly, raw, years=range(1950, 2036, 5))  # an F12 under F22's name
+    files = {**extracted.files, F22: five_yearly.read_bytes()}
+    with pytest.raises(ParseError, match=rf"^{F22}, sheet 'Data', row 17: expected the header"):
+        UnWup().parse(Extracted(files, "test", datetime.now(UTC)))
+
+
+def test_a_broken_f12_fails_with_a_parse_error():
+    content = (WUP / F12).read_bytes()
+    with pytest.raises(ParseError, match=rf"^{F12}, the workbook \(485,888 bytes\)"):
+        UnWup().parse(Extracted({F12: content[:485_888]}, "test", datetime.now(UTC)))
+
+
+def test_mirror_with_and_without_f22(tmp_path, raw):
+    mirror = _mirror(tmp_path)
+    assert set(UnWup().extract(MirrorTransport(mirror)).files) == {F12}
+    write_f22(mirror / UnWup.urls[F22].split("://", 1)[1], raw)
+    assert set(UnWup().extract(MirrorTransport(mirror)).files) == {F12, F22}
+
+
+def test_f22_missing_is_skipped_but_an_outage_or_a_missing_f12_fails(tmp_path, monkeypatch):
+    with FileServer(SHARED / "opendata") as server:
+        base = f"{server.url}/files/un-wup-2018"
+        http = HttpTransport(tmp_path / "cache", retries=1, sleep=lambda s: None)
+        cases = {
+            "absent": (f"{base}/{F12}", f"{base}/{F22}"),
+            "outage": (f"{base}/{F12}", f"{server.url}/fault/500/99/un-wup-2018/{F12}"),
+            "no F12": (f"{base}/nothing.xls", f"{base}/{F22}"),
+        }
+        outcomes = {}
+        for case, (five, annual) in cases.items():
+            monkeypatch.setenv("CITYBENCH_CONFIG", str(_config(tmp_path, five, annual)))
+            try:
+                outcomes[case] = sorted(UnWup().extract(http).files)
+            except FetchFailed as error:
+                outcomes[case] = str(error)
+        http.close()
+    assert outcomes["absent"] == [F12]
+    assert "HTTP 500" in outcomes["outage"]
+    assert "nothing.xls: HTTP 404" in outcomes["no F12"]
+
+
+def test_refresh_over_http_loads_f22_too(published, prefect_home, tmp_path, raw):
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / F12).symlink_to(WUP / F12)
+    written = write_f22(served / F22, raw)
+    db = _copy_of(published, tmp_path)
+    with FileServer(served) as server:
+        config = _config(tmp_path, f"{server.url}/files/{F12}")
+        result = citybench("refresh", "--source", "un-wup", "--db", str(db),
+                           env=cli_env(prefect_home, CITYBENCH_CONFIG=str(config)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    con = duckdb.connect(str(db), read_only=True)
+    annual = con.execute(
+        "SELECT count(*), count(DISTINCT city_id) FROM observation "
+        "WHERE source_id = 'un-wup' AND dataset_id = 'wup2018-f22'"
+    ).fetchone()
+    datasets = con.execute(
+        "SELECT dataset_id FROM dataset WHERE source_id = 'un-wup' ORDER BY 1"
+    ).fetchall()
+    con.close()
+    assert datasets == [("wup2018-f12",), ("wup2018-f22",)]
+    assert annual == (len(written) * (86 - 18), len(written))  # all three resolve

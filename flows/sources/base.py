@@ -88,6 +88,15 @@ class Registry:
     cities: pd.DataFrame  # city_id, name, country_iso2, latitude, longitude, population
     aliases: pd.DataFrame  # alias, city_id (names only)
     countries: pd.DataFrame  # iso2, iso3, iso_numeric, name
+    # crosswalks of codes held so far (GeoNames ids of folded districts, Eurostat codes, ...):
+    # scheme, alias, city_id, confidence
+    codes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["scheme", "alias", "city_id", "confidence"])
+    )
+    # indicators defined so far: indicator_id, unit, source_id
+    indicators: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["indicator_id", "unit", "source_id"])
+    )
 
 
 @dataclass

@@ -1,0 +1,335 @@
+"""City-network membership tables: which cities belong to C40, ICLEI, the Covenant of Mayors,
+Eurocities ... The default tables are ClimActor's (Hsu et al. 2020), in its two published
+shapes: one 0/1 column per network (Sept 2020) and one ';'-separated list of networks per
+actor (Dec 2022). Networks keep the names ClimActor gives them ("C40Cities2019",
+"EUCovenantofMayors2022": the network and the year of the list it was read from).
+
+Only cities are loaded: ClimActor types each actor 'City' or 'Region' (entity_type); regions
+(states, provinces, prefectures) are not cities and are left out, as are rows with no type.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from flows.sources.base import (
+    Conformed,
+    Dataset,
+    Extracted,
+    ParseError,
+    Registry,
+    SourceMeta,
+    dataset_frame,
+    fetch_all,
+)
+from flows.sources.csv_records import numbers_within, read_csv_records
+from flows.sources.parse_notes import ParseNoteRaw, notes_frame
+from flows.sources.resolve import country_codes, match_anywhere, one_record_per_city, to_iso2
+from flows.transport import Transport
+from warehouse.location import source_urls
+from warehouse.schemas import DatasetTable
+
+REPOSITORY = (
+    "https://raw.githubusercontent.com/datadrivenenvirolab/ClimActor/"
+    "2b0fb66c8a414bc17ff20232b98b6511eb42cca8/data-raw/"
+)
+COUNTRY_DICT = "country_dict_Oct2023.csv"
+# The actor columns ClimActor documents; in the 0/1 shape every other column is a network.
+CONTEXT_COLUMNS = {
+    "name", "iso", "entity_type", "country", "region", "area", "initiatives_committed",
+    "num_commit", "lat", "lng", "population", "population_year", "state", "admin_1",
+}
+NEEDED_COLUMNS = ["name", "iso", "entity_type", "country", "lat", "lng"]
+# R writes a missing value as NA (and a missing column name as <NA>).
+MISSING = {"", "NA", "<NA>"}
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+# Words that say what an actor is, not which network it joined ('Region' is once listed
+# among the Dec 2022 file's initiatives).
+_ACTOR_TYPES = {"city", "region"}
+
+
+@dataclass(frozen=True)
+class Roster:
+    dataset_id: str
+    file: str
+    path: str  # under the repository's data-raw/
+    title: str
+    period: int  # the year of the release the file is named after
+    list_column: str | None  # None: one 0/1 column per network
+
+
+ROSTERS = (
+    Roster("climactor-sept2020", "subnational_contextuals_database_initcols_Sept2020.csv",
+           "Archive/", "ClimActor, one 0/1 column per network (Sept 2020)", 2020, None),
+    Roster("climactor-dec2022", "subnational_contextuals_database_Dec2022.csv", "",
+           "ClimActor, networks listed per actor (Dec 2022)", 2022, "initiatives_committed"),
+)
+
+
+class ActorRaw(pa.DataFrameModel):
+    dataset_id: Series[str] = pa.Field(isin=[r.dataset_id for r in ROSTERS])
+    line: Series[int] = pa.Field(gt=0)
+    name: Series[str] = pa.Field(str_length={"min_value": 1})
+    iso: Series[str] = pa.Field(nullable=True, str_matches=r"^[A-Z]{3}$")
+    country: Series[str] = pa.Field(nullable=True)
+    entity_type: Series[str] = pa.Field(nullable=True)
+    latitude: Series[str] = pa.Field(nullable=True)
+    longitude: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = "filter"
+        coerce = True
+        unique = ["dataset_id", "line"]
+
+    # checked as text, so that one 'abc' fails its row, not the frame (see numbers_within)
+    @pa.check("latitude", name="a number from -90 to 90")
+    @classmethod
+    def latitude_in_range(cls, text: Series[str]) -> Series[bool]:
+        return numbers_within(text, -90, 90)
+
+    @pa.check("longitude", name="a number from -180 to 180")
+    @classmethod
+    def longitude_in_range(cls, text: Series[str]) -> Series[bool]:
+        return numbers_within(text, -180, 180)
+
+
+class LabelRaw(pa.DataFrameModel):
+    """One network label of one actor, with the cell as written (1 in the 0/1 shape)."""
+
+    dataset_id: Series[str]
+    line: Series[int] = pa.Field(gt=0)
+    label: Series[str] = pa.Field(str_length={"min_value": 1})
+    value: Series[str] = pa.Field(isin=["1", "1.0"])
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
+class CountryNameRaw(pa.DataFrameModel):
+    wrong: Series[str] = pa.Field(str_length={"min_value": 1})
+    right: Series[str] = pa.Field(str_length={"min_value": 1})
+    iso2: Series[str] = pa.Field(nullable=True, str_matches=r"^[A-Z]{2}$")
+
+    class Config:
+        strict = "filter"
+
+
+class ClimActor:
+    meta: ClassVar[SourceMeta] = SourceMeta(
+        source_id="climactor",
+        publisher="Data-Driven EnviroLab (ClimActor)",
+        dataset="ClimActor: city and region participation in climate networks",
+        url="https://github.com/datadrivenenvirolab/ClimActor",
+        licence="non-commercial use only, citation required",
+        attribution="Hsu, A., Yeo, Z.Y., Rauber, R. et al. ClimActor, harmonized transnational "
+        "data on climate network participation by city and regional governments. Sci Data 7, "
+        "374 (2020).",
+    )
+    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
+        "datasets": DatasetTable,
+        "actors": ActorRaw,
+        "labels": LabelRaw,
+        "country_names": CountryNameRaw,
+        "notes": ParseNoteRaw,
+    }
+    urls: ClassVar[dict[str, str]] = {
+        **{r.file: REPOSITORY + r.path + r.file for r in ROSTERS},
+        COUNTRY_DICT: REPOSITORY + COUNTRY_DICT,
+    }
+
+    def extract(self, transport: Transport) -> Extracted:
+        return fetch_all(transport, self._urls())
+
+    def _urls(self) -> dict[str, str]:
+        return source_urls(self.meta.source_id, self.urls)
+
+    def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
+        urls = self._urls()
+        datasets, actors, labels, notes = [], [], [], []
+        for roster in ROSTERS:
+            datasets.append(Dataset(roster.dataset_id, roster.title, urls[roster.file],
+                                    extracted.last_modified.get(roster.file)))
+            roster_actors, roster_labels, foreign = read_roster(extracted.files[roster.file],
+                                                                roster)
+            if foreign:  # ClimActor's Dec 2022 file has a few Mac Roman no-break spaces
+                notes.append(f"{roster.file}: {foreign} byte(s) that are not UTF-8 read as "
+                             "U+FFFD")
+            actors.append(roster_actors)
+            labels.append(roster_labels)
+        return {
+            "datasets": dataset_frame(self.meta.source_id, datasets),
+            "actors": pd.concat(actors, ignore_index=True),
+            "labels": pd.concat(labels, ignore_index=True),
+            "country_names": _country_names(extracted.files[COUNTRY_DICT], notes),
+            "notes": notes_frame(notes),
+        }
+
+    def conform(self, raw: dict[str, pd.DataFrame], registry: Registry) -> Conformed:
+        source_id = self.meta.source_id
+        actors = raw["actors"].set_index(
+            raw["actors"]["dataset_id"] + " line " + raw["actors"]["line"].astype(str)
+        )
+        cities = actors[actors["entity_type"].str.casefold().eq("city").fillna(False)]
+        verdicts = resolve_cities(cities, raw["country_names"], registry)
+        matched = verdicts[verdicts["status"] == "matched"]
+
+        labels = raw["labels"].assign(
+            key=raw["labels"]["dataset_id"] + " line " + raw["labels"]["line"].astype(str),
+            network=raw["labels"]["label"].map(network_names),
+        ).explode("network").dropna(subset=["network"])
+        members = labels.merge(matched[["city_id"]], left_on="key", right_index=True)
+        members = members.assign(period=members["dataset_id"].map(
+            {r.dataset_id: r.period for r in ROSTERS}))
+        membership = pd.DataFrame({
+            "network_id": source_id + ":" + members["network"],
+            "city_id": members["city_id"],
+            "period": members["period"],
+            "value": 1.0,
+            "source_id": source_id,
+            "dataset_id": members["dataset_id"],
+        }).drop_duplicates(["network_id", "city_id", "period"])
+        names = sorted(labels["network"].unique())
+        network = pd.DataFrame({
+            "network_id": [f"{source_id}:{n}" for n in names],
+            "kind": "city-network",
+            "name": names,
+            "sector": None,
+            "wikidata_qid": None,
+            "source_id": source_id,
+        })
+        # A city listed with no network loses nothing by staying unresolved: not reported.
+        lost = verdicts[(verdicts["status"] != "matched")
+                        & verdicts.index.isin(labels["key"])]
+        not_networks = raw["labels"]["label"].map(network_names).str.len().eq(0).sum()
+        return Conformed(
+            dataset=raw["datasets"],
+            network=network,
+            membership=membership,
+            unresolved=pd.DataFrame({
+                "key": lost.index,
+                "name": cities.loc[lost.index, "name"],
+                "status": lost["status"],
+                "reason": lost["reason"],
+            }).reset_index(drop=True),
+            notes=[
+                *raw["notes"]["note"],
+                f"{len(actors) - len(cities):,} actors that are not cities (regions, or no "
+                f"type) left out",
+                f"{len(matched):,} of {len(cities):,} cities resolved; {len(lost):,} "
+                f"unresolved cities with networks reported",
+                f"{not_networks:,} labels that name no network (links, actor types) skipped",
+            ],
+        )
+
+
+def network_names(label: str) -> list[str]:
+    """The networks one ClimActor label names: some labels list several, comma-separated
+    ('Sveriges Ekokommuner,EuroCities')."""
+    names = [part.strip() for part in str(label).split(",")]
+    return [n for n in names if n and not _URL.match(n) and n.casefold() not in _ACTOR_TYPES]
+
+
+def read_roster(content: bytes, roster: Roster) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The actors of one membership table, their network labels (either shape), and how many
+    bytes were not UTF-8."""
+    records = read_csv_records(content, roster.file)
+    table = _table(records, roster)
+    return _actors(table, roster), _labels(table, roster), records.foreign_bytes
+
+
+def _table(records, roster: Roster) -> pd.DataFrame:
+    header = [h.strip() for h in records.rows[0]]
+    needed = NEEDED_COLUMNS + ([roster.list_column] if roster.list_column else [])
+    absent = [c for c in needed if c not in header]
+    if absent:
+        raise ParseError(roster.file, "line 1", f"the columns {', '.join(needed)}",
+                         f"no {', '.join(absent)}")
+    table = pd.DataFrame(records.rows[1:], columns=header, dtype=object)
+    table["line"] = records.lines[1:]
+    return table
+
+
+def _cells(column: pd.Series) -> pd.Series:
+    stripped = column.str.strip()
+    return stripped.where(~stripped.isin(MISSING))
+
+
+def _actors(table: pd.DataFrame, roster: Roster) -> pd.DataFrame:
+    return pd.DataFrame({
+        "dataset_id": roster.dataset_id,
+        "line": table["line"],
+        "name": _cells(table["name"]),
+        "iso": _cells(table["iso"]),
+        "country": _cells(table["country"]),
+        "entity_type": _cells(table["entity_type"]),
+        "latitude": _cells(table["lat"]),
+        "longitude": _cells(table["lng"]),
+    })
+
+
+def _labels(table: pd.DataFrame, roster: Roster) -> pd.DataFrame:
+    if roster.list_column is None:
+        columns = [c for c in table.columns if c not in CONTEXT_COLUMNS and c != "line"]
+        cells = table[columns].apply(_cells)
+        cells.columns = ["" if c in MISSING else c for c in columns]
+        zero = cells.apply(pd.to_numeric, errors="coerce").eq(0)
+        row, column = np.nonzero((cells.notna() & ~zero).to_numpy())
+        return pd.DataFrame({
+            "dataset_id": roster.dataset_id,
+            "line": table["line"].to_numpy()[row],
+            "label": cells.columns[column],
+            "value": cells.to_numpy()[row, column],
+        })
+    items = _cells(table[roster.list_column]).str.split(";")
+    long = pd.DataFrame({"line": table["line"], "label": items}).explode("label")
+    long["label"] = long["label"].str.strip()
+    long = long[long["label"].notna() & ~long["label"].isin(MISSING)]
+    # The Dec 2022 lists repeat some labels ('NAZCA2020;...;NAZCA2020'): one membership.
+    long = long.drop_duplicates(["line", "label"])
+    return long.assign(dataset_id=roster.dataset_id, value="1")
+
+
+def _country_names(content: bytes, notes: list[str]) -> pd.DataFrame:
+    records = read_csv_records(content, COUNTRY_DICT)
+    if records.foreign_bytes:
+        notes.append(f"{COUNTRY_DICT}: {records.foreign_bytes} byte(s) that are not UTF-8 read "
+                     "as U+FFFD")
+    table = pd.DataFrame(records.rows[1:], columns=[h.strip() for h in records.rows[0]])
+    absent = [c for c in ("wrong", "right", "iso2") if c not in table.columns]
+    if absent:
+        raise ParseError(COUNTRY_DICT, "line 1", "the columns wrong, right, iso2",
+                         f"no {', '.join(absent)}")
+    # Namibia's ISO2 is NA: here only an empty cell is missing.
+    return table[["wrong", "right", "iso2"]].replace({"": None})
+
+
+def resolve_cities(cities: pd.DataFrame, country_names: pd.DataFrame,
+                   registry: Registry) -> pd.DataFrame:
+    """One verdict per city row (keyed by its index); ClimActor's ISO3 code first, then its
+    country name as its own dictionary corrects it."""
+    spellings = {
+        **dict(zip(country_names["wrong"], country_names["iso2"], strict=True)),
+        **dict(zip(country_names["right"], country_names["iso2"], strict=True)),
+    }
+    lookup = country_codes(registry.countries, {k: v for k, v in spellings.items() if v})
+    country = to_iso2(cities["iso"], lookup).fillna(to_iso2(cities["country"], lookup))
+    records = pd.DataFrame({
+        "key": cities.index,
+        "name": cities["name"],
+        "country": country,
+        "latitude": pd.to_numeric(cities["latitude"]),
+        "longitude": pd.to_numeric(cities["longitude"]),
+    })
+    verdicts = match_anywhere(records, registry)
+    roster_of = cities.loc[verdicts["key"], "dataset_id"].to_numpy()
+    per_roster = [one_record_per_city(group, cities["name"], registry, namesakes_too=True)
+                  for _, group in verdicts.groupby(roster_of)]
+    return pd.concat(per_roster).set_index("key")

@@ -1,0 +1,275 @@
+"""OpenFlights airports and airline routes: which cities are tied by air, and how strongly.
+
+Airports are grouped into the cities they serve (the airport's city name, country and
+coordinates resolved like any city record); routes between airports become undirected links
+between cities, weighted by the number of airline routes. The route database is a snapshot:
+openflights.org/data.php says its third-party route data "ceased providing updates in June
+2014" and that "as of June 2014" it holds 67,663 routes, as routes.dat does. Links carry 2014.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from flows.sources.base import (
+    Conformed,
+    Dataset,
+    Extracted,
+    Registry,
+    SourceMeta,
+    dataset_frame,
+    fetch_all,
+)
+from flows.sources.csv_records import numbers_within, read_csv_records
+from flows.sources.resolve import country_codes, match_anywhere, to_iso2
+from flows.transport import Transport
+from warehouse.location import source_urls
+from warehouse.schemas import DatasetTable
+
+REPOSITORY = "https://raw.githubusercontent.com/jpatokal/openflights/master/data/"
+AIRPORTS, ROUTES, COUNTRIES = "airports.dat", "routes.dat", "countries.dat"
+ROUTES_YEAR = 2014
+NULL = "\\N"  # OpenFlights' null; an empty field is missing too
+# Columns as openflights.org/data.php documents them (the files have no header).
+AIRPORT_COLUMNS = ["airport_id", "name", "city", "country", "iata", "icao", "latitude",
+                   "longitude", "altitude", "timezone", "dst", "tz_database", "type", "source"]
+ROUTE_COLUMNS = ["airline", "airline_id", "source_code", "source_id", "destination_code",
+                 "destination_id", "codeshare", "stops", "equipment"]
+COUNTRY_COLUMNS = ["name", "iso2", "dafif_code"]
+# Country names airports.dat uses that neither countries.dat nor GeoNames lists.
+OTHER_COUNTRY_NAMES = {
+    "Burma": "MM", "Cape Verde": "CV", "Congo (Brazzaville)": "CG", "Congo (Kinshasa)": "CD",
+    "East Timor": "TL", "Macau": "MO", "Svalbard": "SJ", "Swaziland": "SZ",
+    "Virgin Islands": "VI", "West Bank": "PS", "Johnston Atoll": "UM", "Midway Islands": "UM",
+    "Wake Island": "UM",
+}
+
+
+class AirportRaw(pa.DataFrameModel):
+    """The text as published; numbers are checked as text (see numbers_within)."""
+
+    line: Series[int] = pa.Field(gt=0)
+    airport_id: Series[str] = pa.Field(str_matches=r"^[1-9]\d*$", unique=True)
+    name: Series[str] = pa.Field(str_length={"min_value": 1})
+    city: Series[str] = pa.Field(nullable=True)
+    country: Series[str] = pa.Field(str_length={"min_value": 1})
+    iata: Series[str] = pa.Field(nullable=True, str_matches=r"^[A-Z0-9]{3}$")
+    icao: Series[str] = pa.Field(nullable=True, str_matches=r"^[A-Z0-9]{4}$")
+    latitude: Series[str]
+    longitude: Series[str]
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+    @pa.check("latitude", name="a number from -90 to 90")
+    @classmethod
+    def latitude_in_range(cls, text: Series[str]) -> Series[bool]:
+        return numbers_within(text, -90, 90)
+
+    @pa.check("longitude", name="a number from -180 to 180")
+    @classmethod
+    def longitude_in_range(cls, text: Series[str]) -> Series[bool]:
+        return numbers_within(text, -180, 180)
+
+
+class RouteRaw(pa.DataFrameModel):
+    line: Series[int] = pa.Field(gt=0)
+    airline: Series[str] = pa.Field(str_length={"min_value": 1})
+    source_code: Series[str] = pa.Field(str_matches=r"^[A-Z0-9]{3,4}$")
+    source_id: Series[str] = pa.Field(nullable=True, str_matches=r"^[1-9]\d*$")
+    destination_code: Series[str] = pa.Field(str_matches=r"^[A-Z0-9]{3,4}$")
+    destination_id: Series[str] = pa.Field(nullable=True, str_matches=r"^[1-9]\d*$")
+    codeshare: Series[str] = pa.Field(nullable=True, isin=["Y"])
+    stops: Series[str] = pa.Field(str_matches=r"^\d+$")
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
+class CountryRaw(pa.DataFrameModel):
+    name: Series[str] = pa.Field(str_length={"min_value": 1})
+    iso2: Series[str] = pa.Field(nullable=True, str_matches=r"^[A-Z]{2}$")
+
+    class Config:
+        strict = "filter"
+
+
+class OpenFlights:
+    meta: ClassVar[SourceMeta] = SourceMeta(
+        source_id="openflights",
+        publisher="OpenFlights",
+        dataset="Airports and airline routes (route snapshot of June 2014)",
+        url="https://openflights.org/data.php",
+        licence="ODbL 1.0",
+        attribution="Airport and route data: OpenFlights (openflights.org), Open Database "
+        "License (ODbL) 1.0.",
+    )
+    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
+        "datasets": DatasetTable,
+        "airports": AirportRaw,
+        "routes": RouteRaw,
+        "countries": CountryRaw,
+    }
+    urls: ClassVar[dict[str, str]] = {f: REPOSITORY + f for f in (AIRPORTS, ROUTES, COUNTRIES)}
+
+    def extract(self, transport: Transport) -> Extracted:
+        return fetch_all(transport, self._urls())
+
+    def _urls(self) -> dict[str, str]:
+        return source_urls(self.meta.source_id, self.urls)
+
+    def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
+        urls = self._urls()
+        titles = {
+            AIRPORTS: ("openflights-airports", "OpenFlights airports"),
+            ROUTES: ("openflights-routes", "OpenFlights airline routes (June 2014)"),
+            COUNTRIES: ("openflights-countries", "OpenFlights country names and ISO codes"),
+        }
+        datasets = [Dataset(dataset_id, title, urls[f], extracted.last_modified.get(f))
+                    for f, (dataset_id, title) in titles.items()]
+        return {
+            "datasets": dataset_frame(self.meta.source_id, datasets),
+            "airports": _table(extracted.files[AIRPORTS], AIRPORTS, AIRPORT_COLUMNS),
+            "routes": _table(extracted.files[ROUTES], ROUTES, ROUTE_COLUMNS),
+            "countries": _table(extracted.files[COUNTRIES], COUNTRIES, COUNTRY_COLUMNS),
+        }
+
+    def conform(self, raw: dict[str, pd.DataFrame], registry: Registry) -> Conformed:
+        source_id = self.meta.source_id
+        airports = resolve_airports(raw["airports"], raw["countries"], registry)
+        routes = route_fates(raw["routes"], airports)
+        # Weight: every route line counts once. OpenFlights lists a route per airline and per
+        # direction (A-B and B-A are two lines) and lists codeshares as lines of the marketing
+        # airline, so the weight is the number of airline-direction services between the two
+        # cities, as OpenFlights lists them. Both directions add to one undirected link.
+        linked = routes[routes["fate"] == "link"]
+        a, b = linked["source_city"], linked["destination_city"]
+        pairs = pd.DataFrame({"city_a": a.where(a < b, b), "city_b": b.where(a < b, a)})
+        weights = pairs.value_counts().rename("weight").reset_index()
+        city_link = weights.assign(
+            kind="air-route", period=ROUTES_YEAR, weight=weights["weight"].astype(float),
+            source_id=source_id, dataset_id="openflights-routes",
+        )
+        coded = airports[(airports["status"] == "matched") & airports["iata"].notna()]
+        city_alias = pd.DataFrame({
+            "scheme": "iata", "alias": coded["iata"], "city_id": coded["city_id"],
+            "method": coded["method"], "confidence": coded["confidence"],
+            "source_id": source_id,
+        }).drop_duplicates(["alias", "city_id"])
+        unresolved = _unresolved(routes, airports)
+        fates = routes["fate"].value_counts()
+        return Conformed(
+            dataset=raw["datasets"],
+            city_link=city_link,
+            city_alias=city_alias,
+            unresolved=unresolved,
+            notes=[
+                f"{int((airports['status'] == 'matched').sum()):,} of {len(airports):,} "
+                f"airports resolved to cities",
+                f"{len(routes):,} routes: {fates.get('link', 0):,} between two cities "
+                f"({len(city_link):,} links), {fates.get('self-link', 0):,} within one city, "
+                f"{fates.get('lost', 0):,} with an airport not tied to a city "
+                f"({len(unresolved):,} airports reported)",
+            ],
+        )
+
+
+def resolve_airports(airports: pd.DataFrame, countries: pd.DataFrame,
+                     registry: Registry) -> pd.DataFrame:
+    """Airports by id with the city each serves (city_id only where matched) and the verdict."""
+    airports = airports.astype({"airport_id": int, "latitude": float, "longitude": float})
+    airports = airports.set_index("airport_id")
+    verdicts = _resolve(airports, countries, registry)
+    airports = airports.join(verdicts[["city_id", "method", "confidence", "status", "reason"]])
+    airports.loc[airports["status"] != "matched", "city_id"] = None
+    return airports
+
+
+def route_fates(routes: pd.DataFrame, airports: pd.DataFrame) -> pd.DataFrame:
+    """Each route with its airports, their cities, and what it becomes: a 'link' between two
+    cities, a 'self-link' within one (dropped), or 'lost' (an end tied to no city)."""
+    routes = routes.astype({"source_id": "Int64", "destination_id": "Int64"})
+    routes = routes.assign(
+        source=_airport_of(routes, "source", airports),
+        destination=_airport_of(routes, "destination", airports),
+    )
+    routes["source_city"] = routes["source"].map(airports["city_id"])
+    routes["destination_city"] = routes["destination"].map(airports["city_id"])
+    both = routes["source_city"].notna() & routes["destination_city"].notna()
+    same = routes["source_city"] == routes["destination_city"]
+    routes["fate"] = np.select([both & ~same, both & same], ["link", "self-link"], "lost")
+    return routes
+
+
+def _table(content: bytes, file: str, columns: list[str]) -> pd.DataFrame:
+    records = read_csv_records(content, file, width=len(columns), delimiter=",")
+    table = pd.DataFrame(records.rows, columns=columns, dtype=object)
+    table = table.where(~table.isin([NULL, ""]), None)
+    table.insert(0, "line", records.lines)
+    return table
+
+
+def _resolve(airports: pd.DataFrame, countries: pd.DataFrame,
+             registry: Registry) -> pd.DataFrame:
+    """One verdict per airport (by airport id): the city it names, in its country, near it."""
+    names = {
+        **OTHER_COUNTRY_NAMES,
+        **dict(zip(countries["name"], countries["iso2"], strict=True)),
+    }
+    lookup = country_codes(registry.countries, {k: v for k, v in names.items() if v})
+    records = pd.DataFrame({
+        "key": airports.index,
+        "name": airports["city"].fillna(""),
+        "country": to_iso2(airports["country"], lookup),
+        "latitude": airports["latitude"],
+        "longitude": airports["longitude"],
+    })
+    return match_anywhere(records, registry).set_index("key")
+
+
+def _airport_of(routes: pd.DataFrame, end: str, airports: pd.DataFrame) -> pd.Series:
+    """The airport id of a route's end: OpenFlights' id, or, where it has none, the airport
+    that bears the route's IATA or ICAO code."""
+    by_code = pd.concat([
+        airports["iata"].dropna().reset_index().drop_duplicates("iata", keep=False)
+        .set_index("iata")["airport_id"],
+        airports["icao"].dropna().reset_index().drop_duplicates("icao", keep=False)
+        .set_index("icao")["airport_id"],
+    ])
+    known = routes[f"{end}_id"].where(routes[f"{end}_id"].isin(airports.index))
+    return known.fillna(routes[f"{end}_code"].map(by_code)).astype("Int64")
+
+
+def _unresolved(routes: pd.DataFrame, airports: pd.DataFrame) -> pd.DataFrame:
+    """Airports routes use that could not be tied to a city, and route ends not in airports.dat:
+    the routes through them are lost, so each is reported (airports no route uses are not)."""
+    used = pd.concat([routes["source"], routes["destination"]]).dropna().unique()
+    lost = airports.loc[airports.index.isin(used) & (airports["status"] != "matched")]
+    unknown = pd.concat([
+        routes.loc[routes["source"].isna(), "source_code"],
+        routes.loc[routes["destination"].isna(), "destination_code"],
+    ]).value_counts()
+    code = lost["iata"].fillna(lost["icao"]).fillna("no code")
+    return pd.concat([
+        pd.DataFrame({
+            "key": "airport " + lost.index.astype(str),
+            "name": lost["city"].fillna(lost["name"]) + ", " + lost["country"] + " (" + code
+            + ")",
+            "status": lost["status"],
+            "reason": lost["reason"],
+        }),
+        pd.DataFrame({
+            "key": "code " + unknown.index,
+            "name": unknown.index,
+            "status": "unknown airport",
+            "reason": f"no valid airport of {AIRPORTS} has this id or code; used by "
+            + unknown.astype(str) + " route end(s)",
+        }),
+    ], ignore_index=True)

@@ -1,0 +1,19 @@
+"""What a parse had to decide about a file (a firm listed twice, bytes that were not UTF-8),
+carried as a small frame to conform(), which tells it with the load's notes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+
+class ParseNoteRaw(pa.DataFrameModel):
+    note: Series[str]
+
+    class Config:
+        strict = "filter"
+
+
+def notes_frame(notes: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"note": pd.Series(notes, dtype=str)})

@@ -1,0 +1,130 @@
+"""City resolution the relational sources share, built on flows.matching.match_cities.
+
+match_cities needs each record's country. Service-value matrices often name cities alone
+("NEW YORK"), so a record without a country is tried in every candidate country and kept only
+where one country answers, or one namesake is far larger than the others (the population rule
+match_cities applies within a country, applied across countries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from flows.matching import MatchRules, match_cities, name_key, name_variants
+from flows.sources.base import Registry
+
+VERDICT_COLUMNS = ["key", "city_id", "method", "confidence", "status", "reason"]
+# As in match_cities: a namesake wins on population only when it is this many times larger.
+POPULATION_LEAD = 5
+# Choosing the country is one inference more than a match within a stated country.
+COUNTRY_INFERRED_PENALTY = 0.05
+
+
+def country_codes(countries: pd.DataFrame, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """ISO2 by ISO2, ISO3 and English name, all case-folded: the ways sources write countries."""
+    lookup = {str(name).casefold(): iso2 for name, iso2 in zip(countries["name"],
+                                                                countries["iso2"], strict=True)}
+    lookup.update({str(iso3).casefold(): iso2 for iso3, iso2 in zip(countries["iso3"],
+                                                                     countries["iso2"],
+                                                                     strict=True)})
+    lookup.update({str(iso2).casefold(): iso2 for iso2 in countries["iso2"]})
+    lookup.update({name.casefold(): iso2 for name, iso2 in (extra or {}).items()})
+    return lookup
+
+
+def to_iso2(values: pd.Series, lookup: dict[str, str]) -> pd.Series:
+    return values.map(lambda v: lookup.get(str(v).strip().casefold()) if pd.notna(v) else None)
+
+
+def match_anywhere(
+    records: pd.DataFrame, registry: Registry, countries: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Verdicts as match_cities gives them, in the order of the records (whose keys must be
+    unique); records whose country is missing are tried in each of `countries` (default: every
+    country of the registry)."""
+    known = records["country"].notna()
+    candidates = sorted(countries or registry.cities["country_iso2"].unique())
+    free = records[~known]
+    expanded = free.drop(columns="country").merge(
+        pd.DataFrame({"country": candidates}), how="cross"
+    )
+    verdicts = match_cities(
+        pd.concat([records[known], expanded], ignore_index=True),
+        registry.cities,
+        registry.aliases,
+    )
+    stated = verdicts.iloc[: int(known.sum())]
+    tried = verdicts.iloc[int(known.sum()) :].assign(country=expanded["country"].to_numpy())
+    population = registry.cities.set_index("city_id")["population"].fillna(0)
+    chosen = [
+        _choose(key, group, population, len(candidates))
+        for key, group in tried.groupby("key", sort=False)
+    ]
+    found = pd.DataFrame(chosen, columns=VERDICT_COLUMNS)
+    verdicts = pd.concat([stated, found], ignore_index=True)[VERDICT_COLUMNS]
+    return verdicts.set_index("key").loc[records["key"]].reset_index()
+
+
+def _choose(key, tried: pd.DataFrame, population: pd.Series, n_countries: int) -> tuple:
+    matched = tried[tried["status"] == "matched"]
+    if len(matched) == 1:
+        best = matched.iloc[0]
+        return _inferred(key, best, f"the only country of {n_countries} with this name "
+                                    f"({best['country']}); {best['reason']}")
+    if len(matched) > 1:
+        sizes = matched["city_id"].map(population).sort_values(ascending=False)
+        first, second = sizes.iloc[0], sizes.iloc[1]
+        places = ", ".join(sorted(matched["country"]))
+        if first >= POPULATION_LEAD * max(second, 1):
+            best = matched.loc[sizes.index[0]]
+            return _inferred(key, best, f"most populous of namesakes in {places}")
+        return (key, None, "name in several countries", 0.0, "ambiguous",
+                f"cities of this name in {places}: the file gives no country")
+    doubtful = tried[tried["status"].isin(["low confidence", "ambiguous"])]
+    if not doubtful.empty:
+        best = doubtful.sort_values("confidence", ascending=False).iloc[0]
+        return (key, best["city_id"], best["method"], best["confidence"], best["status"],
+                f"{best['country']}: {best['reason']}")
+    return (key, None, None, 0.0, "unmatched",
+            f"no city of this name in any of {n_countries} countries")
+
+
+def _inferred(key, verdict: pd.Series, reason: str) -> tuple:
+    confidence = round(float(verdict["confidence"]) - COUNTRY_INFERRED_PENALTY, 2)
+    status = "matched" if confidence >= MatchRules().accept else "low confidence"
+    return (key, verdict["city_id"], f"{verdict['method']}, country inferred", confidence,
+            status, reason)
+
+
+def one_record_per_city(verdicts: pd.DataFrame, names: pd.Series, registry: Registry,
+                        namesakes_too: bool = False) -> pd.DataFrame:
+    """Two records of one dataset resolving to one city would give it two values: keep one and
+    report the others as duplicates of it. The one kept bears the city's own name (ClimActor
+    lists Beverly Hills, which the registry counts in Los Angeles, beside 'Los Angeles, CA'),
+    then is the most confident. With namesakes_too, every record bearing the city's own name
+    is kept (a table listing 'Toronto' and 'Toronto, ON' lists one city twice)."""
+    named = registry.cities.set_index("city_id")["name"]
+    own_name = named[named.index.isin(verdicts["city_id"])].map(name_key)
+    keys = verdicts["key"].map(names).map(_name_keys)
+    bears_it = [own in found for own, found in
+                zip(verdicts["city_id"].map(own_name), keys, strict=True)]
+    ordered = verdicts.assign(_own=bears_it).sort_values(
+        ["_own", "confidence"], ascending=False, kind="stable"
+    )
+    matched = ordered["status"].eq("matched") & ordered["city_id"].notna()
+    first = ordered[matched].drop_duplicates("city_id").set_index("city_id")["key"]
+    kept = ordered["key"].eq(ordered["city_id"].map(first)) | (namesakes_too & ordered["_own"])
+    taken = matched & ~kept
+    ordered.loc[taken, "reason"] = (
+        "resolves to " + ordered.loc[taken, "city_id"] + " as "
+        + ordered.loc[taken, "city_id"].map(first).astype(str) + " already does"
+    )
+    ordered.loc[taken, "status"] = "duplicate"
+    return ordered.drop(columns="_own").sort_index()
+
+
+def _name_keys(name: str) -> set[str]:
+    whole, parts = name_variants(name)
+    return {whole, *parts}

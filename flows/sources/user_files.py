@@ -1,0 +1,282 @@
+"""Users' own data files: what municipal staff add to the warehouse themselves.
+
+Listed in citybench.toml, in the canonical long format of flows/user_data.py:
+
+    [sources.user]
+    files = ["data/berlin-cycling.csv", "https://intranet.example/figures.xlsx"]
+
+Local paths are read from disk, relative to the config file; URLs through the transport. Each
+file (and within it each `source` named) is a dataset. Cities are given as canonical ids or
+resolved by name (and country, when the file has one); indicators new to the warehouse are
+created with the unit the file gives ('unspecified' when it gives none), and ones the
+warehouse has keep their definition (their owner's row is never overwritten).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from flows.matching import match_cities, name_key
+from flows.sources.base import (
+    Conformed,
+    Dataset,
+    Extracted,
+    ParseError,
+    Registry,
+    SourceMeta,
+    dataset_frame,
+)
+from flows.transport import FetchFailed, Transport, is_url
+from flows.user_data import CANONICAL_ID, read_user_file
+from warehouse.location import config_path, load_config
+from warehouse.schemas import DatasetTable
+
+NO_UNIT = "unspecified"
+
+
+class UserObservationRaw(pa.DataFrameModel):
+    file: Series[str]
+    position: Series[str]
+    dataset_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    city: Series[str] = pa.Field(str_length={"min_value": 1})
+    country: Series[str] = pa.Field(str_matches=r"^[A-Z]{2}$", nullable=True)
+    indicator: Series[str] = pa.Field(str_matches=r"^[a-z0-9_]+$")
+    period: Series[int] = pa.Field(ge=1800, le=2100)
+    value: Series[float]
+    unit: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
+class UserFiles:
+    meta: ClassVar[SourceMeta] = SourceMeta(
+        source_id="user",
+        publisher="The users of this citybench installation",
+        dataset="Data files listed in citybench.toml ([sources.user] files)",
+        url="https://github.com/citybench/citybench",
+        licence="as stated by the owner of each file",
+        attribution="Data added by the users of this installation; each file is a dataset.",
+    )
+    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
+        "datasets": DatasetTable,
+        "observations": UserObservationRaw,
+    }
+    urls: ClassVar[dict[str, str]] = {}  # no publisher: the files come from the config
+
+    def files(self) -> list[str]:
+        listed = load_config().get("sources", {}).get("user", {}).get("files", [])
+        if not (isinstance(listed, list) and all(isinstance(f, str) for f in listed)):
+            raise ValueError(f"{config_path()}: [sources.user] files must be a list of paths "
+                             "or URLs")
+        return listed
+
+    def _location(self, entry: str) -> str:
+        """The URL of a listed file: as given, or the file's own URI relative to the config."""
+        if is_url(entry):
+            return entry
+        return (config_path().parent / entry).resolve().as_uri()
+
+    def extract(self, transport: Transport) -> Extracted:
+        files, stated, retrieved = {}, {}, []
+        for entry in self.files():
+            if is_url(entry):
+                fetched = transport.get(entry)
+                files[entry] = fetched.content
+                retrieved.append(fetched.retrieved_at)
+                if fetched.last_modified:
+                    stated[entry] = fetched.last_modified
+                continue
+            path = config_path().parent / entry
+            if not path.is_file():
+                raise FetchFailed(f"{path}: no such file (listed in {config_path()} "
+                                  "[sources.user] files)")
+            files[entry] = path.read_bytes()
+            modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            stated[entry] = modified.isoformat(timespec="seconds")
+            retrieved.append(modified)
+        return Extracted(
+            files=files,
+            dataset_version=f"{len(files)} file(s)",
+            retrieved_at=min(retrieved, default=datetime.now(UTC)),
+            last_modified=stated,
+        )
+
+    def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
+        frames, datasets = [], []
+        units: dict[str, tuple[str, str]] = {}
+        for entry, content in extracted.files.items():
+            read = read_user_file(entry, content)
+            if read.problems:
+                first = read.problems[0]
+                more = len(read.problems) - 1
+                expected = first.expected + (f" ({more} more problem(s): citybench check)"
+                                             if more else "")
+                raise ParseError(first.file, first.position, expected, first.found)
+            rows = read.rows.assign(
+                file=entry,
+                dataset_id=entry + read.rows["source"].map(
+                    lambda s: f" ({s})" if isinstance(s, str) else ""),
+            )
+            for row in rows.dropna(subset=["unit"]).itertuples(index=False):
+                first = units.setdefault(row.indicator, (row.unit, f"{entry}, {row.position}"))
+                if first[0] != row.unit:
+                    raise ParseError(entry, f"{row.position}, column unit",
+                                     f"{first[0]!r} for {row.indicator}, as at {first[1]}",
+                                     row.unit)
+            for (dataset_id, source), _ in rows.groupby(["dataset_id", "source"], dropna=False):
+                title = source if isinstance(source, str) else Path(entry).name
+                datasets.append(Dataset(dataset_id, title, self._location(entry),
+                                        extracted.last_modified.get(entry)))
+            frames.append(rows)
+        observations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+            columns=[*UserObservationRaw.to_schema().columns, "source"])
+        listed = dataset_frame(self.meta.source_id, datasets)
+        # With no file listed the frame is empty, and its columns must still be text.
+        return {"datasets": listed.astype("str") if listed.empty else listed,
+                "observations": observations}
+
+    def conform(self, raw: dict[str, pd.DataFrame], registry: Registry) -> Conformed:
+        rows = raw["observations"]
+        verdicts = _resolve(rows[["city", "country"]].drop_duplicates(), registry)
+        resolved = rows.merge(verdicts, on=["city", "country"], how="left")
+        matched = resolved[resolved["status"] == "matched"]
+        # Files are read in the order listed: the first value for a city, indicator and year
+        # stands; a later one (another file, or two names of one city) is reported.
+        repeated = matched.duplicated(["city_id", "indicator", "period"])
+        kept = matched[~repeated]
+        observation = pd.DataFrame(
+            {
+                "city_id": kept["city_id"],
+                "indicator_id": kept["indicator"],
+                "period": kept["period"],
+                "source_id": self.meta.source_id,
+                "value": kept["value"],
+                "flag": None,
+                "dataset_id": kept["dataset_id"],
+            }
+        )
+        first = kept.set_index(["city_id", "indicator", "period"])
+        first_at = (first["file"] + ", " + first["position"]).to_dict()
+        doubles = matched[repeated]
+        reported = verdicts[verdicts["status"] != "matched"]
+        unresolved = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "key": reported["city"] + reported["country"].map(
+                            lambda c: f" ({c})" if isinstance(c, str) else ""
+                        ),
+                        "name": reported["city"],
+                        "status": reported["status"],
+                        "reason": reported["reason"],
+                    }
+                ),
+                pd.DataFrame(
+                    {
+                        "key": doubles["file"] + ", " + doubles["position"],
+                        "name": doubles["city"],
+                        "status": "duplicate",
+                        "reason": [
+                            f"{city} already has {indicator} {period} from "
+                            f"{first_at[(city, indicator, period)]}"
+                            for city, indicator, period in zip(
+                                doubles["city_id"], doubles["indicator"], doubles["period"],
+                                strict=True,
+                            )
+                        ],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+        return Conformed(
+            dataset=raw["datasets"],
+            indicator=_indicators(rows).assign(source_id=self.meta.source_id),
+            observation=observation,
+            unresolved=unresolved,
+            notes=[f"{len(observation):,} of {len(rows):,} values of "
+                   f"{rows['file'].nunique():,} file(s) loaded"],
+        )
+
+
+def _indicators(rows: pd.DataFrame) -> pd.DataFrame:
+    """Every indicator the files use, for the warehouse to create if it lacks one."""
+    first = rows.sort_values("unit", na_position="last").drop_duplicates("indicator")
+    files = rows.groupby("indicator")["file"].agg(lambda f: ", ".join(dict.fromkeys(f)))
+    return pd.DataFrame(
+        {
+            "indicator_id": first["indicator"],
+            "name": first["indicator"],
+            "unit": first["unit"].fillna(NO_UNIT),
+            "direction": 1,
+            "domain": "user",
+            "description": "Added from user data (" + first["indicator"].map(files)
+            + "); unit as the file gives it.",
+        }
+    )
+
+
+def _resolve(places: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+    """A verdict per distinct (city, country) of the files: ids looked up, names matched."""
+    known_ids = set(registry.cities["city_id"])
+    pairs = [
+        (city, country if isinstance(country, str) else None)
+        for city, country in zip(places["city"], places["country"], strict=True)
+    ]
+    countryless = [city for city, country in pairs
+                   if country is None and not CANONICAL_ID.match(city)]
+    countries = _countries_of(countryless, registry) if countryless else {}
+    verdicts, by_name = [], []  # by_name: (city, country given, country matched in)
+    for city, country in pairs:
+        found = countries.get(city)
+        if CANONICAL_ID.match(city):
+            known = city in known_ids
+            verdicts.append((city, country, city if known else None,
+                             "matched" if known else "unmatched",
+                             "canonical id" if known else f"no city {city} in the registry"))
+        elif country is not None:
+            by_name.append((city, country, country))
+        elif found is None:
+            verdicts.append((city, None, None, "unmatched",
+                             f"no city called {city!r} in the registry"))
+        elif isinstance(found, tuple):
+            verdicts.append((city, None, None, "ambiguous",
+                             f"cities called {city!r} in {', '.join(found)}: add a country "
+                             "column"))
+        else:
+            by_name.append((city, None, found))
+    if by_name:
+        records = pd.DataFrame(
+            {"key": range(len(by_name)), "name": [b[0] for b in by_name],
+             "country": [b[2] for b in by_name]}
+        )
+        matched = match_cities(records, registry.cities, registry.aliases)
+        for (city, country, _), row in zip(by_name, matched.itertuples(index=False), strict=True):
+            verdicts.append((city, country, row.city_id, row.status, row.reason))
+    return pd.DataFrame(verdicts, columns=["city", "country", "city_id", "status", "reason"])
+
+
+def _countries_of(cities: list[str], registry: Registry) -> dict[str, object]:
+    """For names given without a country: the one country that has a city of that name (ISO2),
+    the countries when several have (a tuple), nothing when none has."""
+    wanted = {name_key(city): city for city in cities}
+    aliases = pd.concat(
+        [registry.aliases, registry.cities[["name", "city_id"]].rename(columns={"name": "alias"})]
+    )
+    aliases = aliases[aliases["alias"].map(lambda a: name_key(a) in wanted)]
+    country = registry.cities.set_index("city_id")["country_iso2"]
+    found: dict[str, set[str]] = {}
+    for alias, city_id in zip(aliases["alias"], aliases["city_id"], strict=True):
+        found.setdefault(wanted[name_key(alias)], set()).add(country.get(city_id))
+    return {
+        city: (next(iter(codes)) if len(codes) == 1 else tuple(sorted(codes)))
+        for city, codes in found.items()
+    }

@@ -1,0 +1,236 @@
+"""Users' own files in the canonical long format: CSV, XLSX and Parquet written here, read
+from disk relative to the config file and over HTTP, cities resolved or reported, new
+indicators created, and broken files named with their position."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from flows.loading import read_registry
+from flows.sources.base import ParseError
+from flows.sources.user_files import UserFiles
+from flows.transport import FetchFailed, HttpTransport, MirrorTransport
+from flows.user_data import read_user_file, read_user_path
+from tests.conftest import ROOT, citybench, cli_env
+from tests.http_server import FileServer
+
+PUBLISHED_FILES: dict[str, Path] = {}  # the source requests nothing until files are listed
+HEADER = ["city", "country", "indicator", "period", "value", "unit", "source"]
+ROWS = [  # written by this test; the figures are invented
+    ["gn:2950159", None, "bike_lanes_km", 2022, 1012.5, "km", "Senate cycling report"],
+    ["Paris", "FR", "bike_lanes_km", 2022, 1100, "km", None],
+    ["Lagos", None, "bike_lanes_km", 2022, 3, "km", None],  # Nigeria or Portugal?
+    ["Tokyo", None, "bike_lanes_km", 2022, None, "km", None],  # missing: left out
+    ["Tokyo", None, "population", 2024, 14_000_000, "persons", None],
+    ["Atlantis", "GR", "bike_lanes_km", 2022, 7, "km", None],
+    ["gn:999999999", None, "bike_lanes_km", 2022, 7, "km", None],
+    ["Berlin", "DE", "bike_lanes_km", 2022, 999, "km", None],  # gn:2950159 again
+    ["Wien", "AT", "green_roofs_m2", 2023, 54_000, None, None],  # a new indicator, no unit
+]
+
+
+def write_csv(path, rows=ROWS):
+    def cell(value):
+        return "" if value is None else str(value)
+
+    path.write_text("\n".join(",".join(map(cell, row)) for row in [HEADER, *rows]) + "\n")
+    return path
+
+
+def write_xlsx(path, rows=ROWS):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in [HEADER, *rows]:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+def write_parquet(path, rows=ROWS):
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(HEADER)}
+    columns["value"] = [None if v is None else float(v) for v in columns["value"]]
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+WRITERS = {".csv": write_csv, ".xlsx": write_xlsx, ".parquet": write_parquet}
+
+
+@pytest.mark.parametrize("suffix", WRITERS)
+def test_every_format_reads_the_same_rows(tmp_path, suffix):
+    read = read_user_path(WRITERS[suffix](tmp_path / f"mine{suffix}"))
+    assert read.ok, read.problems
+    assert len(read.rows) == len(ROWS) - 1 and read.missing == 1
+    berlin = read.rows[read.rows["city"] == "gn:2950159"].iloc[0]
+    assert (berlin["indicator"], berlin["period"], berlin["value"]) == ("bike_lanes_km", 2022,
+                                                                         1012.5)
+    assert berlin["source"] == "Senate cycling report"
+    assert read.rows["unit"].isna().sum() == 1
+
+
+def _config(tmp_path, *files):
+    config = tmp_path / "citybench.toml"
+    config.write_text("[sources.user]\nfiles = [" + ", ".join(f'"{f}"' for f in files) + "]\n")
+    return config
+
+
+@pytest.fixture(scope="module")
+def registry(published):
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        return read_registry(con)
+    finally:
+        con.close()
+
+
+def _load(registry):
+    source = UserFiles()
+    parsed = source.parse(source.extract(MirrorTransport(Path("/nowhere"))))
+    frames = {name: source.raw_models[name].validate(f) for name, f in parsed.items()}
+    return parsed, source.conform(frames, registry)
+
+
+def test_cities_resolve_or_are_reported_and_values_read_back(tmp_path, monkeypatch, registry):
+    write_csv((tmp_path / "data").mkdir() or tmp_path / "data" / "mine.csv")
+    monkeypatch.setenv("CITYBENCH_CONFIG", str(_config(tmp_path, "data/mine.csv")))
+    parsed, conformed = _load(registry)
+    observation = conformed.observation.set_index(["city_id", "indicator_id", "period"])
+    assert observation.loc[("gn:2950159", "bike_lanes_km", 2022), "value"] == 1012.5
+    assert observation.loc[("gn:2950159", "bike_lanes_km", 2022), "dataset_id"] == (
+        "data/mine.csv (Senate cycling report)")
+    tokyo = registry.cities.query("name == 'Tokyo' and country_iso2 == 'JP'")["city_id"].iloc[0]
+    assert observation.loc[(tokyo, "population", 2024), "value"] == 14_000_000
+    unresolved = conformed.unresolved.set_index("name")
+    assert unresolved.loc["Lagos", "status"] == "ambiguous"
+    assert "NG, PT" in unresolved.loc["Lagos", "reason"]
+    assert unresolved.loc["Atlantis", "status"] == "unmatched"
+    assert unresolved.loc["gn:999999999", "status"] == "unmatched"
+    assert unresolved.loc["Berlin", "status"] == "duplicate"
+    assert "line 2" in unresolved.loc["Berlin", "reason"]
+    # every row with a value is loaded or reported, once
+    assert len(conformed.observation) + len(conformed.unresolved) == len(ROWS) - 1
+    units = conformed.indicator.set_index("indicator_id")["unit"]
+    assert units.to_dict() == {"bike_lanes_km": "km", "population": "persons",
+                               "green_roofs_m2": "unspecified"}
+    assert set(parsed["datasets"]["url"]) == {(tmp_path / "data" / "mine.csv").as_uri()}
+
+
+def test_no_files_listed_loads_nothing(tmp_path, monkeypatch, registry):
+    monkeypatch.setenv("CITYBENCH_CONFIG", str(tmp_path / "absent.toml"))
+    parsed, conformed = _load(registry)
+    assert parsed["datasets"].empty and conformed.observation.empty
+
+
+def test_a_listed_file_that_is_not_there_fails_the_source(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYBENCH_CONFIG", str(_config(tmp_path, "gone.csv")))
+    with pytest.raises(FetchFailed, match=r"gone\.csv: no such file"):
+        UserFiles().extract(MirrorTransport(Path("/nowhere")))
+
+
+def test_urls_come_through_the_transport(tmp_path, monkeypatch):
+    served = tmp_path / "served"
+    served.mkdir()
+    write_xlsx(served / "figures.xlsx")
+    with FileServer(served) as server:
+        url = f"{server.url}/files/figures.xlsx"
+        monkeypatch.setenv("CITYBENCH_CONFIG", str(_config(tmp_path, url)))
+        http = HttpTransport(tmp_path / "cache")
+        parsed = UserFiles().parse(UserFiles().extract(http))
+        http.close()
+    assert len(parsed["observations"]) == len(ROWS) - 1
+    assert set(parsed["datasets"]["url"]) == {url}
+    assert parsed["datasets"]["last_update"].notna().all()
+
+
+def _problem(name, content):
+    read = read_user_file(name, content)
+    assert not read.ok
+    return str(read.problems[0])
+
+
+def test_broken_rows_are_named_by_file_line_and_column(tmp_path):
+    good = write_csv(tmp_path / "mine.csv").read_text()
+    assert _problem("mine.csv", good[: good.index("Lagos") + 12].encode()) == (
+        "mine.csv, line 4: expected 7 fields, found '3'")
+    assert _problem("mine.csv", good.replace("1100", "11OO").encode()) == (
+        "mine.csv, line 3, column value: expected a number (or an empty cell for a missing "
+        "value), found '11OO'")
+    assert _problem("mine.csv", good.replace(",2023,", ",23,").encode()).startswith(
+        "mine.csv, line 10, column period: expected a year from 1800 to 2100")
+    assert _problem("mine.csv", good.replace("value", "valeu", 1).encode()) == (
+        "mine.csv, line 1: expected the columns city, indicator, period, value (and optionally "
+        "unit, source, country), found 'missing value; unknown valeu'")
+    garbled = good.encode()[:40] + b"\xff" + good.encode()[41:]
+    assert _problem("mine.csv", garbled).startswith("mine.csv, byte 40: expected UTF-8 text")
+    assert _problem("mine.csv", good.replace("1100,km", "1100,m").encode()) == (
+        "mine.csv, line 3, column unit: expected 'km' for bike_lanes_km, as at line 2, found 'm'")
+    assert _problem("mine.csv", good.replace("Paris,FR", "gn:2950159,").encode()).startswith(
+        "mine.csv, line 3: expected one value per city, indicator and period")
+
+
+def test_broken_workbooks_and_parquet_files_are_refused_not_run(tmp_path):
+    book = write_xlsx(tmp_path / "mine.xlsx").read_bytes()
+    assert _problem("mine.xlsx", book[: len(book) // 2]).startswith(
+        f"mine.xlsx, the workbook ({len(book) // 2:,} bytes): expected an .xlsx workbook")
+    rows = [*ROWS[:2], ["Rome", "IT", "bike_lanes_km", "last year", 5, "km", None]]
+    assert _problem("mine.xlsx", write_xlsx(tmp_path / "bad.xlsx", rows).read_bytes()) == (
+        "mine.xlsx, row 4, column period: expected a year from 1800 to 2100, found 'last year'")
+    table = write_parquet(tmp_path / "mine.parquet").read_bytes()
+    assert _problem("mine.parquet", table[:-100]).startswith(
+        f"mine.parquet, the file ({len(table) - 100:,} bytes): expected a Parquet file")
+    # a pickle under a Parquet name is refused as a file, never unpickled
+    assert "expected a Parquet file" in _problem("mine.parquet", pickle.dumps({"city": "x"}))
+    assert _problem("mine.json", b"{}").startswith("mine.json, the file name: expected a .csv")
+
+
+def test_a_broken_file_fails_the_source_with_a_parse_error(tmp_path, monkeypatch):
+    write_csv(tmp_path / "mine.csv", [*ROWS[:3], ["Rome", "IT", "Bike Lanes", 2022, 5, "km", None]])
+    monkeypatch.setenv("CITYBENCH_CONFIG", str(_config(tmp_path, "mine.csv")))
+    extracted = UserFiles().extract(MirrorTransport(Path("/nowhere")))
+    with pytest.raises(ParseError, match=r"^mine\.csv, line 5, column indicator: expected an"):
+        UserFiles().parse(extracted)
+
+
+def test_the_checker_starts_without_prefect_or_the_sources():
+    code = ("import sys, flows.user_data; "
+            "print(sorted(m for m in sys.modules if m.startswith(('prefect', 'flows.sources'))))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_refresh_loads_user_files_and_keeps_other_sources_indicators(
+    published, prefect_home, tmp_path
+):
+    write_csv(tmp_path / "mine.csv")
+    write_parquet(tmp_path / "more.parquet", [
+        ["gn:2950159", None, "bike_lanes_km", 2023, 1040.0, "km", None]])
+    config = _config(tmp_path, "mine.csv", "more.parquet")
+    db = tmp_path / "w.duckdb"
+    shutil.copyfile(published, db)
+    result = citybench("refresh", "--source", "user", "--db", str(db),
+                       env=cli_env(prefect_home, CITYBENCH_CONFIG=str(config)))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    con = duckdb.connect(str(db), read_only=True)
+    indicators = dict(con.execute(
+        "SELECT indicator_id, source_id || ' ' || unit FROM indicator "
+        "WHERE indicator_id IN ('bike_lanes_km', 'population', 'green_roofs_m2')").fetchall())
+    berlin = con.execute(
+        "SELECT period, value FROM observation WHERE source_id = 'user' "
+        "AND city_id = 'gn:2950159' ORDER BY period").fetchall()
+    reported = con.execute("SELECT count(*) FROM rejected WHERE source_id = 'user'").fetchone()[0]
+    con.close()
+    assert indicators == {"bike_lanes_km": "user km", "population": "geonames persons",
+                          "green_roofs_m2": "user unspecified"}
+    assert berlin == [(2022, 1012.5), (2023, 1040.0)]
+    assert reported == 4  # Lagos, Atlantis, gn:999999999, Berlin twice
