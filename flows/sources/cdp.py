@@ -34,6 +34,7 @@ from flows.sources.base import (
     dataset_frame,
     fetch_all,
 )
+from flows.sources.resolve import one_record_per_city
 from flows.transport import Transport
 from warehouse.location import source_urls
 from warehouse.schemas import DatasetTable
@@ -209,7 +210,13 @@ class Cdp:
             }
         )
         verdicts = match_cities(records, registry.cities, registry.aliases)
-        verdicts = _one_report_per_city(verdicts, reports)
+        verdicts = one_record_per_city(
+            verdicts,
+            [verdicts["confidence"], verdicts["key"].map(reports.set_index("key")["population"])
+             .fillna(0)],
+            what="report",
+            within=verdicts["key"].str.split(":").str[0],  # one export (year) at a time
+        )
         matched = verdicts[verdicts["status"] == "matched"]
         resolved = reports.merge(matched[["key", "city_id", "method", "confidence"]], on="key")
         observation, gdp_left_out = _observations(resolved)
@@ -334,28 +341,6 @@ def _country_codes(countries: pd.DataFrame) -> dict[str, str]:
     """Case-folded country name -> ISO2: the registry's names, and CDP's own spellings."""
     return {**dict(zip(countries["name"].str.casefold(), countries["iso2"], strict=True)),
             **COUNTRY_NAMES}
-
-
-def _one_report_per_city(verdicts: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
-    """Two reports of one export resolving to one city (a city and its region) would give it
-    two values: keep the most confident (then the more populous) and report the other."""
-    size = reports.set_index("key")["population"]
-    ordered = verdicts.assign(
-        size=verdicts["key"].map(size).fillna(0), export=verdicts["key"].str.split(":").str[0]
-    ).sort_values(["confidence", "size"], ascending=False)
-    taken = (
-        ordered["status"].eq("matched")
-        & ordered["city_id"].notna()
-        & ordered.duplicated(["export", "city_id"])
-    )
-    first = ordered.drop_duplicates(["export", "city_id"]).set_index(["export", "city_id"])["key"]
-    ordered.loc[taken, "reason"] = [
-        f"another report ({first[(export, city)]}) already resolves to {city}"
-        for export, city in zip(ordered.loc[taken, "export"], ordered.loc[taken, "city_id"],
-                                strict=True)
-    ]
-    ordered.loc[taken, "status"] = "duplicate"
-    return ordered.drop(columns=["size", "export"]).sort_index()
 
 
 def _observations(resolved: pd.DataFrame) -> tuple[pd.DataFrame, int]:

@@ -27,7 +27,13 @@ from flows.sources.base import (
     fetch_all,
 )
 from flows.sources.parse_notes import ParseNoteRaw, notes_frame
-from flows.sources.resolve import country_codes, match_anywhere, one_record_per_city, to_iso2
+from flows.sources.resolve import (
+    bears_own_name,
+    country_codes,
+    match_anywhere,
+    one_record_per_city,
+    to_iso2,
+)
 from flows.sources.service_matrix import MAX_SERVICE_VALUE, ServiceMatrix, read_service_matrix
 from flows.transport import Transport
 from warehouse.location import source_urls
@@ -219,6 +225,9 @@ def _resolve(cities: pd.DataFrame, registry: Registry) -> pd.DataFrame:
         "reason": "country " + cities.loc[unknown, "country"].astype(str) + " is not known",
     }, index=cities.index[unknown])
     verdicts = pd.concat([*found, refused]).drop(columns="key").rename_axis("key").reset_index()
-    per_matrix = [one_record_per_city(group, cities["city"], registry) for _, group in
-                  verdicts.groupby(cities.loc[verdicts["key"], "dataset_id"].to_numpy())]
-    return pd.concat(per_matrix).set_index("key").sort_index()
+    own = bears_own_name(verdicts, cities["city"], registry)
+    verdicts = one_record_per_city(
+        verdicts, [own, verdicts["confidence"]], what="matrix row",
+        within=cities.loc[verdicts["key"], "dataset_id"],
+    )
+    return verdicts.set_index("key").sort_index()

@@ -31,7 +31,13 @@ from flows.sources.base import (
 )
 from flows.sources.csv_records import numbers_within, read_csv_records
 from flows.sources.parse_notes import ParseNoteRaw, notes_frame
-from flows.sources.resolve import country_codes, match_anywhere, one_record_per_city, to_iso2
+from flows.sources.resolve import (
+    bears_own_name,
+    country_codes,
+    match_anywhere,
+    one_record_per_city,
+    to_iso2,
+)
 from flows.transport import Transport
 from warehouse.location import source_urls
 from warehouse.schemas import DatasetTable
@@ -329,7 +335,9 @@ def resolve_cities(cities: pd.DataFrame, country_names: pd.DataFrame,
         "longitude": pd.to_numeric(cities["longitude"]),
     })
     verdicts = match_anywhere(records, registry)
-    roster_of = cities.loc[verdicts["key"], "dataset_id"].to_numpy()
-    per_roster = [one_record_per_city(group, cities["name"], registry, namesakes_too=True)
-                  for _, group in verdicts.groupby(roster_of)]
-    return pd.concat(per_roster).set_index("key")
+    own = bears_own_name(verdicts, cities["name"], registry)
+    verdicts = one_record_per_city(
+        verdicts, [own, verdicts["confidence"]], what="row",
+        within=cities.loc[verdicts["key"], "dataset_id"], also_keep=own,
+    )
+    return verdicts.set_index("key")

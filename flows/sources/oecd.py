@@ -39,6 +39,7 @@ from flows.sources.base import (
     dataset_frame,
     fetch_all,
 )
+from flows.sources.resolve import one_record_per_city
 from flows.transport import Transport
 from warehouse.location import source_urls
 from warehouse.schemas import DatasetTable
@@ -188,7 +189,17 @@ class Oecd:
         no_country = records[records["country"].isna()]
         verdicts = match_cities(records.dropna(subset=["country"]), registry.cities,
                                 registry.aliases)
-        verdicts = _one_area_per_city(verdicts, values)
+        population = (
+            values[values["indicator_id"] == "fua_population"]
+            .sort_values("period")
+            .drop_duplicates("code", keep="last")
+            .set_index("code")["value"]
+        )
+        verdicts = one_record_per_city(
+            verdicts,
+            [verdicts["confidence"], verdicts["key"].map(population).fillna(0)],
+            what="functional urban area",
+        )
         matched = verdicts[verdicts["status"] == "matched"]
         resolved = values.merge(matched[["key", "city_id"]], left_on="code", right_on="key")
         observation = pd.DataFrame(
@@ -325,27 +336,3 @@ def _year(name: str, line: int, text: str) -> int:
     if not (len(text) == 4 and text.isdigit()):
         raise ParseError(name, f"line {line}, column TIME_PERIOD", "a year", text)
     return int(text)
-
-
-def _one_area_per_city(verdicts: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
-    """Two FUAs resolving to one city would give it two values a year: keep the most
-    confident (then the more populous) and report the other."""
-    population = (
-        values[values["indicator_id"] == "fua_population"]
-        .sort_values("period")
-        .drop_duplicates("code", keep="last")
-        .set_index("code")["value"]
-    )
-    ordered = verdicts.assign(size=verdicts["key"].map(population).fillna(0)).sort_values(
-        ["confidence", "size"], ascending=False
-    )
-    taken = ordered["status"].eq("matched") & ordered["city_id"].notna() & ordered.duplicated(
-        "city_id"
-    )
-    first = ordered.drop_duplicates("city_id").set_index("city_id")["key"]
-    ordered.loc[taken, "reason"] = (
-        "another functional urban area (" + ordered.loc[taken, "city_id"].map(first)
-        + ") already resolves to " + ordered.loc[taken, "city_id"]
-    )
-    ordered.loc[taken, "status"] = "duplicate"
-    return ordered.drop(columns="size").sort_index()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from flows.matching import MatchRules, match_cities, name_key, name_variants
@@ -98,31 +99,55 @@ def _inferred(key, verdict: pd.Series, reason: str) -> tuple:
             status, reason)
 
 
-def one_record_per_city(verdicts: pd.DataFrame, names: pd.Series, registry: Registry,
-                        namesakes_too: bool = False) -> pd.DataFrame:
-    """Two records of one dataset resolving to one city would give it two values: keep one and
-    report the others as duplicates of it. The one kept bears the city's own name (ClimActor
-    lists Beverly Hills, which the registry counts in Los Angeles, beside 'Los Angeles, CA'),
-    then is the most confident. With namesakes_too, every record bearing the city's own name
-    is kept (a table listing 'Toronto' and 'Toronto, ON' lists one city twice)."""
+def one_record_per_city(
+    verdicts: pd.DataFrame,
+    prefer: list[pd.Series],
+    *,
+    what: str = "record",
+    within: pd.Series | None = None,
+    also_keep: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Two records of one dataset resolving to one city would give it two values: keep the
+    matched record that ranks first by `prefer` (values aligned with the verdicts, compared in
+    order, highest first) and report each other one as a duplicate naming the record kept.
+
+    `within` (aligned values) splits the records into groups judged apart, e.g. one export per
+    year; `also_keep` marks records kept besides the first (a table that lists 'Toronto' and
+    'Toronto, ON' lists one city twice, not two cities).
+    """
+    ranks = [f"_prefer{i}" for i in range(len(prefer))]
+    ordered = verdicts.assign(
+        **{rank: np.asarray(values) for rank, values in zip(ranks, prefer, strict=True)},
+        _within=0 if within is None else np.asarray(within),
+        _also=False if also_keep is None else np.asarray(also_keep, dtype=bool),
+    ).sort_values(ranks, ascending=False, kind="stable")
+    matched = ordered["status"].eq("matched") & ordered["city_id"].notna()
+    slot = ["_within", "city_id"]
+    kept_first = ordered[matched].drop_duplicates(slot).set_index(slot)["key"]
+    holder = pd.Series(
+        kept_first.reindex(pd.MultiIndex.from_frame(ordered[slot])).to_numpy(),
+        index=ordered.index,
+    )
+    taken = matched & ordered["key"].ne(holder) & ~ordered["_also"]
+    ordered.loc[taken, "reason"] = (
+        f"another {what} (" + holder[taken].astype(str) + ") already resolves to "
+        + ordered.loc[taken, "city_id"]
+    )
+    ordered.loc[taken, "status"] = "duplicate"
+    return ordered.drop(columns=[*ranks, "_within", "_also"]).sort_index()
+
+
+def bears_own_name(verdicts: pd.DataFrame, names: pd.Series, registry: Registry) -> pd.Series:
+    """Whether each record's name (names: by record key) is the name of the city it resolves
+    to: ClimActor lists Beverly Hills, which the registry counts in Los Angeles, beside
+    'Los Angeles, CA', and the latter is the city's own record."""
     named = registry.cities.set_index("city_id")["name"]
     own_name = named[named.index.isin(verdicts["city_id"])].map(name_key)
     keys = verdicts["key"].map(names).map(_name_keys)
-    bears_it = [own in found for own, found in
-                zip(verdicts["city_id"].map(own_name), keys, strict=True)]
-    ordered = verdicts.assign(_own=bears_it).sort_values(
-        ["_own", "confidence"], ascending=False, kind="stable"
+    return pd.Series(
+        [own in found for own, found in zip(verdicts["city_id"].map(own_name), keys, strict=True)],
+        index=verdicts.index,
     )
-    matched = ordered["status"].eq("matched") & ordered["city_id"].notna()
-    first = ordered[matched].drop_duplicates("city_id").set_index("city_id")["key"]
-    kept = ordered["key"].eq(ordered["city_id"].map(first)) | (namesakes_too & ordered["_own"])
-    taken = matched & ~kept
-    ordered.loc[taken, "reason"] = (
-        "resolves to " + ordered.loc[taken, "city_id"] + " as "
-        + ordered.loc[taken, "city_id"].map(first).astype(str) + " already does"
-    )
-    ordered.loc[taken, "status"] = "duplicate"
-    return ordered.drop(columns="_own").sort_index()
 
 
 def _name_keys(name: str) -> set[str]:

@@ -29,6 +29,7 @@ from flows.sources.base import (
     dataset_frame,
     fetch_all,
 )
+from flows.sources.resolve import one_record_per_city
 from flows.transport import FetchFailed, Transport
 from warehouse.location import source_urls
 from warehouse.schemas import DatasetTable
@@ -167,7 +168,13 @@ class UnWup:
             }
         )
         verdicts = match_cities(records, registry.cities, registry.aliases)
-        verdicts = _one_agglomeration_per_city(verdicts, described)
+        # the larger agglomeration keeps a city two resolve to (same confidence)
+        size = verdicts["key"].map(
+            described.set_index("city_code")[str(LAST_ESTIMATE_YEAR - 3)]
+        )
+        verdicts = one_record_per_city(
+            verdicts, [verdicts["confidence"], size], what="agglomeration"
+        )
         matched = verdicts[verdicts["status"] == "matched"]
 
         values, disagreements = _values_by_year(places, annual)
@@ -274,22 +281,3 @@ def _values_by_year(places: pd.DataFrame, annual: pd.DataFrame) -> tuple[pd.Data
     return values, disagreements
 
 
-def _one_agglomeration_per_city(verdicts: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
-    """Two agglomerations resolving to one city would give it two values for one year: keep
-    the most confident (then the larger) and report the other."""
-    latest = places.set_index("city_code")[str(LAST_ESTIMATE_YEAR - 3)]
-    ordered = verdicts.assign(size=verdicts["key"].map(latest)).sort_values(
-        ["confidence", "size"], ascending=False
-    )
-    taken = (
-        ordered["status"].eq("matched") & ordered.duplicated("city_id") & ordered["city_id"].notna()
-    )
-    first = ordered.drop_duplicates("city_id").set_index("city_id")["key"]
-    ordered.loc[taken, "reason"] = (
-        "another agglomeration ("
-        + ordered.loc[taken, "city_id"].map(first).astype(str)
-        + ") already resolves to "
-        + ordered.loc[taken, "city_id"]
-    )
-    ordered.loc[taken, "status"] = "duplicate"
-    return ordered.drop(columns="size").sort_index()
