@@ -10,6 +10,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from flows.transport import Transport
+from warehouse.location import source_urls
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,17 @@ class Conformed:
     city_alias: pd.DataFrame | None = None
     unresolved: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+
+
+class FromPublisher:
+    """A source whose files are named in `urls` (name -> the publisher's URL); each URL can be
+    overridden in the config file ([sources.<source_id>.urls])."""
+
+    meta: ClassVar[SourceMeta]
+    urls: ClassVar[dict[str, str]]
+
+    def _urls(self) -> dict[str, str]:
+        return source_urls(self.meta.source_id, self.urls)
 
 
 class Source(Protocol):

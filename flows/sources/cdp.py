@@ -28,6 +28,7 @@ from flows.sources.base import (
     Conformed,
     Dataset,
     Extracted,
+    FromPublisher,
     ParseError,
     Registry,
     SourceMeta,
@@ -36,7 +37,6 @@ from flows.sources.base import (
 )
 from flows.sources.resolve import one_record_per_city
 from flows.transport import Transport
-from warehouse.location import source_urls
 from warehouse.schemas import DatasetTable
 
 EXPORT = "https://data.cdp.net/api/views/{}/rows.csv?accessType=DOWNLOAD"
@@ -156,7 +156,7 @@ class ReportRaw(pa.DataFrameModel):
         unique = ["dataset_id", "account"]
 
 
-class Cdp:
+class Cdp(FromPublisher):
     meta: ClassVar[SourceMeta] = SourceMeta(
         source_id="cdp",
         publisher="CDP (with ICLEI - Local Governments for Sustainability)",
@@ -174,9 +174,6 @@ class Cdp:
         REPORTS_2016: EXPORT.format(REPORTS_2016),
         REPORTS_2017: EXPORT.format(REPORTS_2017),
     }
-
-    def _urls(self) -> dict[str, str]:
-        return source_urls(self.meta.source_id, self.urls)
 
     def extract(self, transport: Transport) -> Extracted:
         return fetch_all(transport, self._urls())

@@ -39,6 +39,7 @@ from flows.sources.base import (
     Conformed,
     Dataset,
     Extracted,
+    FromPublisher,
     Registry,
     SourceMeta,
     dataset_frame,
@@ -48,7 +49,7 @@ from flows.sources.eurostat_formats import read_codelist, read_dataset, read_for
 from flows.sources.eurostat_formulas import Expression, Operation, Variable, derived, evaluate
 from flows.sources.eurostat_formulas import variables as inputs_of
 from flows.transport import Transport
-from warehouse.location import config_path, load_config, source_urls
+from warehouse.location import config_path, load_config
 from warehouse.schemas import DatasetTable
 
 SOURCE_ID = "eurostat"
@@ -139,7 +140,7 @@ class FormulaRaw(pa.DataFrameModel):
         strict = "filter"
 
 
-class Eurostat:
+class Eurostat(FromPublisher):
     meta: ClassVar[SourceMeta] = SourceMeta(
         source_id=SOURCE_ID,
         publisher="Eurostat",
@@ -175,7 +176,7 @@ class Eurostat:
             raise ValueError(f"{config_path()}: [sources.{SOURCE_ID}] datasets names "
                              f"{'unknown dataset(s) ' + ', '.join(unknown) if unknown else 'none'}"
                              f"; known: {', '.join(DATASETS)}")
-        urls = source_urls(SOURCE_ID, self.urls)
+        urls = super()._urls()
         return {name: url for name, url in urls.items() if name not in DATASETS or name in chosen}
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:

@@ -21,6 +21,7 @@ from flows.sources.base import (
     Conformed,
     Dataset,
     Extracted,
+    FromPublisher,
     Registry,
     SourceMeta,
     dataset_frame,
@@ -36,7 +37,6 @@ from flows.sources.resolve import (
 )
 from flows.sources.service_matrix import MAX_SERVICE_VALUE, ServiceMatrix, read_service_matrix
 from flows.transport import Transport
-from warehouse.location import source_urls
 from warehouse.schemas import DatasetTable
 
 REPOSITORY = (
@@ -86,7 +86,7 @@ class ServiceValueRaw(pa.DataFrameModel):
         unique = ["dataset_id", "city", "firm"]
 
 
-class Gawc:
+class Gawc(FromPublisher):
     meta: ClassVar[SourceMeta] = SourceMeta(
         source_id="gawc",
         publisher="qullab, 'Periphery, Uncertainty and Legacy' (GaWC interlocking-network data)",
@@ -107,9 +107,6 @@ class Gawc:
 
     def extract(self, transport: Transport) -> Extracted:
         return fetch_all(transport, self._urls())
-
-    def _urls(self) -> dict[str, str]:
-        return source_urls(self.meta.source_id, self.urls)
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
         urls = self._urls()

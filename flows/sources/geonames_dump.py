@@ -27,6 +27,7 @@ from pandera.typing import Series
 from flows.sources.base import (
     Dataset,
     Extracted,
+    FromPublisher,
     ParseError,
     SourceMeta,
     dataset_frame,
@@ -34,7 +35,6 @@ from flows.sources.base import (
 )
 from flows.sources.geonames_registry import CityRaw, CountryRaw, GeonamesRegistry
 from flows.transport import Transport
-from warehouse.location import source_urls
 from warehouse.schemas import DatasetTable
 
 CITIES, COUNTRIES = "cities", "countries"
@@ -60,7 +60,7 @@ class DumpCityRaw(CityRaw):
     modificationdate: Series[str] = pa.Field(str_matches=r"^\d{4}-\d{2}-\d{2}$")
 
 
-class GeonamesDump(GeonamesRegistry):
+class GeonamesDump(GeonamesRegistry, FromPublisher):
     meta: ClassVar[SourceMeta] = SourceMeta(
         source_id="geonames-dump",
         publisher="GeoNames",
@@ -81,9 +81,6 @@ class GeonamesDump(GeonamesRegistry):
 
     def extract(self, transport: Transport) -> Extracted:
         return fetch_all(transport, self._urls())
-
-    def _urls(self) -> dict[str, str]:
-        return source_urls(self.meta.source_id, self.urls)
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
         urls = self._urls()

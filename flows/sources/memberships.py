@@ -23,6 +23,7 @@ from flows.sources.base import (
     Conformed,
     Dataset,
     Extracted,
+    FromPublisher,
     ParseError,
     Registry,
     SourceMeta,
@@ -39,7 +40,6 @@ from flows.sources.resolve import (
     to_iso2,
 )
 from flows.transport import Transport
-from warehouse.location import source_urls
 from warehouse.schemas import DatasetTable
 
 REPOSITORY = (
@@ -128,7 +128,7 @@ class CountryNameRaw(pa.DataFrameModel):
         strict = "filter"
 
 
-class ClimActor:
+class ClimActor(FromPublisher):
     meta: ClassVar[SourceMeta] = SourceMeta(
         source_id="climactor",
         publisher="Data-Driven EnviroLab (ClimActor)",
@@ -153,9 +153,6 @@ class ClimActor:
 
     def extract(self, transport: Transport) -> Extracted:
         return fetch_all(transport, self._urls())
-
-    def _urls(self) -> dict[str, str]:
-        return source_urls(self.meta.source_id, self.urls)
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
         urls = self._urls()

@@ -33,6 +33,7 @@ from flows.sources.base import (
     Conformed,
     Dataset,
     Extracted,
+    FromPublisher,
     ParseError,
     Registry,
     SourceMeta,
@@ -41,7 +42,6 @@ from flows.sources.base import (
 )
 from flows.sources.resolve import one_record_per_city
 from flows.transport import Transport
-from warehouse.location import source_urls
 from warehouse.schemas import DatasetTable
 
 API = "https://sdmx.oecd.org/public/rest/data/OECD.CFE.EDS"
@@ -131,7 +131,7 @@ class FuaValueRaw(pa.DataFrameModel):
         unique = ["code", "indicator_id", "period"]
 
 
-class Oecd:
+class Oecd(FromPublisher):
     meta: ClassVar[SourceMeta] = SourceMeta(
         source_id="oecd",
         publisher="OECD, Centre for Entrepreneurship, SMEs, Regions and Cities",
@@ -152,9 +152,6 @@ class Oecd:
         DENSITY: f"{API},{DENSITY},/all?format=csvfilewithlabels",
         ECONOMY: f"{API},{ECONOMY},/all?format=csvfilewithlabels",
     }
-
-    def _urls(self) -> dict[str, str]:
-        return source_urls(self.meta.source_id, self.urls)
 
     def extract(self, transport: Transport) -> Extracted:
         return fetch_all(transport, self._urls())

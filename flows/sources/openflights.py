@@ -20,6 +20,7 @@ from flows.sources.base import (
     Conformed,
     Dataset,
     Extracted,
+    FromPublisher,
     Registry,
     SourceMeta,
     dataset_frame,
@@ -28,7 +29,6 @@ from flows.sources.base import (
 from flows.sources.csv_records import numbers_within, read_csv_records
 from flows.sources.resolve import country_codes, match_anywhere, to_iso2
 from flows.transport import Transport
-from warehouse.location import source_urls
 from warehouse.schemas import DatasetTable
 
 REPOSITORY = "https://raw.githubusercontent.com/jpatokal/openflights/master/data/"
@@ -101,7 +101,7 @@ class CountryRaw(pa.DataFrameModel):
         strict = "filter"
 
 
-class OpenFlights:
+class OpenFlights(FromPublisher):
     meta: ClassVar[SourceMeta] = SourceMeta(
         source_id="openflights",
         publisher="OpenFlights",
@@ -121,9 +121,6 @@ class OpenFlights:
 
     def extract(self, transport: Transport) -> Extracted:
         return fetch_all(transport, self._urls())
-
-    def _urls(self) -> dict[str, str]:
-        return source_urls(self.meta.source_id, self.urls)
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
         urls = self._urls()

@@ -29,6 +29,7 @@ from flows.sources.base import (
     Conformed,
     Dataset,
     Extracted,
+    FromPublisher,
     ParseError,
     Registry,
     SourceMeta,
@@ -36,7 +37,6 @@ from flows.sources.base import (
     fetch_all,
 )
 from flows.transport import Transport
-from warehouse.location import source_urls
 from warehouse.schemas import DatasetTable
 
 COMMIT = "84ebdec26ee6878367953cfbc56311ae6452752b"
@@ -96,7 +96,7 @@ class TwinPairRaw(pa.DataFrameModel):
         coerce = True
 
 
-class TwinCities:
+class TwinCities(FromPublisher):
     meta: ClassVar[SourceMeta] = SourceMeta(
         source_id="twincities",
         publisher="English Wikipedia, via github.com/Hekman/twincities",
@@ -117,9 +117,6 @@ class TwinCities:
 
     def extract(self, transport: Transport) -> Extracted:
         return fetch_all(transport, self._urls())
-
-    def _urls(self) -> dict[str, str]:
-        return source_urls(self.meta.source_id, self.urls)
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
         urls = self._urls()

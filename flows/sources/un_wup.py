@@ -23,6 +23,7 @@ from flows.sources.base import (
     Conformed,
     Dataset,
     Extracted,
+    FromPublisher,
     ParseError,
     Registry,
     SourceMeta,
@@ -31,7 +32,6 @@ from flows.sources.base import (
 )
 from flows.sources.resolve import one_record_per_city
 from flows.transport import FetchFailed, Transport
-from warehouse.location import source_urls
 from warehouse.schemas import DatasetTable
 
 F12 = "WUP2018-F12-Cities_Over_300K.xls"
@@ -83,7 +83,7 @@ class AgglomerationRaw(pa.DataFrameModel):
         coerce = True
 
 
-class UnWup:
+class UnWup(FromPublisher):
     meta: ClassVar[SourceMeta] = SourceMeta(
         source_id="un-wup",
         publisher="United Nations, DESA, Population Division",
@@ -118,9 +118,6 @@ class UnWup:
             files={**extracted.files, F22: annual.content},
             last_modified={**extracted.last_modified, **stated},
         )
-
-    def _urls(self) -> dict[str, str]:
-        return source_urls(self.meta.source_id, self.urls)
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
         urls = self._urls()

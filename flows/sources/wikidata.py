@@ -35,6 +35,7 @@ from flows.sources.base import (
     Conformed,
     Dataset,
     Extracted,
+    FromPublisher,
     ParseError,
     Registry,
     SourceMeta,
@@ -42,7 +43,6 @@ from flows.sources.base import (
     fetch_all,
 )
 from flows.transport import Transport
-from warehouse.location import source_urls
 from warehouse.schemas import DatasetTable
 
 ENDPOINT = "https://query.wikidata.org/sparql"
@@ -298,7 +298,7 @@ def query_url(query: str) -> str:
     return f"{ENDPOINT}?{urlencode({'format': 'json', 'query': textwrap.dedent(query).strip()})}"
 
 
-class Wikidata:
+class Wikidata(FromPublisher):
     meta: ClassVar[SourceMeta] = SourceMeta(
         source_id="wikidata",
         publisher="Wikidata (Wikimedia Foundation)",
@@ -320,9 +320,6 @@ class Wikidata:
 
     def extract(self, transport: Transport) -> Extracted:
         return fetch_all(transport, self._urls())
-
-    def _urls(self) -> dict[str, str]:
-        return source_urls(self.meta.source_id, self.urls)
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
         urls = self._urls()

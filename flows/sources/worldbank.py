@@ -24,13 +24,13 @@ from flows.sources.base import (
     Conformed,
     Dataset,
     Extracted,
+    FromPublisher,
     ParseError,
     Registry,
     SourceMeta,
     dataset_frame,
 )
 from flows.transport import FetchFailed, Transport
-from warehouse.location import source_urls
 from warehouse.schemas import DatasetTable
 
 API = "https://api.worldbank.org/v2"
@@ -124,7 +124,7 @@ def page_file(name: str, page: int) -> str:
     return f"{name} page {page}"
 
 
-class WorldBank:
+class WorldBank(FromPublisher):
     meta: ClassVar[SourceMeta] = SourceMeta(
         source_id="worldbank",
         publisher="The World Bank",
@@ -146,9 +146,6 @@ class WorldBank:
         POPULATION: f"{API}/country/all/indicator/{POPULATION}?format=json&per_page=1000",
         COUNTRIES: f"{API}/country?format=json&per_page=400",
     }
-
-    def _urls(self) -> dict[str, str]:
-        return source_urls(self.meta.source_id, self.urls)
 
     def extract(self, transport: Transport) -> Extracted:
         files, stated, retrieved, updated = {}, {}, [], []
