@@ -1,8 +1,8 @@
 """The `citybench` command.
 
-`refresh` and `serve` orchestrate through Prefect and live in flows/; this module hands them
-over with exec, never by import, so the other commands start in a fraction of a second and the
-app layer stays independent of the flows (DESIGN.md).
+`refresh` orchestrates through Prefect and `check` runs the refresh's rules on a file; both
+live in flows/. This module hands them over with exec, never by import, so the other commands
+start in a fraction of a second and the app layer stays independent of the flows (DESIGN.md).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from app.status import status_lines
 from warehouse.connect import WarehouseMissing
 from warehouse.location import resolve_db
 
-ORCHESTRATED = {"refresh"}
+IN_FLOWS = {"refresh", "check"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser(
         "refresh", help="refresh the warehouse from its sources (Prefect flow)", add_help=False
+    )
+    commands.add_parser(
+        "check", help="check a data file (CSV, XLSX, Parquet) by the refresh's rules",
+        add_help=False,
     )
     app = commands.add_parser("app", help="start the Streamlit front end on 127.0.0.1")
     app.add_argument("--port", type=int, default=8501)
@@ -73,7 +77,7 @@ def _run_app(port: int, db: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ORCHESTRATED:
+    if argv and argv[0] in IN_FLOWS:
         _exec_flows(argv)
     args = _parser().parse_args(argv)
     if args.command == "app":

@@ -1,4 +1,5 @@
-"""`citybench refresh` (and later `serve`): the commands that orchestrate through Prefect.
+"""The commands that run the pipeline's steps: `citybench refresh` (orchestrated through
+Prefect) and `citybench check FILE` (the same rules on one user file, without Prefect).
 
 Arguments are checked before Prefect is imported, so a typo or an unwritable path is answered
 in a moment with one line, not after the embedded API has started.
@@ -23,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _source_names() -> list[str]:
-    from flows.sources import SOURCES
+    from flows.sources.catalog import SOURCES
 
     return list(SOURCES)
 
@@ -108,9 +109,37 @@ def refresh_main(argv: list[str]) -> int:
     return 0
 
 
+def check_main(argv: list[str]) -> int:
+    parser = _Parser(
+        prog="citybench check",
+        description="Check a data file in the canonical long format (CSV, XLSX or Parquet) "
+        "by the rules a refresh applies; exit 0 when every row would load, else 1.",
+    )
+    parser.add_argument("file", metavar="FILE", type=Path)
+    parser.add_argument("--db", help="warehouse whose cities and indicators to check against")
+    args = parser.parse_args(argv)
+    if not args.file.is_file():
+        print(f"citybench check: {args.file}: no such file", file=sys.stderr)
+        return 1
+
+    from flows.check import check_file
+    from flows.sources.base import ParseError
+
+    try:
+        report = check_file(args.file, resolve_db(args.db))
+    except ParseError as error:
+        print(f"citybench check: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+COMMANDS = {"refresh": refresh_main, "check": check_main}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] != "refresh":
-        print("usage: python -m flows refresh [--source NAME ...] [--db PATH]", file=sys.stderr)
+    if not argv or argv[0] not in COMMANDS:
+        print(f"usage: python -m flows {{{','.join(COMMANDS)}}} ...", file=sys.stderr)
         return 2
-    return refresh_main(argv[1:])
+    return COMMANDS[argv[0]](argv[1:])

@@ -17,16 +17,9 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.sources.base import Conformed, Extracted, Registry, Source
 from flows.transport import Transport
-from warehouse import schemas
+from flows.validate import KEYS, canonical_contracts, canonical_frames, validate_frames
 from warehouse.sync import SyncCounts, sync_table
-from warehouse.validation import REJECTED_COLUMNS, Outcome, split_valid
-
-# Above this share of rejected rows a source is judged broken and loads nothing this run.
-MAX_REJECTED_SHARE = 0.05
-
-
-class SourceFailed(RuntimeError):
-    """A source could not be loaded; the message is the one-line reason users see."""
+from warehouse.validation import REJECTED_COLUMNS, Outcome, no_rejects
 
 
 @dataclass(frozen=True)
@@ -49,18 +42,6 @@ class LoadReport:
         )
 
 
-# Canonical tables a source may write, with their contract and key, in load order.
-_TABLES = [
-    ("country", schemas.CountryTable, ["iso2"]),
-    ("city", schemas.CityTable, ["city_id"]),
-    ("city_alias", schemas.CityAliasTable, ["scheme", "alias", "city_id"]),
-    ("dataset", schemas.DatasetTable, ["source_id", "dataset_id"]),
-    ("indicator", schemas.IndicatorTable, ["indicator_id"]),
-    ("observation", schemas.ObservationTable, ["city_id", "indicator_id", "period", "source_id"]),
-    ("network", schemas.NetworkTable, ["network_id"]),
-    ("membership", schemas.MembershipTable, ["network_id", "city_id", "period", "source_id"]),
-    ("city_link", schemas.CityLinkTable, ["kind", "city_a", "city_b", "period", "source_id"]),
-]
 # The registry tables belong to the registry source as a whole; the others row by row.
 _OWNED_BY_SOURCE = {
     "city_alias", "dataset", "indicator", "observation", "network", "membership", "city_link"
@@ -89,18 +70,10 @@ def parse(source: Source, extracted: Extracted) -> dict[str, pd.DataFrame]:
 
 
 @task(cache_policy=NO_CACHE)
-def validate(frames: dict[str, pd.DataFrame], models: dict) -> dict[str, Outcome]:
-    """Validate every frame against its model; refuse the source when too much is broken."""
-    outcomes = {name: split_valid(frames[name], model) for name, model in models.items()}
-    for name, outcome in outcomes.items():
-        if outcome.rejected_share > MAX_REJECTED_SHARE:
-            first = outcome.rejected.iloc[0]
-            raise SourceFailed(
-                f"{outcome.rejected_rows:,} of {outcome.rows_read:,} {name} rows rejected "
-                f"(over {MAX_REJECTED_SHARE:.0%}), e.g. row {first['row_number']}: "
-                f"{first['reason']}"
-            )
-    return outcomes
+def validate(
+    source_id: str, frames: dict[str, pd.DataFrame], contracts: dict, identify=None
+) -> dict[str, Outcome]:
+    return validate_frames(source_id, frames, contracts, identify)
 
 
 @task(cache_policy=NO_CACHE)
@@ -132,7 +105,7 @@ def load(
         ["source_id"],
         owner=("source_id", source_id),
     )
-    for table, _, key in _TABLES:
+    for table, key in KEYS.items():
         if table not in canonical:
             continue
         owner = ("source_id", source_id) if table in _OWNED_BY_SOURCE else None
@@ -211,31 +184,14 @@ def _rejections(outcomes: dict[str, Outcome], stage: str) -> pd.DataFrame:
         for name, o in outcomes.items()
         if not o.rejected.empty
     ]
-    return (
-        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REJECTED_COLUMNS)
-    )
-
-
-def read_registry(con: duckdb.DuckDBPyConnection) -> Registry:
-    return Registry(
-        cities=con.execute(
-            "SELECT city_id, name, country_iso2, latitude, longitude, population "
-            "FROM city ORDER BY city_id"
-        ).df(),
-        aliases=con.execute("SELECT alias, city_id FROM city_alias WHERE scheme = 'name'").df(),
-        countries=con.execute("SELECT iso2, iso3, iso_numeric, name FROM country").df(),
-        codes=con.execute(
-            "SELECT scheme, alias, city_id, confidence FROM city_alias WHERE scheme <> 'name'"
-        ).df(),
-        indicators=con.execute("SELECT indicator_id, unit, source_id FROM indicator").df(),
-    )
+    return pd.concat(frames, ignore_index=True) if frames else no_rejects()
 
 
 def _unresolved(conformed: Conformed) -> pd.DataFrame:
     """Records no city could be found for: reported with the reason, never guessed."""
     frame = conformed.unresolved
     if frame is None or frame.empty:
-        return pd.DataFrame(columns=REJECTED_COLUMNS)
+        return no_rejects()
     return pd.DataFrame(
         {
             "row_number": None,
@@ -254,17 +210,21 @@ def load_source(
     source_id = source.meta.source_id
     load_id = con.execute('SELECT coalesce(max(load_id), 0) + 1 FROM "load"').fetchone()[0]
     started = datetime.now(UTC)
-    rejected = pd.DataFrame(columns=REJECTED_COLUMNS)
+    rejected = no_rejects()
     con.execute("BEGIN TRANSACTION")
     try:
         extracted = extract(source, transport)
-        raw = validate(parse(source, extracted), source.raw_models)
-        registry = read_registry(con)
+        raw = validate(source_id, parse(source, extracted), source.raw_models,
+                       getattr(source, "raw_identify", None))
+        registry = Registry.read(con)
         conformed = conform(source, {name: o.valid for name, o in raw.items()}, registry)
-        frames = {
-            t: getattr(conformed, t) for t, _, _ in _TABLES if getattr(conformed, t) is not None
-        }
-        canonical = validate(frames, {t: m for t, m, _ in _TABLES if t in frames})
+        networks = con.execute("SELECT network_id FROM network").df()["network_id"]
+        canonical = validate(
+            source_id,
+            canonical_frames(conformed),
+            canonical_contracts(registry, conformed, networks),
+            KEYS,
+        )
         counts = load(con, source, extracted, canonical, load_id)
         con.execute("COMMIT")
         unresolved = _unresolved(conformed)

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.loading import LoadReport, load_source
 from flows.scoring import ScoreOutcome, score_warehouse
-from flows.sources import SOURCES
+from flows.sources.catalog import SOURCES
 from flows.transport import HostLimit, HttpTransport, MirrorTransport, is_url
 from warehouse import integrity
 from warehouse.connect import open_read_write

@@ -12,11 +12,15 @@ The canonical long format, one row per value:
 
 Files are CSV (UTF-8, comma-separated, header on line 1), XLSX (first sheet, header in row 1)
 or Parquet. They are parsed, never executed: no pickles, Parquet through pyarrow with its
-pandas metadata ignored. Problems are reported with the file, the line or row and the column,
-and what was expected.
+pandas metadata ignored.
 
-This module imports neither Prefect nor the source registry, so that `citybench check FILE`
-reuses it and still starts at once.
+Reading turns a file into its rows as text, each with its position (line 4, row 7); a file
+that cannot be read as a table at all (not UTF-8, a broken workbook, a header without the
+required columns) is a ParseError. The rows are then checked by the pandera contract below,
+UserRows, as every frame of a refresh is: each bad row is rejected with its position, column
+and what was expected, and the good rows go on. `citybench check FILE` runs the same steps.
+
+This module imports neither Prefect nor the publishers' sources.
 """
 
 from __future__ import annotations
@@ -25,47 +29,74 @@ import csv
 import io
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from flows.sources.base import ParseError
 
 REQUIRED = ("city", "indicator", "period", "value")
 OPTIONAL = ("unit", "source", "country")
 FORMATS = (".csv", ".xlsx", ".parquet")
 CANONICAL_ID = re.compile(r"^gn:\d+$")
-INDICATOR_ID = re.compile(r"^[a-z0-9_]+$")
-COUNTRY = re.compile(r"^[A-Z]{2}$")
-# The warehouse's observation contract (warehouse.schemas.ObservationTable) takes these years.
-FIRST_YEAR, LAST_YEAR = 1800, 2100
-COLUMNS = ["position", "city", "country", "indicator", "period", "value", "unit", "source"]
+# where a row is, the format's columns, and how many fields the row and its header have
+COLUMNS = ["file", "position", *REQUIRED, *OPTIONAL, "fields", "header_fields"]
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Something in a file that is not the canonical format, and where."""
+class UserRows(pa.DataFrameModel):
+    """A user file's rows, cell text as read; the contract of the canonical long format."""
 
-    file: str
-    position: str  # "line 4, column value", "row 7, column period", "byte 120", ...
-    expected: str
-    found: object = None
+    file: Series[str]
+    position: Series[str]
+    fields: Series[int]
+    header_fields: Series[int]
+    city: Series[str] = pa.Field(str_length={"min_value": 1})
+    country: Series[str] = pa.Field(str_matches=r"^[A-Z]{2}$", nullable=True)
+    indicator: Series[str] = pa.Field(str_matches=r"^[a-z0-9_]+$")
+    # nullable type, so that an empty cell is reported as empty, not as a failed conversion
+    period: Series[pd.Int32Dtype] = pa.Field(ge=1800, le=2100)
+    value: Series[float]
+    unit: Series[str] = pa.Field(nullable=True)
+    source: Series[str] = pa.Field(nullable=True)
 
-    def __str__(self) -> str:
-        found = "" if self.found is None else f", found {str(self.found)[:60]!r}"
-        return f"{self.file}, {self.position}: expected {self.expected}{found}"
+    class Config:
+        name = "user rows"
+        strict = "filter"
+        coerce = True
+        unique = ["file", "city", "country", "indicator", "period"]
+
+    @pa.check("city", error="a city's id of the form gn:<GeoNames id>, or its name")
+    @classmethod
+    def city_id_shape(cls, city: Series[str]) -> Series[bool]:
+        return ~city.str.casefold().str.startswith("gn:") | city.str.match(CANONICAL_ID.pattern)
+
+    @pa.check("value", error="a finite number")
+    @classmethod
+    def finite(cls, value: Series[float]) -> Series[bool]:
+        return value.abs() != math.inf
+
+    @pa.dataframe_check(error="fields: as many fields as the header has")
+    @classmethod
+    def whole_row(cls, rows: pd.DataFrame) -> Series[bool]:
+        return rows["fields"] == rows["header_fields"]
+
+    @pa.dataframe_check(error="unit: the unit the indicator's first row gives")
+    @classmethod
+    def one_unit(cls, rows: pd.DataFrame) -> Series[bool]:
+        first = rows.dropna(subset=["unit"]).drop_duplicates("indicator")
+        expected = rows["indicator"].map(first.set_index("indicator")["unit"])
+        return rows["unit"].isna() | (rows["unit"] == expected)
 
 
 @dataclass
 class UserFile:
     name: str
-    rows: pd.DataFrame  # COLUMNS, the rows with a value that passed every check
-    problems: list[Problem] = field(default_factory=list)
-    missing: int = 0  # rows without a value: left out
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
+    rows: pd.DataFrame  # COLUMNS as text, the rows that have a value; for UserRows to check
+    missing: int = 0  # rows without a value: left out, never zero
 
 
 def read_user_path(path: Path) -> UserFile:
@@ -74,30 +105,28 @@ def read_user_path(path: Path) -> UserFile:
 
 
 def read_user_file(name: str, content: bytes) -> UserFile:
-    """Parse and check one file; `name` (a path or URL) tells its format by its suffix."""
+    """The rows of one file as text; `name` (a path or URL) tells its format by its suffix.
+    Raises ParseError when the file is not a table in the canonical format."""
     suffix = PurePosixPath(urlsplit(name).path).suffix.lower()
     if suffix not in FORMATS:
-        return _failed(name, Problem(name, "the file name", f"a {', '.join(FORMATS)} file",
-                                     suffix or "no suffix"))
+        raise ParseError(name, "the file name", f"a {', '.join(FORMATS)} file",
+                         suffix or "no suffix")
     reader = {".csv": _csv_table, ".xlsx": _xlsx_table, ".parquet": _parquet_table}[suffix]
-    try:
-        header, body, where = reader(name, content)
-    except _Unreadable as error:
-        return _failed(name, error.problem)
+    header, body, where = reader(name, content)
     columns = [str(column).strip().casefold() for column in header]
-    if problem := _header_problem(name, where(0), columns):
-        return _failed(name, problem)
-    return _check_rows(name, columns, body, where)
-
-
-class _Unreadable(Exception):
-    def __init__(self, problem: Problem):
-        super().__init__(str(problem))
-        self.problem = problem
-
-
-def _failed(name: str, problem: Problem) -> UserFile:
-    return UserFile(name, pd.DataFrame(columns=COLUMNS), [problem])
+    _check_header(name, where(0), columns)
+    rows, missing = [], 0
+    for i, cells in enumerate(body, start=1):
+        row = dict(zip(columns, map(_text, cells), strict=False))
+        if row.get("value") is None and len(cells) == len(columns):
+            missing += 1  # an empty value is a missing value: nothing to load
+            continue
+        rows.append({**row, "file": name, "position": where(i), "fields": len(cells),
+                     "header_fields": len(columns)})
+    frame = pd.DataFrame(rows, columns=COLUMNS).astype(
+        {c: "object" for c in COLUMNS if c not in ("fields", "header_fields")})
+    frame["country"] = frame["country"].map(lambda c: c.upper() if isinstance(c, str) else c)
+    return UserFile(name, frame, missing)
 
 
 # --- the three formats: (header, rows, position of row i (0 = header)) ---------------------
@@ -105,8 +134,7 @@ def _csv_table(name: str, content: bytes):
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        problem = Problem(name, f"byte {error.start}", "UTF-8 text", error.reason)
-        raise _Unreadable(problem) from None
+        raise ParseError(name, f"byte {error.start}", "UTF-8 text", error.reason) from None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     lines, rows = [], []
     try:
@@ -115,11 +143,9 @@ def _csv_table(name: str, content: bytes):
                 lines.append(reader.line_num)
                 rows.append(row)
     except csv.Error as error:
-        raise _Unreadable(
-            Problem(name, f"line {reader.line_num}", "well-formed CSV", error)
-        ) from None
+        raise ParseError(name, f"line {reader.line_num}", "well-formed CSV", error) from None
     if not rows:
-        raise _Unreadable(Problem(name, "line 1", "a header: " + ", ".join(REQUIRED)))
+        raise ParseError(name, "line 1", "a header: " + ", ".join(REQUIRED))
     return rows[0], rows[1:], lambda i: f"line {lines[i]}"
 
 
@@ -128,15 +154,14 @@ def _xlsx_table(name: str, content: bytes):
         sheet = pd.read_excel(io.BytesIO(content), sheet_name=0, header=None, dtype=object,
                               engine="calamine")
     except Exception as error:  # calamine's errors carry no position; the whole file is bad
-        raise _Unreadable(
-            Problem(name, f"the workbook ({len(content):,} bytes)", "an .xlsx workbook", error)
-        ) from None
+        raise ParseError(name, f"the workbook ({len(content):,} bytes)", "an .xlsx workbook",
+                         error) from None
     if sheet.empty:
-        raise _Unreadable(Problem(name, "row 1", "a header: " + ", ".join(REQUIRED)))
+        raise ParseError(name, "row 1", "a header: " + ", ".join(REQUIRED))
     numbers, rows = [], []
     for number, row in enumerate(sheet.itertuples(index=False), start=1):  # sheet's numbers
-        cells = [_cell(v) for v in row]
-        if any(cell is not None for cell in cells):  # blank rows carry nothing
+        cells = list(row)
+        if any(_text(cell) is not None for cell in cells):  # blank rows carry nothing
             numbers.append(number)
             rows.append(cells)
     return rows[0], rows[1:], lambda i: f"row {numbers[i]}"
@@ -149,22 +174,24 @@ def _parquet_table(name: str, content: bytes):
         table = pq.read_table(io.BytesIO(content))
         frame = table.to_pandas(ignore_metadata=True)  # no pandas objects rebuilt from the file
     except Exception as error:  # pyarrow names no offset either
-        raise _Unreadable(
-            Problem(name, f"the file ({len(content):,} bytes)", "a Parquet file", error)
-        ) from None
-    rows = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
+        raise ParseError(name, f"the file ({len(content):,} bytes)", "a Parquet file",
+                         error) from None
+    rows = [list(row) for row in frame.itertuples(index=False)]
     return list(frame.columns), rows, lambda i: "the header" if i == 0 else f"row {i}"
 
 
-def _cell(value: object) -> object:
-    """Empty cells of every format as None; everything else as it came."""
+def _text(value: object) -> str | None:
+    """A cell of any format as the text the contract reads; empty cells as None. Whole
+    numbers a spreadsheet stores as floats read as whole numbers (2020, not 2020.0)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
 
 
-# --- checks ---------------------------------------------------------------------------------
-def _header_problem(name: str, position: str, columns: list[str]) -> Problem | None:
+def _check_header(name: str, position: str, columns: list[str]) -> None:
     expected = f"the columns {', '.join(REQUIRED)} (and optionally {', '.join(OPTIONAL)})"
     missing = [c for c in REQUIRED if c not in columns]
     unknown = [c for c in columns if c not in (*REQUIRED, *OPTIONAL)]
@@ -179,106 +206,4 @@ def _header_problem(name: str, position: str, columns: list[str]) -> Problem | N
             )
             if text
         )
-        return Problem(name, position, expected, found)
-    return None
-
-
-def _check_rows(name: str, columns: list[str], body: list[list], where) -> UserFile:
-    problems: list[Problem] = []
-    rows, missing = [], 0
-    seen: dict[tuple, str] = {}
-    units: dict[str, tuple[str, str]] = {}
-    for i, raw in enumerate(body, start=1):
-        position = where(i)
-        if len(raw) != len(columns):
-            problems.append(Problem(name, position, f"{len(columns)} fields", len(raw)))
-            continue
-        cells = dict(zip(columns, raw, strict=True))
-        row, found = _check_row(name, position, cells)
-        problems.extend(found)
-        if found:
-            continue
-        if row["value"] is None:
-            missing += 1
-            continue
-        key = (row["city"], row["country"], row["indicator"], row["period"])
-        if key in seen:
-            problems.append(Problem(name, position, "one value per city, indicator and period",
-                                    f"a second value (first at {seen[key]})"))
-            continue
-        seen[key] = position
-        if row["unit"] is not None:
-            first = units.setdefault(row["indicator"], (row["unit"], position))
-            if first[0] != row["unit"]:
-                problems.append(Problem(
-                    name, f"{position}, column unit",
-                    f"{first[0]!r} for {row['indicator']}, as at {first[1]}", row["unit"]))
-                continue
-        rows.append({"position": position, **row})
-    return UserFile(name, pd.DataFrame(rows, columns=COLUMNS), problems, missing)
-
-
-def _check_row(name: str, position: str, cells: dict) -> tuple[dict, list[Problem]]:
-    problems = []
-
-    def bad(column: str, expected: str) -> None:
-        problems.append(Problem(name, f"{position}, column {column}", expected, cells[column]))
-
-    city = _text(cells["city"])
-    if city is None:
-        bad("city", "a city's id (gn:123) or name")
-    elif city.casefold().startswith("gn:") and not CANONICAL_ID.match(city):
-        bad("city", "a canonical id of the form gn:<GeoNames id>")
-    indicator = _text(cells["indicator"])
-    if indicator is None or not INDICATOR_ID.match(indicator):
-        bad("indicator", "an indicator id of lower-case letters, digits and _")
-    period = _year(cells["period"])
-    if period is None:
-        bad("period", f"a year from {FIRST_YEAR} to {LAST_YEAR}")
-    value = cells["value"]
-    if _text(value) is None:
-        value = None
-    else:
-        value = _number(value)
-        if value is None:
-            bad("value", "a number (or an empty cell for a missing value)")
-    country = _text(cells.get("country"))
-    if country is not None:
-        country = country.upper()
-        if not COUNTRY.match(country):
-            bad("country", "an ISO 3166 alpha-2 code such as DE")
-    row = {
-        "city": city,
-        "country": country,
-        "indicator": indicator,
-        "period": period,
-        "value": value,
-        "unit": _text(cells.get("unit")),
-        "source": _text(cells.get("source")),
-    }
-    return row, problems
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value) if isinstance(value, int | float) else float(str(value).strip())
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _year(value: object) -> int | None:
-    number = _number(value)
-    if number is None or not number.is_integer():
-        return None
-    year = int(number)
-    return year if FIRST_YEAR <= year <= LAST_YEAR else None
+        raise ParseError(name, position, expected, found)

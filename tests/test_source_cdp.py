@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from flows.loading import read_registry
-from flows.sources.base import Extracted, ParseError
+from flows.sources.base import Extracted, ParseError, Registry
 from flows.sources.cdp import C40, REPORTS_2016, REPORTS_2017, Cdp
 from flows.transport import mirror_path
 from tests.conftest import SHARED, citybench, cli_env
@@ -45,7 +44,7 @@ def parsed():
 @pytest.fixture(scope="module")
 def conformed(parsed, published):
     con = duckdb.connect(str(published), read_only=True)
-    registry = read_registry(con)
+    registry = Registry.read(con)
     con.close()
     frames = {name: Cdp.raw_models[name].validate(f) for name, f in parsed.items()}
     return Cdp().conform(frames, registry)

@@ -16,8 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from flows.loading import read_registry
-from flows.sources.base import Extracted, ParseError
+from flows.sources.base import Extracted, ParseError, Registry
 from flows.sources.eurostat import CODELIST, DATASETS, FORMULAS, Eurostat
 from flows.sources.eurostat_formats import (
     EurostatRefusal,
@@ -67,7 +66,7 @@ def _extracted(**datasets: bytes) -> Extracted:
 def registry(published):
     con = duckdb.connect(str(published), read_only=True)
     try:
-        return read_registry(con)
+        return Registry.read(con)
     finally:
         con.close()
 

@@ -14,8 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from flows.loading import read_registry
-from flows.sources.base import Extracted, ParseError
+from flows.sources.base import Extracted, ParseError, Registry
 from flows.sources.gawc import MATRICES, Gawc
 from flows.sources.resolve import match_anywhere
 from flows.sources.service_matrix import read_service_matrix
@@ -48,7 +47,7 @@ def parsed():
 @pytest.fixture(scope="module")
 def conformed(parsed, published):
     con = duckdb.connect(str(published), read_only=True)
-    registry = read_registry(con)
+    registry = Registry.read(con)
     con.close()
     raw = {name: Gawc.raw_models[name].validate(frame) for name, frame in parsed.items()}
     return Gawc().conform(raw, registry), registry

@@ -13,8 +13,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pytest
 
-from flows.loading import read_registry
-from flows.sources.base import Extracted, ParseError
+from flows.sources.base import Extracted, ParseError, Registry
 from flows.sources.oecd import DENSITY, ECONOMY, POPULATION, Oecd
 from flows.transport import FetchFailed, HostLimit, HttpTransport, mirror_path
 from tests.conftest import ROOT, citybench, cli_env
@@ -66,7 +65,7 @@ def parsed():
 @pytest.fixture(scope="module")
 def conformed(parsed, published):
     con = duckdb.connect(str(published), read_only=True)
-    registry = read_registry(con)
+    registry = Registry.read(con)
     con.close()
     frames = {name: Oecd.raw_models[name].validate(f) for name, f in parsed.items()}
     return Oecd().conform(frames, registry)

@@ -12,8 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from flows.loading import read_registry
-from flows.sources.base import Extracted, ParseError
+from flows.sources.base import Extracted, ParseError, Registry
 from flows.sources.openflights import (
     AIRPORTS,
     COUNTRIES,
@@ -64,7 +63,7 @@ def valid(parsed):
 def registry(published):
     con = duckdb.connect(str(published), read_only=True)
     try:
-        return read_registry(con)
+        return Registry.read(con)
     finally:
         con.close()
 

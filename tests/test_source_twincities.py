@@ -11,8 +11,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from flows.loading import read_registry
-from flows.sources.base import Extracted, ParseError
+from flows.sources.base import Extracted, ParseError, Registry
 from flows.sources.twincities import (
     GEOCODED,
     LISTED,
@@ -59,7 +58,7 @@ def parsed():
 def registry(published):
     con = duckdb.connect(str(published), read_only=True)
     try:
-        return read_registry(con)
+        return Registry.read(con)
     finally:
         con.close()
 

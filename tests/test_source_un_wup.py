@@ -13,8 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from flows.loading import read_registry
-from flows.sources.base import Extracted, ParseError
+from flows.sources.base import Extracted, ParseError, Registry
 from flows.sources.un_wup import F12, F22, LAST_ESTIMATE_YEAR, UnWup
 from flows.transport import FetchFailed, HttpTransport, MirrorTransport
 from tests.conftest import SHARED, citybench, cli_env
@@ -47,7 +46,7 @@ def test_every_agglomeration_and_year_is_parsed(raw):
 
 def test_values_become_persons_with_projections_flagged(parsed, raw, published):
     con = duckdb.connect(str(published), read_only=True)
-    registry = read_registry(con)
+    registry = Registry.read(con)
     con.close()
     valid = UnWup.raw_models["agglomerations"].validate(raw)
     conformed = UnWup().conform({**parsed, "agglomerations": valid}, registry)
@@ -203,7 +202,7 @@ def test_annual_values_fill_the_years_between_and_f12_wins_where_both_give_one(
     tmp_path, raw, published
 ):
     con = duckdb.connect(str(published), read_only=True)
-    registry = read_registry(con)
+    registry = Registry.read(con)
     con.close()
     tokyo = int(raw.loc[raw["name"] == "Tokyo", "city_code"].iloc[0])
     f12_2010 = float(raw.loc[raw["name"] == "Tokyo", "2010"].iloc[0])

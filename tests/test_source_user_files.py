@@ -15,13 +15,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows.loading import read_registry
-from flows.sources.base import ParseError
+from flows.sources.base import ParseError, Registry
 from flows.sources.user_files import UserFiles
 from flows.transport import FetchFailed, HttpTransport, MirrorTransport
-from flows.user_data import read_user_file, read_user_path
+from flows.user_data import UserRows, read_user_file, read_user_path
 from tests.conftest import ROOT, citybench, cli_env
 from tests.http_server import FileServer
+from warehouse.validation import split_valid
 
 PUBLISHED_FILES: dict[str, Path] = {}  # the source requests nothing until files are listed
 HEADER = ["city", "country", "indicator", "period", "value", "unit", "source"]
@@ -69,13 +69,15 @@ WRITERS = {".csv": write_csv, ".xlsx": write_xlsx, ".parquet": write_parquet}
 @pytest.mark.parametrize("suffix", WRITERS)
 def test_every_format_reads_the_same_rows(tmp_path, suffix):
     read = read_user_path(WRITERS[suffix](tmp_path / f"mine{suffix}"))
-    assert read.ok, read.problems
-    assert len(read.rows) == len(ROWS) - 1 and read.missing == 1
-    berlin = read.rows[read.rows["city"] == "gn:2950159"].iloc[0]
+    checked = split_valid(read.rows, UserRows)
+    assert checked.rejected.empty, checked.rejected["reason"].tolist()
+    rows = checked.valid
+    assert len(rows) == len(ROWS) - 1 and read.missing == 1
+    berlin = rows[rows["city"] == "gn:2950159"].iloc[0]
     assert (berlin["indicator"], berlin["period"], berlin["value"]) == ("bike_lanes_km", 2022,
                                                                          1012.5)
     assert berlin["source"] == "Senate cycling report"
-    assert read.rows["unit"].isna().sum() == 1
+    assert rows["unit"].isna().sum() == 1
 
 
 def _config(tmp_path, *files):
@@ -88,7 +90,7 @@ def _config(tmp_path, *files):
 def registry(published):
     con = duckdb.connect(str(published), read_only=True)
     try:
-        return read_registry(con)
+        return Registry.read(con)
     finally:
         con.close()
 
@@ -96,7 +98,7 @@ def registry(published):
 def _load(registry):
     source = UserFiles()
     parsed = source.parse(source.extract(MirrorTransport(Path("/nowhere"))))
-    frames = {name: source.raw_models[name].validate(f) for name, f in parsed.items()}
+    frames = {name: split_valid(f, source.raw_models[name]).valid for name, f in parsed.items()}
     return parsed, source.conform(frames, registry)
 
 
@@ -153,29 +155,48 @@ def test_urls_come_through_the_transport(tmp_path, monkeypatch):
 
 
 def _problem(name, content):
-    read = read_user_file(name, content)
-    assert not read.ok
-    return str(read.problems[0])
+    with pytest.raises(ParseError) as raised:
+        read_user_file(name, content)
+    return str(raised.value)
 
 
-def test_broken_rows_are_named_by_file_line_and_column(tmp_path):
+def _rejected(name, content):
+    return split_valid(read_user_file(name, content).rows, UserRows, ["position"]).rejected
+
+
+def test_files_that_are_no_table_are_named_by_their_position(tmp_path):
     good = write_csv(tmp_path / "mine.csv").read_text()
-    assert _problem("mine.csv", good[: good.index("Lagos") + 12].encode()) == (
-        "mine.csv, line 4: expected 7 fields, found '3'")
-    assert _problem("mine.csv", good.replace("1100", "11OO").encode()) == (
-        "mine.csv, line 3, column value: expected a number (or an empty cell for a missing "
-        "value), found '11OO'")
-    assert _problem("mine.csv", good.replace(",2023,", ",23,").encode()).startswith(
-        "mine.csv, line 10, column period: expected a year from 1800 to 2100")
     assert _problem("mine.csv", good.replace("value", "valeu", 1).encode()) == (
         "mine.csv, line 1: expected the columns city, indicator, period, value (and optionally "
         "unit, source, country), found 'missing value; unknown valeu'")
     garbled = good.encode()[:40] + b"\xff" + good.encode()[41:]
     assert _problem("mine.csv", garbled).startswith("mine.csv, byte 40: expected UTF-8 text")
-    assert _problem("mine.csv", good.replace("1100,km", "1100,m").encode()) == (
-        "mine.csv, line 3, column unit: expected 'km' for bike_lanes_km, as at line 2, found 'm'")
-    assert _problem("mine.csv", good.replace("Paris,FR", "gn:2950159,").encode()).startswith(
-        "mine.csv, line 3: expected one value per city, indicator and period")
+    assert _problem("mine.csv", b"").startswith("mine.csv, line 1: expected a header")
+
+
+def test_bad_rows_are_rejected_with_line_column_and_what_was_expected(tmp_path):
+    good = write_csv(tmp_path / "mine.csv").read_text()
+    broken = (good.replace("1100", "11OO")  # line 3
+              .replace(",2023,", ",23,")  # line 10
+              .replace("Atlantis,GR", "Atlantis,Greece")  # line 7
+              .replace("Lagos,", "gn:Lagos,"))  # line 4
+    broken += "Rome,IT,bike_lanes_km,2022\n"  # line 11: 4 fields
+    broken += "Berlin,DE,bike_lanes_km,2022,999,m,\n"  # line 12: a second value, another unit
+    reasons = _rejected("mine.csv", broken.encode())["reason"].tolist()
+    assert reasons == [
+        "line 3: value = '11OO': expected a number",
+        "line 4: city = 'gn:Lagos': expected a city's id of the form gn:<GeoNames id>, or its "
+        "name",
+        "line 7: country = 'GREECE': expected a two-letter code such as DE",
+        "line 9: file, city, country, indicator, period = 'mine.csv', 'Berlin', 'DE', "
+        "'bike_lanes_km', 2022: expected one row per file, city, country, indicator, period",
+        "line 10: period = 23: expected at least 1800",
+        "line 11: fields = 4: expected as many fields as the header has",
+        "line 11: value = (empty): expected a value, not an empty cell",
+        "line 12: file, city, country, indicator, period = 'mine.csv', 'Berlin', 'DE', "
+        "'bike_lanes_km', 2022: expected one row per file, city, country, indicator, period",
+        "line 12: unit = 'm': expected the unit the indicator's first row gives",
+    ]
 
 
 def test_broken_workbooks_and_parquet_files_are_refused_not_run(tmp_path):
@@ -183,8 +204,8 @@ def test_broken_workbooks_and_parquet_files_are_refused_not_run(tmp_path):
     assert _problem("mine.xlsx", book[: len(book) // 2]).startswith(
         f"mine.xlsx, the workbook ({len(book) // 2:,} bytes): expected an .xlsx workbook")
     rows = [*ROWS[:2], ["Rome", "IT", "bike_lanes_km", "last year", 5, "km", None]]
-    assert _problem("mine.xlsx", write_xlsx(tmp_path / "bad.xlsx", rows).read_bytes()) == (
-        "mine.xlsx, row 4, column period: expected a year from 1800 to 2100, found 'last year'")
+    assert _rejected("bad.xlsx", write_xlsx(tmp_path / "bad.xlsx", rows).read_bytes())[
+        "reason"].tolist() == ["row 4: period = 'last year': expected a whole number"]
     table = write_parquet(tmp_path / "mine.parquet").read_bytes()
     assert _problem("mine.parquet", table[:-100]).startswith(
         f"mine.parquet, the file ({len(table) - 100:,} bytes): expected a Parquet file")
@@ -193,20 +214,13 @@ def test_broken_workbooks_and_parquet_files_are_refused_not_run(tmp_path):
     assert _problem("mine.json", b"{}").startswith("mine.json, the file name: expected a .csv")
 
 
-def test_a_broken_file_fails_the_source_with_a_parse_error(tmp_path, monkeypatch):
-    write_csv(tmp_path / "mine.csv", [*ROWS[:3], ["Rome", "IT", "Bike Lanes", 2022, 5, "km", None]])
-    monkeypatch.setenv("CITYBENCH_CONFIG", str(_config(tmp_path, "mine.csv")))
-    extracted = UserFiles().extract(MirrorTransport(Path("/nowhere")))
-    with pytest.raises(ParseError, match=r"^mine\.csv, line 5, column indicator: expected an"):
-        UserFiles().parse(extracted)
-
-
-def test_the_checker_starts_without_prefect_or_the_sources():
-    code = ("import sys, flows.user_data; "
+def test_the_checker_starts_without_prefect_or_the_publishers_sources():
+    code = ("import sys, flows.check; "
             "print(sorted(m for m in sys.modules if m.startswith(('prefect', 'flows.sources'))))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, check=True)
-    assert result.stdout.strip() == "[]"
+    assert result.stdout.strip() == str(
+        ["flows.sources", "flows.sources.base", "flows.sources.user_files"])
 
 
 def test_refresh_loads_user_files_and_keeps_other_sources_indicators(

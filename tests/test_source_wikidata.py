@@ -12,8 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import duckdb
 import pytest
 
-from flows.loading import read_registry
-from flows.sources.base import Extracted, ParseError
+from flows.sources.base import Extracted, ParseError, Registry
 from flows.sources.wikidata import QUERIES, Wikidata, query_url, read_results
 from tests.conftest import ROOT, SHARED, citybench, cli_env, query
 from tests.http_server import FileServer
@@ -48,7 +47,7 @@ def extracted(**files: bytes) -> Extracted:
 def registry(published):
     con = duckdb.connect(str(published), read_only=True)
     try:
-        return read_registry(con)
+        return Registry.read(con)
     finally:
         con.close()
 

@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from flows.loading import read_registry
-from flows.sources.base import Extracted, ParseError
+from flows.sources.base import Extracted, ParseError, Registry
 from flows.sources.worldbank import (
     COUNTRIES,
     GDP_PER_CAPITA,
@@ -67,7 +66,7 @@ def parsed(extracted):
 @pytest.fixture(scope="module")
 def conformed(parsed, published):
     con = duckdb.connect(str(published), read_only=True)
-    registry = read_registry(con)
+    registry = Registry.read(con)
     con.close()
     frames = {name: WorldBank.raw_models[name].validate(f) for name, f in parsed.items()}
     return WorldBank().conform(frames, registry), registry

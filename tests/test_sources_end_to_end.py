@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from flows.sources import SOURCES
+from flows.sources.catalog import SOURCES
 from flows.transport import mirror_path
 from tests.conftest import ROOT, SHARED, citybench, cli_env, query
 from tests.http_server import FileServer

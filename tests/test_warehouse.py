@@ -77,7 +77,7 @@ def test_split_valid_keeps_good_rows_and_explains_the_bad():
     assert outcome.rejected_rows == 2
     reasons = dict(zip(outcome.rejected["row_number"], outcome.rejected["reason"], strict=True))
     assert "finite" in reasons[2]
-    assert "city_id = x:3" in reasons[3]
+    assert reasons[3] == "city_id = 'x:3': expected a city id such as gn:2950159"
 
 
 def test_split_valid_refuses_a_frame_missing_a_column():

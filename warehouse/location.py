@@ -46,3 +46,19 @@ def source_urls(source_id: str, defaults: dict[str, str]) -> dict[str, str]:
         raise ValueError(f"{config_path()}: [sources.{source_id}.urls] has unknown file(s) "
                          f"{', '.join(unknown)}; known: {', '.join(defaults)}")
     return {**defaults, **overrides}
+
+
+# Above this share of rejected rows in any of its frames a source is judged broken and loads
+# nothing this run: a few bad rows are the publisher's slips, many mean the format changed.
+DEFAULT_MAX_REJECTED_SHARE = 0.05
+
+
+def max_rejected_share(source_id: str) -> float:
+    """A source's rejection policy, `[sources.<id>] max_rejected_share = 0.05` (0 refuses any
+    bad row; 1 loads whatever passes)."""
+    settings = load_config().get("sources", {}).get(source_id, {})
+    share = settings.get("max_rejected_share", DEFAULT_MAX_REJECTED_SHARE)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+        raise ValueError(f"{config_path()}: [sources.{source_id}] max_rejected_share must be a "
+                         f"number from 0 to 1, not {share!r}")
+    return float(share)

@@ -112,7 +112,7 @@ class ObservationTable(pa.DataFrameModel):
         coerce = True
         unique = ["city_id", "indicator_id", "period", "source_id"]
 
-    @pa.check("value", name="finite")
+    @pa.check("value", error="a finite number")
     @classmethod
     def finite(cls, value: Series[float]) -> Series[bool]:
         return value.abs() != float("inf")
@@ -159,7 +159,21 @@ class CityLinkTable(pa.DataFrameModel):
         coerce = True
         unique = ["kind", "city_a", "city_b", "period", "source_id"]
 
-    @pa.dataframe_check(name="undirected: city_a < city_b")
+    @pa.dataframe_check(error="city_a: a city before city_b (links are undirected)")
     @classmethod
     def ordered(cls, frame) -> Series[bool]:
         return frame["city_a"] < frame["city_b"]
+
+
+# Every table a refresh writes, in load order (a table before the ones that refer to it).
+TABLES: dict[str, type[pa.DataFrameModel]] = {
+    "country": CountryTable,
+    "city": CityTable,
+    "city_alias": CityAliasTable,
+    "dataset": DatasetTable,
+    "indicator": IndicatorTable,
+    "observation": ObservationTable,
+    "network": NetworkTable,
+    "membership": MembershipTable,
+    "city_link": CityLinkTable,
+}

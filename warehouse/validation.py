@@ -1,7 +1,14 @@
-"""Validate a frame against its contract and split it into the rows that pass and the rejects."""
+"""Validate a frame against its contract and split it into the rows that pass and the rejects.
+
+Every failure case pandera finds becomes a row of `rejected` with the check that failed and a
+reason people can act on ("line 7: value = 'n/a': expected a number"). Only a frame that breaks
+its contract as a whole (a column missing) is refused outright.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -9,6 +16,11 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 REJECTED_COLUMNS = ["row_number", "column_name", "check_name", "value", "reason"]
+# A frame-wide check named "<column>: <expectation>" is reported against that column alone.
+_FOCUS = re.compile(r"^(?P<column>[a-z_]+): (?P<expected>.+)$")
+# Rows that fail only once others are gone (a first unit that was itself rejected) need
+# another pass; the passes are few because each one removes every row it finds.
+_MAX_PASSES = 4
 
 
 class FrameRejected(ValueError):
@@ -19,7 +31,7 @@ class FrameRejected(ValueError):
 @dataclass(frozen=True)
 class Outcome:
     valid: pd.DataFrame
-    rejected: pd.DataFrame  # one row per failed check, REJECTED_COLUMNS
+    rejected: pd.DataFrame  # one row per failed check and row, REJECTED_COLUMNS
     rows_read: int
 
     @property
@@ -31,37 +43,162 @@ class Outcome:
         return self.rejected_rows / self.rows_read if self.rows_read else 0.0
 
 
-def split_valid(frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> Outcome:
-    """Validate lazily; rows that fail any check go to `rejected` with the check and a reason."""
-    frame = frame.reset_index(drop=True)
-    try:
-        valid = model.validate(frame, lazy=True)
-        return Outcome(valid, pd.DataFrame(columns=REJECTED_COLUMNS), len(frame))
-    except SchemaErrors as errors:
-        cases = errors.failure_cases
+def no_rejects() -> pd.DataFrame:
+    return pd.DataFrame(columns=REJECTED_COLUMNS)
+
+
+def split_valid(
+    frame: pd.DataFrame,
+    contract: type[pa.DataFrameModel] | pa.DataFrameSchema,
+    identify: Sequence[str] = (),
+) -> Outcome:
+    """Validate lazily; rows that fail any check go to `rejected` with the check and a reason.
+
+    `identify` names the columns that tell a user which row it is (a file's line, a city and
+    year); their values start each reason. Valid data costs one validation pass.
+    """
+    schema = contract if isinstance(contract, pa.DataFrameSchema) else contract.to_schema()
+    current = frame.reset_index(drop=True)
+    found = []
+    for _ in range(_MAX_PASSES):
+        try:
+            valid = schema.validate(current, lazy=True)
+            break
+        except SchemaErrors as errors:
+            cases = _row_cases(errors.failure_cases, schema)
+        found.append(_describe(cases, current, schema, identify))
+        current = current.drop(index=cases["index"].unique())
+    else:
+        raise FrameRejected(f"{schema.name}: rows kept failing after {_MAX_PASSES} passes")
+    rejected = (
+        pd.concat(found).sort_values("row_number", kind="stable", ignore_index=True)
+        if found else no_rejects()
+    )
+    return Outcome(valid, rejected, len(frame))
+
+
+def _row_cases(cases: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    """The failure cases that name rows. Cells that cannot take the column's type come first:
+    until they are gone, the column keeps its raw type and later checks fail on the type, not
+    on the rows."""
+    rows = cases[cases["index"].notna()]
+    untypable = rows[rows["check"].astype(str).str.startswith("coerce_dtype")]
+    if not untypable.empty:
+        return untypable
     frame_level = cases[cases["index"].isna()]
     if not frame_level.empty:
         first = frame_level.iloc[0]
         raise FrameRejected(
-            f"{model.__name__}: {first['check']} failed for column {first['column']!s} "
-            f"({first['failure_case']})"
+            f"{schema.name}: expected {expectation(str(first['check']), schema)} "
+            f"for column {first['column']!s} ({first['failure_case']})"
         )
-    bad_index = cases["index"].astype("int64")
-    rejected = pd.DataFrame(
+    return rows
+
+
+def _describe(
+    cases: pd.DataFrame, frame: pd.DataFrame, schema: pa.DataFrameSchema, identify: Sequence[str]
+) -> pd.DataFrame:
+    """One rejected row per failing row and check; the columns a check spans are joined."""
+    cases = cases.assign(
+        index=cases["index"].astype("int64"),
+        check=cases["check"].astype(str),
+        column=cases["column"].astype(str),
+        failure_case=cases["failure_case"].map(_text),
+    )
+    focus = cases["check"].str.extract(_FOCUS)["column"]
+    spanned = focus.notna() & (focus != cases["column"]) & focus.isin(cases["column"])
+    cases = cases[~spanned]
+    grouped = cases.groupby(["index", "check"], sort=False).agg(
+        column_name=("column", ", ".join), value=("failure_case", ", ".join)
+    ).reset_index()
+    expected = grouped["check"].map(lambda check: expectation(check, schema))
+    label = _labels(frame.loc[grouped["index"], list(identify)]) if identify else None
+    reason = grouped["column_name"] + " = " + grouped["value"] + ": expected " + expected
+    if label is not None:
+        reason = label.to_numpy() + ": " + reason
+    return pd.DataFrame(
         {
-            "row_number": bad_index + 1,
-            "column_name": cases["column"].astype("string"),
-            "check_name": cases["check"].astype("string"),
-            "value": cases["failure_case"].astype("string"),
+            "row_number": grouped["index"] + 1,
+            "column_name": grouped["column_name"],
+            "check_name": grouped["check"],
+            "value": grouped["value"],
+            "reason": reason,
         }
-    )
-    rejected["reason"] = (
-        rejected["column_name"].fillna("row")
-        + " = "
-        + rejected["value"].fillna("null")
-        + " fails "
-        + rejected["check_name"]
-    )
-    good = frame.drop(index=bad_index.unique())
-    # The good rows still need the contract's coercions and filtering applied.
-    return Outcome(model.validate(good), rejected[REJECTED_COLUMNS], len(frame))
+    )[REJECTED_COLUMNS]
+
+
+def _labels(rows: pd.DataFrame) -> pd.Series:
+    text = rows.astype(object).where(rows.notna(), "")
+    return text.astype(str).agg(" ".join, axis=1).str.strip()
+
+
+def _text(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return "(empty)"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+# --- what a check expects, in words --------------------------------------------------------
+_PATTERNS = {
+    r"^gn:\d+$": "a city id such as gn:2950159",
+    r"^[a-z0-9_]+$": "lower-case letters, digits and _",
+    r"^[A-Z]{2}$": "a two-letter code such as DE",
+    r"^[A-Z]{3}$": "a three-letter code such as DEU",
+    r"^Q\d+$": "a Wikidata id such as Q64",
+    r"^[a-z0-9][a-z0-9-]*$": "lower-case letters, digits and -",
+    r"^[a-z0-9-]+:.+$": "an id of the form <source>:<name>",
+    r"^(https?|file|package)://": "a URL",
+}
+_TYPES = {"float": "a number", "int": "a whole number", "bool": "true or false",
+          "datetime": "a date and time", "str": "text", "string": "text"}
+_BOUNDS = {
+    "greater_than_or_equal_to": "at least {}",
+    "greater_than": "more than {}",
+    "less_than_or_equal_to": "at most {}",
+    "less_than": "less than {}",
+    "equal_to": "{}",
+    "not_equal_to": "anything but {}",
+}
+_CALL = re.compile(r"^(?P<name>\w+)\((?P<args>.*)\)$", re.S)
+
+
+def expectation(check: str, schema: pa.DataFrameSchema | None = None) -> str:
+    """A pandera check, as the words a reader of a rejected row needs."""
+    focused = _FOCUS.match(check)
+    if focused:
+        return focused["expected"]
+    if check == "not_nullable":
+        return "a value, not an empty cell"
+    if check == "field_uniqueness":
+        return "a value no other row has"
+    if check == "multiple_fields_uniqueness":
+        columns = ", ".join(schema.unique) if schema is not None and schema.unique else "key"
+        return f"one row per {columns}"
+    if check == "column_in_dataframe":
+        return "the column to be present"
+    call = _CALL.match(check)
+    if not call:
+        return check  # our own checks are named by what they expect
+    name, args = call["name"], call["args"]
+    if name in ("coerce_dtype", "dtype"):
+        kind = re.sub(r"[\d'\[\]]|\(.*", "", args).strip().lower()
+        return next((text for key, text in _TYPES.items() if kind.startswith(key)), args)
+    if name in _BOUNDS:
+        return _BOUNDS[name].format(args)
+    if name == "in_range":
+        low, high = (a.strip() for a in args.split(",", 1))
+        return f"from {low} to {high}"
+    if name == "isin":
+        values = re.findall(r"'([^']*)'|(-?\d+(?:\.\d+)?)", args)
+        shown = [a or b for a, b in values]
+        more = f" (and {len(shown) - 8} more)" if len(shown) > 8 else ""
+        return "one of " + ", ".join(shown[:8]) + more
+    if name == "str_matches":
+        pattern = args.strip("'\"").replace("\\\\", "\\")
+        return _PATTERNS.get(pattern, f"text matching {pattern}")
+    if name == "str_length":
+        low, _, high = args.partition(",")
+        if high.strip() in ("None", ""):
+            return "non-empty text" if low.strip() == "1" else f"at least {low} characters"
+        return f"text of {low.strip()} to {high.strip()} characters"
+    return check

@@ -94,10 +94,32 @@ class Registry:
     codes: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["scheme", "alias", "city_id", "confidence"])
     )
-    # indicators defined so far: indicator_id, unit, source_id
+    # indicators defined so far: indicator_id, unit, domain, source_id
     indicators: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(columns=["indicator_id", "unit", "source_id"])
+        default_factory=lambda: pd.DataFrame(
+            columns=["indicator_id", "unit", "domain", "source_id"]
+        )
     )
+
+    @classmethod
+    def read(cls, con) -> Registry:
+        """The registry as a warehouse (a DuckDB connection to it) holds it."""
+        return cls(
+            cities=con.execute(
+                "SELECT city_id, name, country_iso2, latitude, longitude, population "
+                "FROM city ORDER BY city_id"
+            ).df(),
+            aliases=con.execute(
+                "SELECT alias, city_id FROM city_alias WHERE scheme = 'name'"
+            ).df(),
+            countries=con.execute("SELECT iso2, iso3, iso_numeric, name FROM country").df(),
+            codes=con.execute(
+                "SELECT scheme, alias, city_id, confidence FROM city_alias WHERE scheme <> 'name'"
+            ).df(),
+            indicators=con.execute(
+                "SELECT indicator_id, unit, domain, source_id FROM indicator"
+            ).df(),
+        )
 
 
 @dataclass

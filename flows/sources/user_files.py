@@ -20,40 +20,15 @@ from typing import ClassVar
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.typing import Series
 
 from flows.matching import match_cities, name_key
-from flows.sources.base import (
-    Conformed,
-    Dataset,
-    Extracted,
-    ParseError,
-    Registry,
-    SourceMeta,
-    dataset_frame,
-)
+from flows.sources.base import Conformed, Dataset, Extracted, Registry, SourceMeta, dataset_frame
 from flows.transport import FetchFailed, Transport, is_url
-from flows.user_data import CANONICAL_ID, read_user_file
+from flows.user_data import CANONICAL_ID, COLUMNS, UserFile, UserRows, read_user_file
 from warehouse.location import config_path, load_config
 from warehouse.schemas import DatasetTable
 
 NO_UNIT = "unspecified"
-
-
-class UserObservationRaw(pa.DataFrameModel):
-    file: Series[str]
-    position: Series[str]
-    dataset_id: Series[str] = pa.Field(str_length={"min_value": 1})
-    city: Series[str] = pa.Field(str_length={"min_value": 1})
-    country: Series[str] = pa.Field(str_matches=r"^[A-Z]{2}$", nullable=True)
-    indicator: Series[str] = pa.Field(str_matches=r"^[a-z0-9_]+$")
-    period: Series[int] = pa.Field(ge=1800, le=2100)
-    value: Series[float]
-    unit: Series[str] = pa.Field(nullable=True)
-
-    class Config:
-        strict = "filter"
-        coerce = True
 
 
 class UserFiles:
@@ -67,8 +42,10 @@ class UserFiles:
     )
     raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
         "datasets": DatasetTable,
-        "observations": UserObservationRaw,
+        "observations": UserRows,
     }
+    # a rejected row is named by its file and line (or row)
+    raw_identify: ClassVar[dict[str, list[str]]] = {"observations": ["file", "position"]}
     urls: ClassVar[dict[str, str]] = {}  # no publisher: the files come from the config
 
     def files(self) -> list[str]:
@@ -110,34 +87,23 @@ class UserFiles:
         )
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        frames, datasets = [], []
-        units: dict[str, tuple[str, str]] = {}
-        for entry, content in extracted.files.items():
-            read = read_user_file(entry, content)
-            if read.problems:
-                first = read.problems[0]
-                more = len(read.problems) - 1
-                expected = first.expected + (f" ({more} more problem(s): citybench check)"
-                                             if more else "")
-                raise ParseError(first.file, first.position, expected, first.found)
-            rows = read.rows.assign(
-                file=entry,
-                dataset_id=entry + read.rows["source"].map(
-                    lambda s: f" ({s})" if isinstance(s, str) else ""),
-            )
-            for row in rows.dropna(subset=["unit"]).itertuples(index=False):
-                first = units.setdefault(row.indicator, (row.unit, f"{entry}, {row.position}"))
-                if first[0] != row.unit:
-                    raise ParseError(entry, f"{row.position}, column unit",
-                                     f"{first[0]!r} for {row.indicator}, as at {first[1]}",
-                                     row.unit)
-            for (dataset_id, source), _ in rows.groupby(["dataset_id", "source"], dropna=False):
-                title = source if isinstance(source, str) else Path(entry).name
-                datasets.append(Dataset(dataset_id, title, self._location(entry),
-                                        extracted.last_modified.get(entry)))
-            frames.append(rows)
-        observations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-            columns=[*UserObservationRaw.to_schema().columns, "source"])
+        """Every listed file's rows as text, for UserRows to check; a file that is no table
+        in the canonical format fails the source (ParseError)."""
+        read = {entry: read_user_file(entry, content) for entry, content in extracted.files.items()}
+        return self.frames(read, extracted.last_modified)
+
+    def frames(self, read: dict[str, UserFile], last_modified: dict[str, str]):
+        """The raw frames of files read: their rows, and a dataset per file and source."""
+        datasets = [
+            Dataset(_dataset_id(entry, source),
+                    source if isinstance(source, str) else Path(entry).name,
+                    self._location(entry), last_modified.get(entry))
+            for entry, file in read.items()
+            for source in dict.fromkeys(file.rows["source"])
+        ]
+        frames = [file.rows for file in read.values()]
+        observations = (pd.concat(frames, ignore_index=True) if frames
+                        else pd.DataFrame(columns=COLUMNS))
         listed = dataset_frame(self.meta.source_id, datasets)
         # With no file listed the frame is empty, and its columns must still be text.
         return {"datasets": listed.astype("str") if listed.empty else listed,
@@ -145,6 +111,8 @@ class UserFiles:
 
     def conform(self, raw: dict[str, pd.DataFrame], registry: Registry) -> Conformed:
         rows = raw["observations"]
+        rows = rows.assign(dataset_id=[_dataset_id(f, s) for f, s in
+                                       zip(rows["file"], rows["source"], strict=True)])
         verdicts = _resolve(rows[["city", "country"]].drop_duplicates(), registry)
         resolved = rows.merge(verdicts, on=["city", "country"], how="left")
         matched = resolved[resolved["status"] == "matched"]
@@ -205,6 +173,11 @@ class UserFiles:
             notes=[f"{len(observation):,} of {len(rows):,} values of "
                    f"{rows['file'].nunique():,} file(s) loaded"],
         )
+
+
+def _dataset_id(file: str, source: object) -> str:
+    """Each file, and within it each source a row names, is a dataset."""
+    return file + (f" ({source})" if isinstance(source, str) else "")
 
 
 def _indicators(rows: pd.DataFrame) -> pd.DataFrame:

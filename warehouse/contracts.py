@@ -1,0 +1,113 @@
+"""The warehouse tables' contracts in the context of the warehouse they are loaded into.
+
+schemas.py says what a row of a table must look like on its own. A row must also refer to
+what exists (a city of the registry, an indicator the warehouse defines, a network of the
+source) and hold a value its unit allows: a city population above 0 and below 50 million, a
+share within [0, 100] or [0, 1], no negative count. Those checks need the warehouse, so they
+are added here, per load, to copies of the table models; a row that fails them is rejected
+with the rest, not left for the publication check to refuse the whole version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+from warehouse import schemas
+
+
+@dataclass(frozen=True)
+class UnitRule:
+    """Values an indicator may take, by its unit (and for populations, its domain)."""
+
+    expected: str  # "value: <what is expected>", as validation reports it
+    units: frozenset[str]
+    low: float
+    high: float
+    low_inclusive: bool = True
+    domain: str | None = None
+
+    def indicators(self, indicators: pd.DataFrame) -> set[str]:
+        applies = indicators["unit"].str.strip().str.casefold().isin(self.units)
+        if self.domain is not None:
+            applies &= indicators["domain"] == self.domain
+        return set(indicators.loc[applies, "indicator_id"])
+
+    def check(self, ids: set[str]) -> pa.Check:
+        low, high, inclusive = self.low, self.high, "both" if self.low_inclusive else "right"
+
+        def holds(frame: pd.DataFrame) -> pd.Series:
+            return ~frame["indicator_id"].isin(ids) | frame["value"].between(low, high, inclusive)
+
+        return pa.Check(holds, error=self.expected)
+
+
+_INF = float("inf")
+UNIT_RULES = [
+    # A population in the demography domain is a city's (or its area's); a country's lives in
+    # another domain ('country context') and may well exceed a city's bound.
+    UnitRule("value: a city population, above 0 and below 50 million", frozenset({"persons"}),
+             0, schemas.MAX_CITY_POPULATION, low_inclusive=False, domain="demography"),
+    UnitRule("value: a share in %, from 0 to 100", frozenset({"%", "percent"}), 0, 100),
+    UnitRule("value: a share, from 0 to 1", frozenset({"share", "fraction", "0-1"}), 0, 1),
+    UnitRule("value: 0 or 1", frozenset({"0/1"}), 0, 1),
+    UnitRule(
+        "value: a count, not negative",
+        frozenset({"persons", "persons per km2", "km2", "seats", "nights", "bed places",
+                   "us$", "current us$", "us$ ppp"}),
+        0, _INF,
+    ),
+]
+
+
+def _references(ids, what: str) -> pa.Check:
+    known = pd.Index(list(ids)).unique()
+    return pa.Check(lambda column: column.isin(known), error=what)
+
+
+def contracts(
+    indicators: pd.DataFrame, cities: pd.Index, networks: pd.Index, datasets: pd.Index
+) -> dict[str, pa.DataFrameSchema]:
+    """The contract of every canonical table, for one load.
+
+    indicators: indicator_id, unit, domain of those defined (the warehouse's and the load's);
+    cities: the registry's ids; networks, datasets: ids the load and the warehouse define.
+    """
+    city = _references(cities, "a city of the registry")
+    dataset = _references(datasets, "a dataset the source lists")
+    network = _references(networks, "a network the warehouse defines")
+    indicator = _references(indicators["indicator_id"], "an indicator the warehouse defines")
+    observation = schemas.ObservationTable.to_schema()
+    rules = [rule.check(ids) for rule in UNIT_RULES if (ids := rule.indicators(indicators))]
+    observation = _with_checks(observation, rules)
+    plain = {table: model.to_schema() for table, model in schemas.TABLES.items()}
+    return {
+        **plain,
+        "city_alias": _with_references(plain["city_alias"], {"city_id": city}),
+        "observation": _with_references(
+            observation, {"city_id": city, "indicator_id": indicator, "dataset_id": dataset}
+        ),
+        "membership": _with_references(
+            plain["membership"], {"city_id": city, "network_id": network, "dataset_id": dataset}
+        ),
+        "city_link": _with_references(
+            plain["city_link"], {"city_a": city, "city_b": city, "dataset_id": dataset}
+        ),
+    }
+
+
+def _with_checks(schema: pa.DataFrameSchema, checks: list[pa.Check]) -> pa.DataFrameSchema:
+    copy = schema.update_columns({})  # a copy: the model's own schema stays as it is
+    copy.checks = [*schema.checks, *checks]
+    return copy
+
+
+def _with_references(
+    schema: pa.DataFrameSchema, checks: dict[str, pa.Check]
+) -> pa.DataFrameSchema:
+    return schema.update_columns(
+        {column: {"checks": [*schema.columns[column].checks, check]}
+         for column, check in checks.items()}
+    )
