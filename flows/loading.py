@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.sources.base import Conformed, Extracted, Registry, Source
 from flows.transport import Transport
 from flows.validate import KEYS, canonical_contracts, canonical_frames, validate_frames
+from warehouse.schemas import SourceTable
 from warehouse.sync import SyncCounts, sync_table
 from warehouse.validation import REJECTED_COLUMNS, Outcome, no_rejects
 
@@ -96,12 +97,15 @@ def load(
     counts = SyncCounts(0, 0, 0)
     if "city" in canonical:
         _take_over_registry(con, source_id)
-    source_row = source.meta.as_row(extracted.dataset_version, extracted.retrieved_at)
-    # retrieved_at says when the data held now was fetched: it moves only when the data did.
+    # retrieved_at says when the data held now was fetched: it moves only when the data did,
+    # below; the contract's filter leaves it out here.
+    source_row = SourceTable.validate(
+        source.meta.as_row(extracted.dataset_version, extracted.retrieved_at)
+    )
     sync_table(
         con,
         "source",
-        source_row.drop(columns="retrieved_at"),
+        source_row,
         ["source_id"],
         owner=("source_id", source_id),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, runtime, task
@@ -13,7 +14,7 @@ from flows.loading import LoadReport, load_source
 from flows.scoring import ScoreOutcome, score_warehouse
 from flows.sources.catalog import SOURCES
 from flows.transport import HostLimit, HttpTransport, MirrorTransport, is_url
-from warehouse import integrity
+from warehouse import integrity, quality
 from warehouse.connect import open_read_write
 from warehouse.migrate import migrate
 from warehouse.publish import next_version
@@ -70,6 +71,13 @@ def score(con) -> ScoreOutcome:
 
 
 @task(cache_policy=NO_CACHE)
+def flag_quality(con) -> int:
+    flags = quality.flag(con, datetime.now(UTC), quality.Thresholds.configured())
+    get_run_logger().info("%d value(s) flagged for review (data-quality report)", flags)
+    return flags
+
+
+@task(cache_policy=NO_CACHE)
 def check_integrity(con) -> None:
     if problems := integrity.violations(con):
         raise IntegrityFailed("not published: " + "; ".join(problems))
@@ -106,19 +114,44 @@ def refresh(db: str, sources: list[str] | None = None, mirror: str | None = None
                 ]
             finally:
                 transport.close()
+            flag_quality(con)
             outcome = score(con)
             check_integrity(con)
             version = _publish_record(con, flow_run_id, loads)
+            report = _quality_report(con, [load.load_id for load in loads])
             con.execute("CHECKPOINT")
         finally:
             con.close()
     summary = RefreshSummary(str(published), version, loads, outcome)
     logger.info("published version %d", version)
-    _artifacts(summary)
+    _artifacts(summary, report)
     return summary
 
 
-def _artifacts(summary: RefreshSummary) -> None:
+def _quality_report(con, load_ids: list[int]) -> tuple:
+    return (
+        quality.rejected_by_check(con, load_ids),
+        quality.flags_by_check(con),
+        quality.freshness(con, datetime.now(UTC)),
+    )
+
+
+def _artifacts(summary: RefreshSummary, report: tuple) -> None:
+    rejected, flags, fresh = report
+    create_table_artifact(
+        key="data-quality",
+        table=[
+            *({"kind": "rejected", **row} for row in rejected.to_dict("records")),
+            *({"kind": "flagged", **row} for row in flags.rename(
+                columns={"flags": "rows"}).to_dict("records")),
+        ],
+        description=f"Rejected and flagged rows, by source and check (version {summary.version})",
+    )
+    create_markdown_artifact(
+        key="data-quality-report",
+        markdown=quality.markdown(rejected, flags, fresh),
+        description=f"Data-quality report of published version {summary.version}",
+    )
     create_table_artifact(
         key="refresh-loads",
         table=[report.__dict__ for report in summary.loads],

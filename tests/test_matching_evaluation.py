@@ -6,14 +6,14 @@ import duckdb
 import pytest
 
 from flows.evaluate_matching import DEFAULT_WUP, LABELS, evaluate
-from flows.loading import read_registry
+from flows.sources.base import Registry
 
 pytestmark = pytest.mark.skipif(not DEFAULT_WUP.is_file(), reason="../shared WUP 2018 F12 absent")
 
 
 def test_precision_and_recall_meet_the_targets(published):
     con = duckdb.connect(str(published), read_only=True)
-    registry = read_registry(con)
+    registry = Registry.read(con)
     con.close()
     scores, misses = evaluate(DEFAULT_WUP, registry)
     assert scores.labelled == 513 == len(LABELS.read_text().splitlines()) - 9

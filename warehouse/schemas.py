@@ -7,6 +7,7 @@ the staging file before publishing (integrity.py): that needs the other tables, 
 
 from __future__ import annotations
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
@@ -22,9 +23,11 @@ class SourceTable(pa.DataFrameModel):
     licence: Series[str] = pa.Field(str_length={"min_value": 1})
     attribution: Series[str] = pa.Field(str_length={"min_value": 1})
     dataset_version: Series[str] = pa.Field(nullable=True)
+    cadence_days: Series[pd.Int64Dtype] = pa.Field(gt=0, nullable=True)
 
     class Config:
         strict = "filter"
+        coerce = True
 
 
 class CountryTable(pa.DataFrameModel):

@@ -21,6 +21,9 @@ class SourceMeta:
     url: str
     licence: str
     attribution: str
+    # how often the publisher updates the data, in days; None: no regular cadence (a frozen
+    # dataset such as OpenFlights' routes, a package, the users' own files)
+    cadence_days: int | None = None
 
     def as_row(self, dataset_version: str | None, retrieved_at: datetime) -> pd.DataFrame:
         return pd.DataFrame(

@@ -165,6 +165,7 @@ class Cdp(FromPublisher):
         licence="CDP terms of use: internal, non-commercial use without written consent",
         attribution="This data was collected in partnership by CDP and ICLEI - Local "
         "Governments for Sustainability (data.cdp.net).",
+        cadence_days=365,  # CDP publishes its cities' responses once a year
     )
     raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
         "datasets": DatasetTable,

@@ -148,6 +148,7 @@ class Eurostat(FromPublisher):
         url="https://ec.europa.eu/eurostat/web/cities/database",
         licence="CC BY 4.0",
         attribution="Source: Eurostat, city statistics (urb_*), (c) European Union, CC BY 4.0.",
+        cadence_days=365,  # Eurostat updates the city statistics about once a year
     )
     raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
         "datasets": DatasetTable,

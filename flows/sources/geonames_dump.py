@@ -68,6 +68,7 @@ class GeonamesDump(GeonamesRegistry, FromPublisher):
         url="https://download.geonames.org/export/dump/",
         licence="CC BY 4.0",
         attribution="City and country data: GeoNames (geonames.org), CC BY 4.0.",
+        cadence_days=31,  # GeoNames rebuilds its dumps daily; a month is plenty
     )
     raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
         "datasets": DatasetTable,

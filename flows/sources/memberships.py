@@ -138,6 +138,7 @@ class ClimActor(FromPublisher):
         attribution="Hsu, A., Yeo, Z.Y., Rauber, R. et al. ClimActor, harmonized transnational "
         "data on climate network participation by city and regional governments. Sci Data 7, "
         "374 (2020).",
+        cadence_days=365,
     )
     raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
         "datasets": DatasetTable,

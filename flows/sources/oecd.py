@@ -141,6 +141,7 @@ class Oecd(FromPublisher):
         licence="CC BY 4.0",
         attribution="OECD (2025), Regions, cities and local areas database: functional urban "
         "areas, OECD Data Explorer, CC BY 4.0.",
+        cadence_days=365,  # the OECD updates its FUA database about once a year
     )
     raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
         "datasets": DatasetTable,

@@ -105,6 +105,7 @@ class TwinCities(FromPublisher):
         licence="CC BY-SA 4.0 (Wikipedia content); code MIT",
         attribution="English Wikipedia, 'List of twin towns and sister cities in ...' pages, "
         "CC BY-SA 4.0, via github.com/Hekman/twincities (Erik Hekman).",
+        cadence_days=365,
     )
     raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
         "datasets": DatasetTable,

@@ -92,6 +92,7 @@ class UnWup(FromPublisher):
         licence="CC BY 3.0 IGO",
         attribution="United Nations, DESA, Population Division (2018). World Urbanization "
         "Prospects: The 2018 Revision. CC BY 3.0 IGO.",
+        cadence_days=1461,  # UN WUP revisions come every four years or so (2014, 2018, 2025)
     )
     raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
         "datasets": DatasetTable,

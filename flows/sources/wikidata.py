@@ -306,6 +306,7 @@ class Wikidata(FromPublisher):
         url="https://query.wikidata.org/",
         licence="CC0 1.0",
         attribution="Data from Wikidata (wikidata.org), CC0.",
+        cadence_days=31,  # Wikidata changes every day; a month is plenty
     )
     raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
         "datasets": DatasetTable,

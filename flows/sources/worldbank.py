@@ -134,6 +134,7 @@ class WorldBank(FromPublisher):
         licence="CC BY 4.0",
         attribution="The World Bank: World Development Indicators and country classifications "
         "(data.worldbank.org), CC BY 4.0.",
+        cadence_days=365,  # the World Development Indicators are updated yearly
     )
     raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
         "datasets": DatasetTable,
