@@ -16,6 +16,7 @@ from typing import Literal, NamedTuple
 import duckdb
 import pandas as pd
 
+from warehouse import quality
 from warehouse.connect import open_read_only
 
 CONTINENTS = {
@@ -172,6 +173,54 @@ def attributions(db: Path, framework: str | None = None) -> list[str]:
             ORDER BY src.attribution
         """, {"framework": framework})
     return frame["attribution"].tolist()
+
+
+# --- data quality ----------------------------------------------------------------------------
+
+
+def _has_quality_flags(con: duckdb.DuckDBPyConnection) -> bool:
+    """Versions published before the quality checks existed have no flags table."""
+    return con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'quality_flag'"
+    ).fetchone()[0] > 0
+
+
+def quality_summary(db: Path) -> dict[str, pd.DataFrame] | None:
+    """Rejected rows of each source's latest load and flags, by source and check; freshness.
+    None for a version published before the quality checks existed."""
+    with _connect(db) as con:
+        if not _has_quality_flags(con):
+            return None
+        return {
+            "rejected": quality.rejected_by_check(con),
+            "flags": quality.flags_by_check(con),
+            "freshness": quality.freshness(con, pd.Timestamp.now(tz="UTC").to_pydatetime()),
+        }
+
+
+def rejected_rows(db: Path, source_id: str, limit: int = 1000) -> pd.DataFrame:
+    """The rows a source's latest load rejected, with the check and the reason."""
+    return _frame(db, """
+        SELECT row_number, column_name, check_name, value, reason FROM rejected
+        WHERE load_id = (SELECT max(load_id) FROM "load" WHERE source_id = $source)
+        ORDER BY row_number NULLS LAST, check_name
+        LIMIT $limit
+    """, {"source": source_id, "limit": limit})
+
+
+def flagged_values(db: Path, check: str, source_id: str | None = None,
+                   limit: int = 1000) -> pd.DataFrame:
+    """Values one check flagged (largest first), with the city's and indicator's names."""
+    return _frame(db, """
+        SELECT f.source_id, c.name AS city, c.country_iso2 AS country, i.name AS indicator,
+               f.dataset_id, f.period, f.value, f.detail
+        FROM quality_flag f
+        LEFT JOIN city c USING (city_id)
+        LEFT JOIN indicator i USING (indicator_id)
+        WHERE f.check_name = $check AND ($source IS NULL OR f.source_id = $source)
+        ORDER BY abs(f.value) DESC NULLS LAST, c.name
+        LIMIT $limit
+    """, {"check": check, "source": source_id, "limit": limit})
 
 
 # --- scores ----------------------------------------------------------------------------------

@@ -11,5 +11,6 @@ navigation = st.navigation([
     st.Page(VIEWS / "rankings.py", title="Rankings", default=True),
     st.Page(VIEWS / "city.py", title="City", url_path="city"),
     st.Page(VIEWS / "sources.py", title="Sources and freshness", url_path="sources"),
+    st.Page(VIEWS / "quality.py", title="Data quality", url_path="quality"),
 ])
 navigation.run()

@@ -17,7 +17,14 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.sources.base import Conformed, Extracted, Registry, Source
 from flows.transport import Transport
-from flows.validate import KEYS, canonical_contracts, canonical_frames, validate_frames
+from flows.validate import (
+    KEYS,
+    SourceFailed,
+    canonical_contracts,
+    canonical_frames,
+    rejections,
+    validate_frames,
+)
 from warehouse.schemas import SourceTable
 from warehouse.sync import SyncCounts, sync_table
 from warehouse.validation import REJECTED_COLUMNS, Outcome, no_rejects
@@ -72,9 +79,9 @@ def parse(source: Source, extracted: Extracted) -> dict[str, pd.DataFrame]:
 
 @task(cache_policy=NO_CACHE)
 def validate(
-    source_id: str, frames: dict[str, pd.DataFrame], contracts: dict, identify=None
+    source_id: str, stage: str, frames: dict[str, pd.DataFrame], contracts: dict, identify=None
 ) -> dict[str, Outcome]:
-    return validate_frames(source_id, frames, contracts, identify)
+    return validate_frames(source_id, stage, frames, contracts, identify)
 
 
 @task(cache_policy=NO_CACHE)
@@ -182,15 +189,6 @@ def facts_held(con: duckdb.DuckDBPyConnection, source_id: str) -> int:
     )
 
 
-def _rejections(outcomes: dict[str, Outcome], stage: str) -> pd.DataFrame:
-    frames = [
-        o.rejected.assign(check_name=stage + "/" + name + ": " + o.rejected["check_name"])
-        for name, o in outcomes.items()
-        if not o.rejected.empty
-    ]
-    return pd.concat(frames, ignore_index=True) if frames else no_rejects()
-
-
 def _unresolved(conformed: Conformed) -> pd.DataFrame:
     """Records no city could be found for: reported with the reason, never guessed."""
     frame = conformed.unresolved
@@ -218,13 +216,14 @@ def load_source(
     con.execute("BEGIN TRANSACTION")
     try:
         extracted = extract(source, transport)
-        raw = validate(source_id, parse(source, extracted), source.raw_models,
+        raw = validate(source_id, "raw", parse(source, extracted), source.raw_models,
                        getattr(source, "raw_identify", None))
         registry = Registry.read(con)
         conformed = conform(source, {name: o.valid for name, o in raw.items()}, registry)
         networks = con.execute("SELECT network_id FROM network").df()["network_id"]
         canonical = validate(
             source_id,
+            "canonical",
             canonical_frames(conformed),
             canonical_contracts(registry, conformed, networks),
             KEYS,
@@ -233,7 +232,7 @@ def load_source(
         con.execute("COMMIT")
         unresolved = _unresolved(conformed)
         rejected = pd.concat(
-            [_rejections(raw, "raw"), _rejections(canonical, "canonical"), unresolved]
+            [rejections(raw, "raw"), rejections(canonical, "canonical"), unresolved]
         )
         report = LoadReport(
             source_id,
@@ -247,9 +246,12 @@ def load_source(
         )
     except Exception as error:  # a source's failure must not stop the others
         con.execute("ROLLBACK")
+        # the rows that made a source fail its policy are listed, though none is loaded
+        rejected = error.rejected if isinstance(error, SourceFailed) else no_rejects()
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         get_run_logger().error("%s: load failed: %s", source_id, reason)
-        report = LoadReport(source_id, load_id, "failed", error=reason)
+        report = LoadReport(source_id, load_id, "failed", error=reason,
+                            rows_rejected=rejected["row_number"].nunique())
     _record(con, report, flow_run_id, started, rejected)
     return report
 

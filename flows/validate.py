@@ -11,7 +11,7 @@ import pandas as pd
 from flows.sources.base import Conformed, Registry
 from warehouse.contracts import contracts
 from warehouse.location import max_rejected_share
-from warehouse.validation import Outcome, split_valid
+from warehouse.validation import Outcome, no_rejects, split_valid
 
 # The canonical tables a source may write, each with its key, in load order; a rejected row
 # is named by its key.
@@ -29,11 +29,17 @@ KEYS = {
 
 
 class SourceFailed(RuntimeError):
-    """A source could not be loaded; the message is the one-line reason users see."""
+    """A source could not be loaded; the message is the one-line reason users see, and
+    `rejected` the rows that made it fail its policy, if that was the reason."""
+
+    def __init__(self, message: str, rejected: pd.DataFrame | None = None):
+        super().__init__(message)
+        self.rejected = no_rejects() if rejected is None else rejected
 
 
 def validate_frames(
     source_id: str,
+    stage: str,
     frames: dict[str, pd.DataFrame],
     contracts: dict,
     identify: dict[str, list[str]] | None = None,
@@ -50,9 +56,20 @@ def validate_frames(
             first = outcome.rejected.iloc[0]
             raise SourceFailed(
                 f"{outcome.rejected_rows:,} of {outcome.rows_read:,} {name} rows rejected "
-                f"(more than {limit:.0%}), e.g. {first['reason']}"
+                f"(more than {limit:.0%}), e.g. {first['reason']}",
+                rejections(outcomes, stage),
             )
     return outcomes
+
+
+def rejections(outcomes: dict[str, Outcome], stage: str) -> pd.DataFrame:
+    """The rejected rows of a stage's frames, each check named with its stage and frame."""
+    frames = [
+        o.rejected.assign(check_name=stage + "/" + name + ": " + o.rejected["check_name"])
+        for name, o in outcomes.items()
+        if not o.rejected.empty
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else no_rejects()
 
 
 def canonical_frames(conformed: Conformed) -> dict[str, pd.DataFrame]:

@@ -99,7 +99,7 @@ class UserFiles:
                     source if isinstance(source, str) else Path(entry).name,
                     self._location(entry), last_modified.get(entry))
             for entry, file in read.items()
-            for source in dict.fromkeys(file.rows["source"])
+            for source in file.rows["source"].drop_duplicates()
         ]
         frames = [file.rows for file in read.values()]
         observations = (pd.concat(frames, ignore_index=True) if frames

@@ -1,0 +1,223 @@
+"""Quarantine and the data-quality report: a few bad rows are rejected and listed while the
+good ones load; many bad rows fail the source and keep what was published; checks that flag
+without rejecting; the report as Prefect artifacts and as a page of the app."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, citybench, cli_env, query
+from warehouse import quality
+from warehouse.migrate import migrate
+
+ROWS = 200
+
+
+def _user_csv(path, cities: list[str], bad: set[int]):
+    """ROWS values of an invented indicator; the rows numbered in `bad` are broken, in turns
+    in one of four ways."""
+    breakages = [
+        lambda city, year, value: (city, "bike_lanes_km", year, "n/a"),
+        lambda city, year, value: (city, "bike_lanes_km", 1700, value),
+        lambda city, year, value: (city, "Bike Lanes", year, value),
+        lambda city, year, value: ("gn:", "bike_lanes_km", year, value),
+    ]
+    lines = ["city,indicator,period,value,unit"]
+    for i, city in enumerate(cities):
+        row = (city, "bike_lanes_km", 2024, f"{10 + i}.5")
+        if i in bad:
+            row = breakages[len([b for b in bad if b < i]) % len(breakages)](*row[::2], row[3])
+        lines.append(",".join(map(str, row)) + ",km")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def quarantined(published, prefect_home, tmp_path_factory):
+    """A copy of the published warehouse refreshed with a user file 1% bad, then 50% bad."""
+    folder = tmp_path_factory.mktemp("quarantine")
+    db = folder / "w.duckdb"
+    shutil.copyfile(published, db)
+    cities = [c for (c,) in query(published, "SELECT city_id FROM city ORDER BY population "
+                                             f"DESC NULLS LAST, city_id LIMIT {ROWS}")]
+    config = folder / "citybench.toml"
+    config.write_text('[sources.user]\nfiles = ["figures.csv"]\n')
+    env = cli_env(prefect_home, CITYBENCH_CONFIG=str(config))
+    runs = {}
+    for name, bad in (("one_percent", {17, 150}), ("half", set(range(0, ROWS, 2)))):
+        _user_csv(folder / "figures.csv", cities, bad)
+        result = citybench("refresh", "--source", "user", "--db", str(db), env=env)
+        held = query(db, "SELECT city_id, value FROM observation WHERE source_id = 'user' "
+                         "ORDER BY city_id")
+        runs[name] = (result, held, cities)
+    return db, runs
+
+
+def test_a_file_with_one_percent_bad_rows_loads_the_good_and_lists_the_bad(quarantined):
+    db, runs = quarantined
+    result, held, cities = runs["one_percent"]
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "user: 198 rows held" in result.stdout and "2 rejected" in result.stdout
+    assert {city for city, _ in held} == set(cities) - {cities[17], cities[150]}
+    load_id = query(db, "SELECT min(load_id) FROM \"load\" WHERE source_id = 'user'")[0][0]
+    reasons = [r for (r,) in query(db, "SELECT reason FROM rejected WHERE load_id = ? "
+                                       "ORDER BY row_number", [load_id])]
+    assert reasons == [
+        "figures.csv line 19: value = 'n/a': expected a number",
+        "figures.csv line 152: period = 1700: expected at least 1800",
+    ]
+
+
+def test_a_file_with_half_its_rows_bad_fails_and_keeps_what_was_published(quarantined):
+    db, runs = quarantined
+    result, held, _ = runs["half"]
+    assert result.returncode == 1
+    assert ("user: FAILED - 100 of 200 observations rows rejected (more than 5%), e.g. "
+            "figures.csv line 2: value = 'n/a': expected a number") in result.stdout
+    assert "Traceback" not in result.stdout  # (Prefect logs the failed task on stderr)
+    assert held == runs["one_percent"][1]  # the values of the run before, all of them
+    (status,) = query(db, "SELECT status FROM \"load\" WHERE source_id = 'user' "
+                          "ORDER BY load_id DESC LIMIT 1")[0]
+    assert status == "failed"
+
+
+def test_the_rejection_policy_is_set_per_source(quarantined, prefect_home, tmp_path):
+    """With [sources.user] max_rejected_share = 0.6 the half-bad file loads its good half."""
+    db, runs = quarantined
+    cities = runs["half"][2]
+    shutil.copyfile(db, tmp_path / "w.duckdb")
+    _user_csv(tmp_path / "figures.csv", cities, set(range(0, ROWS, 2)))
+    config = tmp_path / "citybench.toml"
+    config.write_text('[sources.user]\nfiles = ["figures.csv"]\nmax_rejected_share = 0.6\n')
+    result = citybench("refresh", "--source", "user", "--db", str(tmp_path / "w.duckdb"),
+                       env=cli_env(prefect_home, CITYBENCH_CONFIG=str(config)))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "user: 100 rows held" in result.stdout and "100 rejected" in result.stdout
+    config.write_text('[sources.user]\nfiles = ["figures.csv"]\nmax_rejected_share = "lots"\n')
+    result = citybench("refresh", "--source", "user", "--db", str(tmp_path / "w.duckdb"),
+                       env=cli_env(prefect_home, CITYBENCH_CONFIG=str(config)))
+    assert "max_rejected_share must be a number from 0 to 1, not 'lots'" in result.stdout
+
+
+def test_the_report_is_published_as_prefect_artifacts(quarantined, prefect_home):
+    """The refresh's Prefect home holds the artifacts of its runs (SQLite, read directly)."""
+    con = sqlite3.connect(prefect_home / "prefect.db")
+    try:
+        markdown = con.execute(
+            "SELECT data FROM artifact WHERE key = 'data-quality-report' "
+            "ORDER BY created DESC LIMIT 1").fetchone()[0]
+        table = con.execute(
+            "SELECT data FROM artifact WHERE key = 'data-quality' "
+            "ORDER BY created DESC LIMIT 1").fetchone()[0]
+    finally:
+        con.close()
+    markdown = json.loads(markdown) if markdown.startswith('"') else markdown
+    assert "## Rejected rows, by source and check" in markdown
+    assert "## Freshness" in markdown
+    rows = json.loads(table) if isinstance(table, str) else table
+    rows = json.loads(rows) if isinstance(rows, str) else rows
+    kinds = {row["kind"] for row in rows}
+    assert "flagged" in kinds
+
+
+# --- checks that flag without rejecting -----------------------------------------------------
+@pytest.fixture
+def small(tmp_path):
+    con = duckdb.connect(str(tmp_path / "q.duckdb"))
+    migrate(con)
+    con.execute("INSERT INTO source VALUES ('pub', 'P', 'D', 'https://p', 'l', 'a', NULL, "
+                "TIMESTAMPTZ '2024-01-01 00:00:00+00', 365), "
+                "('fresh', 'F', 'D', 'https://f', 'l', 'a', NULL, "
+                "TIMESTAMPTZ '2026-01-01 00:00:00+00', 365)")
+    con.execute("INSERT INTO dataset VALUES ('pub', 'd1', 'T', 'https://p/d1', "
+                "'Wed, 21 Oct 2015 07:28:00 GMT', NULL), ('fresh', 'd2', 'T', 'https://f/d2', "
+                "'2025-12-30', NULL)")
+    con.execute("INSERT INTO indicator VALUES ('size', 'Size', 'persons', 1, 'demography', "
+                "'', 'pub'), ('flag01', 'Flag', '0/1', 1, 'status', '', 'pub')")
+    rows = [(f"gn:{i}", "size", 2020, 1000.0 + i) for i in range(12)]
+    rows += [("gn:99", "size", 2020, 1_000_000.0)]  # a thousand times the others
+    rows += [("gn:1", "size", 2021, 1001.0), ("gn:2", "size", 2021, 1800.0)]  # +0%, +80%
+    rows += [("gn:3", "size", 2019, 500.0)]  # 2020 doubles it: +101%
+    rows += [("gn:1", "flag01", 2020, 1.0), ("gn:1", "flag01", 2021, 0.0)]  # not a jump
+    for city, indicator, period, value in rows:
+        flag = "b" if (city, period) == ("gn:2", 2021) else None
+        con.execute("INSERT INTO observation VALUES (?, ?, ?, 'pub', ?, ?, 1, 'd1')",
+                    [city, indicator, period, value, flag])
+    yield con
+    con.close()
+
+
+def _flags(con, check):
+    return con.execute("SELECT city_id, period, detail FROM quality_flag WHERE check_name = ? "
+                       "ORDER BY source_id, dataset_id NULLS FIRST, city_id, period",
+                       [check]).fetchall()
+
+
+def test_flags_name_jumps_outliers_breaks_and_stale_data(small):
+    count = quality.flag(small, datetime(2026, 6, 1, tzinfo=UTC), quality.Thresholds())
+    jumps = _flags(small, "year-over-year jump")
+    assert jumps == [("gn:2", 2021, "+80% from 2020 (1002) to 2021 (1800)"),
+                     ("gn:3", 2020, "+101% from 2019 (500) to 2020 (1003)")]
+    outliers = _flags(small, "outlier")
+    assert [(city, period) for city, period, _ in outliers] == [("gn:99", 2020)]
+    assert "among 13 cities (log scale)" in outliers[0][2]
+    assert _flags(small, "break in series") == [
+        ("gn:2", 2021, "the publisher flags a break in series (flag b)")]
+    stale = small.execute("SELECT source_id, dataset_id, detail FROM quality_flag "
+                          "WHERE check_name = 'stale' ORDER BY dataset_id NULLS FIRST").fetchall()
+    assert stale == [
+        ("pub", None, "not refreshed for 882 days; the publisher updates about every 365 days"),
+        ("pub", "d1", "last updated by the publisher 3876 days ago (Wed, 21 Oct 2015 07:28:00 "
+                      "GMT); usually every 365 days"),
+    ]
+    assert count == len(jumps) + len(outliers) + 1 + len(stale)
+
+
+def test_thresholds_come_from_the_config_and_bad_ones_are_named(small, tmp_path, monkeypatch):
+    config = tmp_path / "citybench.toml"
+    monkeypatch.setenv("CITYBENCH_CONFIG", str(config))
+    config.write_text("[quality]\nyoy_jump = 0.9\n")
+    quality.flag(small, datetime(2026, 6, 1, tzinfo=UTC), quality.Thresholds.configured())
+    assert [city for city, _, _ in _flags(small, "year-over-year jump")] == ["gn:3"]
+    config.write_text("[quality]\nrobust_z = -1\n")
+    with pytest.raises(ValueError, match=r"\[quality\] robust_z must be a positive number"):
+        quality.Thresholds.configured()
+    config.write_text("[quality]\nz = 3\n")
+    with pytest.raises(ValueError, match=r"unknown key\(s\) z; known: yoy_jump"):
+        quality.Thresholds.configured()
+
+
+# --- the app's page -------------------------------------------------------------------------
+def test_the_quality_page_shows_rejects_flags_and_freshness(quarantined, monkeypatch):
+    db, _ = quarantined
+    monkeypatch.setenv("CITYBENCH_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("views/quality.py").run()
+    assert not at.exception, at.exception
+    rejected = at.dataframe[0].value
+    expected = query(db, """
+        SELECT source_id, check_name, count(*) FROM rejected
+        WHERE load_id IN (SELECT max(load_id) FROM "load" GROUP BY source_id)
+        GROUP BY ALL ORDER BY ALL""")
+    shown = sorted(zip(rejected["source_id"], rejected["check_name"], rejected["rows"],
+                       strict=True))
+    assert shown == expected
+    # the user source's latest load failed: its rejected rows are the failed run's 100
+    at.selectbox[0].set_value("user").run()
+    rows = at.dataframe[1].value
+    assert rows["row_number"].nunique() == 100
+    assert rows["reason"].str.startswith("figures.csv line").all()
+    flags = at.dataframe[2].value
+    (flagged,) = query(db, "SELECT count(*) FROM quality_flag")[0]
+    assert flags["flags"].sum() == flagged > 0
+    freshness = at.dataframe[-1].value
+    assert set(freshness["source_id"]) == {s for (s,) in query(db, "SELECT source_id FROM "
+                                                                   "source")}
