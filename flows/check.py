@@ -57,7 +57,7 @@ def check_file(path: Path, db: Path) -> CheckReport:
     source = UserFiles()
     read = read_user_path(path)
     parsed = source.frames({read.name: read}, {})
-    rows = split_valid(parsed["observations"], UserRows, ["position"])
+    rows = split_valid(parsed["observations"], UserRows, ["file", "position"])
     report = CheckReport(read.name, rows.rows_read, read.missing, rows.rejected)
     if not db.is_file():
         return report

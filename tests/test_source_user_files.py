@@ -161,7 +161,7 @@ def _problem(name, content):
 
 
 def _rejected(name, content):
-    return split_valid(read_user_file(name, content).rows, UserRows, ["position"]).rejected
+    return split_valid(read_user_file(name, content).rows, UserRows, ["file", "position"]).rejected
 
 
 def test_files_that_are_no_table_are_named_by_their_position(tmp_path):
@@ -184,18 +184,18 @@ def test_bad_rows_are_rejected_with_line_column_and_what_was_expected(tmp_path):
     broken += "Berlin,DE,bike_lanes_km,2022,999,m,\n"  # line 12: a second value, another unit
     reasons = _rejected("mine.csv", broken.encode())["reason"].tolist()
     assert reasons == [
-        "line 3: value = '11OO': expected a number",
-        "line 4: city = 'gn:Lagos': expected a city's id of the form gn:<GeoNames id>, or its "
-        "name",
-        "line 7: country = 'GREECE': expected a two-letter code such as DE",
-        "line 9: file, city, country, indicator, period = 'mine.csv', 'Berlin', 'DE', "
+        "mine.csv line 3: value = '11OO': expected a number",
+        "mine.csv line 4: city = 'gn:Lagos': expected a city's id of the form "
+        "gn:<GeoNames id>, or its name",
+        "mine.csv line 7: country = 'GREECE': expected a two-letter code such as DE",
+        "mine.csv line 9: city, country, indicator, period = 'Berlin', 'DE', "
         "'bike_lanes_km', 2022: expected one row per file, city, country, indicator, period",
-        "line 10: period = 23: expected at least 1800",
-        "line 11: fields = 4: expected as many fields as the header has",
-        "line 11: value = (empty): expected a value, not an empty cell",
-        "line 12: file, city, country, indicator, period = 'mine.csv', 'Berlin', 'DE', "
+        "mine.csv line 10: period = 23: expected at least 1800",
+        "mine.csv line 11: fields = 4: expected as many fields as the header has",
+        "mine.csv line 11: value = (empty): expected a value, not an empty cell",
+        "mine.csv line 12: city, country, indicator, period = 'Berlin', 'DE', "
         "'bike_lanes_km', 2022: expected one row per file, city, country, indicator, period",
-        "line 12: unit = 'm': expected the unit the indicator's first row gives",
+        "mine.csv line 12: unit = 'm': expected the unit the indicator's first row gives",
     ]
 
 
@@ -205,7 +205,7 @@ def test_broken_workbooks_and_parquet_files_are_refused_not_run(tmp_path):
         f"mine.xlsx, the workbook ({len(book) // 2:,} bytes): expected an .xlsx workbook")
     rows = [*ROWS[:2], ["Rome", "IT", "bike_lanes_km", "last year", 5, "km", None]]
     assert _rejected("bad.xlsx", write_xlsx(tmp_path / "bad.xlsx", rows).read_bytes())[
-        "reason"].tolist() == ["row 4: period = 'last year': expected a whole number"]
+        "reason"].tolist() == ["bad.xlsx row 4: period = 'last year': expected a whole number"]
     table = write_parquet(tmp_path / "mine.parquet").read_bytes()
     assert _problem("mine.parquet", table[:-100]).startswith(
         f"mine.parquet, the file ({len(table) - 100:,} bytes): expected a Parquet file")

@@ -103,17 +103,21 @@ def _describe(
         index=cases["index"].astype("int64"),
         check=cases["check"].astype(str),
         column=cases["column"].astype(str),
-        failure_case=cases["failure_case"].map(_text),
+        shown=cases["failure_case"].map(_quoted),
+        failure_case=cases["failure_case"].map(_plain),
     )
     focus = cases["check"].str.extract(_FOCUS)["column"]
     spanned = focus.notna() & (focus != cases["column"]) & focus.isin(cases["column"])
-    cases = cases[~spanned]
+    # a check that spans several columns shows them, less those the label already names
+    labelled = cases["column"].isin(identify) & cases.duplicated(["index", "check"], keep=False)
+    cases = cases[~spanned & ~labelled]
     grouped = cases.groupby(["index", "check"], sort=False).agg(
-        column_name=("column", ", ".join), value=("failure_case", ", ".join)
+        column_name=("column", ", ".join), value=("failure_case", ", ".join),
+        shown=("shown", ", ".join),
     ).reset_index()
     expected = grouped["check"].map(lambda check: expectation(check, schema))
     label = _labels(frame.loc[grouped["index"], list(identify)]) if identify else None
-    reason = grouped["column_name"] + " = " + grouped["value"] + ": expected " + expected
+    reason = grouped["column_name"] + " = " + grouped["shown"] + ": expected " + expected
     if label is not None:
         reason = label.to_numpy() + ": " + reason
     return pd.DataFrame(
@@ -132,7 +136,15 @@ def _labels(rows: pd.DataFrame) -> pd.Series:
     return text.astype(str).agg(" ".join, axis=1).str.strip()
 
 
-def _text(value: object) -> str:
+def _plain(value: object) -> str:
+    """A failing cell as the rejected table stores it: its text, empty when it was empty."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
+def _quoted(value: object) -> str:
+    """A failing cell as a reason shows it: text quoted, so '' and ' 5' can be told apart."""
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return "(empty)"
     return repr(value) if isinstance(value, str) else str(value)
