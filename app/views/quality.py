@@ -35,7 +35,8 @@ if snap is not None:
                   .sort_values("rows", ascending=False))
         st.altair_chart(
             alt.Chart(counts, title="Rejected rows by source").mark_bar().encode(
-                x=alt.X("rows:Q", title="rows rejected"),
+                x=alt.X("rows:Q", title="rows rejected", axis=alt.Axis(format="d",
+                                                                       tickMinStep=1)),
                 y=alt.Y("source_id:N", sort="-x", title=None),
                 tooltip=["source_id", "rows"],
             ),
@@ -45,10 +46,12 @@ if snap is not None:
             "source_id": "Source", "check_name": "Check", "rows": "Rows",
             "example": "Example"})
         source = st.selectbox("Rejected rows of", counts["source_id"].tolist())
+        # the reason names the check; the row's number is its place in the source's frame
         st.dataframe(ui.read(snap, "rejected_rows", source), hide_index=True,
-                     width="stretch", column_config={
-                         "row_number": "Row", "column_name": "Column", "check_name": "Check",
-                         "value": "Value", "reason": "Reason"})
+                     width="stretch", column_order=["reason", "column_name", "value",
+                                                    "row_number"],
+                     column_config={"row_number": "Row", "column_name": "Column",
+                                    "value": "Value", "reason": "Reason"})
 
     st.subheader("Flagged for review")
     st.caption("Loaded values that may well be right but deserve a look: jumps from one "
@@ -62,7 +65,10 @@ if snap is not None:
             "example": "Largest example"})
         check = st.selectbox("Flagged values of the check", sorted(flags["check_name"].unique()))
         st.dataframe(ui.read(snap, "flagged_values", check), hide_index=True,
-                     width="stretch")
+                     width="stretch", column_config={
+                         "source_id": "Source", "city": "City", "country": "Country",
+                         "indicator": "Indicator", "dataset_id": "Dataset", "period": "Year",
+                         "value": "Value", "detail": "Why"})
 
     st.subheader("Freshness")
     st.dataframe(fresh, hide_index=True, width="stretch", column_config={
