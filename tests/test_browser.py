@@ -97,3 +97,22 @@ def test_rankings_then_a_city_chosen_in_the_picker(published, browser, tmp_path)
     for png in (rankings_png, city_png):
         content = png.read_bytes()
         assert content.startswith(b"\x89PNG") and len(content) > 50_000
+
+
+def test_the_data_quality_page_shows_what_was_rejected_and_why(published, browser, tmp_path):
+    (rejected,) = query(published, "SELECT count(*) FROM rejected")[0]
+    with running_app(published) as base:
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        page.goto(f"{base}/quality")
+        expect(page.get_by_role("heading", name="Data quality")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text(f"{rejected} row(s) rejected")).to_be_visible()
+        chart = page.locator("[data-testid=stVegaLiteChart]").first
+        expect(chart.locator('[aria-label^="Y-axis"]')).to_have_attribute(
+            "aria-label", re.compile("geonames"), timeout=30_000)
+        expect(page.get_by_role("heading", name="Freshness")).to_be_visible()
+        wait_until_idle(page)
+        png = tmp_path / "quality.png"
+        page.screenshot(path=str(png), full_page=True)
+        page.close()
+    content = png.read_bytes()
+    assert content.startswith(b"\x89PNG") and len(content) > 30_000
