@@ -14,6 +14,7 @@ import pandas as pd
 
 from indicators import composite, index
 from indicators.index import score_index
+from warehouse.schemas import ScoreRunTable, ScoreTable
 from warehouse.sync import sync_table
 
 DEFAULT_FRAMEWORK = "prominence"
@@ -102,7 +103,10 @@ def score_warehouse(con: duckdb.DuckDBPyConnection, name: str = DEFAULT_FRAMEWOR
         normalise=method["normalise"],
         aggregate=method["aggregate"],
     ).assign(score_run_id=run_id, rank_low=None, rank_high=None)
-    run = pd.DataFrame(
+    # scores are ours, not a publisher's: a score that breaks its contract is a bug, and the
+    # refresh stops before publishing it
+    scores = ScoreTable.validate(scores)
+    run = ScoreRunTable.validate(pd.DataFrame(
         [
             {
                 "score_run_id": run_id,
@@ -116,7 +120,7 @@ def score_warehouse(con: duckdb.DuckDBPyConnection, name: str = DEFAULT_FRAMEWOR
                 "cities": len(data),
             }
         ]
-    )
+    ))
     sync_table(con, "score_run", run, ["score_run_id"], owner=("score_run_id", run_id))
     sync_table(
         con, "score", scores, ["score_run_id", "city_id", "node_id"], owner=("score_run_id", run_id)

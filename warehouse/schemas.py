@@ -168,6 +168,48 @@ class CityLinkTable(pa.DataFrameModel):
         return frame["city_a"] < frame["city_b"]
 
 
+class ScoreRunTable(pa.DataFrameModel):
+    score_run_id: Series[str] = pa.Field(unique=True, str_matches=r"^[0-9a-f]{16}$")
+    framework_id: Series[str] = pa.Field(str_matches=r"^[a-z0-9_]+$")
+    framework: Series[str] = pa.Field(str_length={"min_value": 1})
+    method: Series[str] = pa.Field(str_length={"min_value": 1})
+    framework_hash: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
+    method_hash: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
+    input_hash: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
+    cities: Series[int] = pa.Field(ge=0)
+
+    class Config:
+        strict = False  # created_at is stamped as it is written
+
+
+class ScoreTable(pa.DataFrameModel):
+    score_run_id: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{16}$")
+    city_id: Series[str] = pa.Field(str_matches=r"^gn:\d+$")
+    node_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    node_kind: Series[str] = pa.Field(isin=["indicator", "dimension", "index"])
+    value: Series[float] = pa.Field(nullable=True)
+    normalised: Series[float] = pa.Field(nullable=True)
+    rank: Series[pd.Int64Dtype] = pa.Field(ge=1, nullable=True)
+    percentile: Series[float] = pa.Field(ge=0, le=100, nullable=True)
+    rank_country: Series[pd.Int64Dtype] = pa.Field(ge=1, nullable=True)
+    percentile_country: Series[float] = pa.Field(ge=0, le=100, nullable=True)
+    rank_continent: Series[pd.Int64Dtype] = pa.Field(ge=1, nullable=True)
+    percentile_continent: Series[float] = pa.Field(ge=0, le=100, nullable=True)
+    rank_low: Series[pd.Int64Dtype] = pa.Field(ge=1, nullable=True)
+    rank_high: Series[pd.Int64Dtype] = pa.Field(ge=1, nullable=True)
+
+    class Config:
+        strict = "filter"
+        coerce = True
+        unique = ["score_run_id", "city_id", "node_id"]
+
+    @pa.dataframe_check(error="rank_low: at most rank_high")
+    @classmethod
+    def interval(cls, frame) -> Series[bool]:
+        both = frame["rank_low"].notna() & frame["rank_high"].notna()
+        return ~both | (frame["rank_low"] <= frame["rank_high"])
+
+
 # Every table a refresh writes, in load order (a table before the ones that refer to it).
 TABLES: dict[str, type[pa.DataFrameModel]] = {
     "country": CountryTable,
