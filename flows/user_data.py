@@ -42,7 +42,7 @@ from flows.sources.base import ParseError
 REQUIRED = ("city", "indicator", "period", "value")
 OPTIONAL = ("unit", "source", "country")
 FORMATS = (".csv", ".xlsx", ".parquet")
-CANONICAL_ID = re.compile(r"^gn:\d+$")
+CANONICAL_ID = re.compile(r"gn:[0-9]+")  # whole text: use fullmatch
 # where a row is, the format's columns, and how many fields the row and its header have
 COLUMNS = ["file", "position", *REQUIRED, *OPTIONAL, "fields", "header_fields"]
 
@@ -55,8 +55,8 @@ class UserRows(pa.DataFrameModel):
     fields: Series[int]
     header_fields: Series[int]
     city: Series[str] = pa.Field(str_length={"min_value": 1})
-    country: Series[str] = pa.Field(str_matches=r"^[A-Z]{2}$", nullable=True)
-    indicator: Series[str] = pa.Field(str_matches=r"^[a-z0-9_]+$")
+    country: Series[str] = pa.Field(str_fullmatch=r"[A-Z]{2}", nullable=True)
+    indicator: Series[str] = pa.Field(str_fullmatch=r"[a-z0-9_]+")
     # nullable type, so that an empty cell is reported as empty, not as a failed conversion
     period: Series[pd.Int32Dtype] = pa.Field(ge=1800, le=2100)
     value: Series[float]
@@ -72,7 +72,7 @@ class UserRows(pa.DataFrameModel):
     @pa.check("city", error="a city's id of the form gn:<GeoNames id>, or its name")
     @classmethod
     def city_id_shape(cls, city: Series[str]) -> Series[bool]:
-        return ~city.str.casefold().str.startswith("gn:") | city.str.match(CANONICAL_ID.pattern)
+        return ~city.str.casefold().str.startswith("gn:") | city.str.fullmatch(CANONICAL_ID.pattern)
 
     @pa.check("value", error="a finite number")
     @classmethod
@@ -151,19 +151,20 @@ def _csv_table(name: str, content: bytes):
 
 def _xlsx_table(name: str, content: bytes):
     try:
+        # no NA guessing: a country NA is Namibia, a value "n/a" is text to be reported
         sheet = pd.read_excel(io.BytesIO(content), sheet_name=0, header=None, dtype=object,
-                              engine="calamine")
+                              engine="calamine", keep_default_na=False, na_values=[])
     except Exception as error:  # calamine's errors carry no position; the whole file is bad
         raise ParseError(name, f"the workbook ({len(content):,} bytes)", "an .xlsx workbook",
                          error) from None
-    if sheet.empty:
-        raise ParseError(name, "row 1", "a header: " + ", ".join(REQUIRED))
     numbers, rows = [], []
     for number, row in enumerate(sheet.itertuples(index=False), start=1):  # sheet's numbers
         cells = list(row)
         if any(_text(cell) is not None for cell in cells):  # blank rows carry nothing
             numbers.append(number)
             rows.append(cells)
+    if not rows:
+        raise ParseError(name, "row 1", "a header: " + ", ".join(REQUIRED))
     return rows[0], rows[1:], lambda i: f"row {numbers[i]}"
 
 

@@ -11,12 +11,14 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from warehouse import checks  # noqa: F401  (registers str_fullmatch for the models)
+
 # Shanghai, the largest city proper, has ~25 M people; a city above 50 M is a unit error.
 MAX_CITY_POPULATION = 50_000_000
 
 
 class SourceTable(pa.DataFrameModel):
-    source_id: Series[str] = pa.Field(unique=True, str_matches=r"^[a-z0-9][a-z0-9-]*$")
+    source_id: Series[str] = pa.Field(unique=True, str_fullmatch=r"[a-z0-9][a-z0-9-]*")
     publisher: Series[str] = pa.Field(str_length={"min_value": 1})
     dataset: Series[str] = pa.Field(str_length={"min_value": 1})
     url: Series[str] = pa.Field(str_matches=r"^(https?|file|package)://")
@@ -31,8 +33,8 @@ class SourceTable(pa.DataFrameModel):
 
 
 class CountryTable(pa.DataFrameModel):
-    iso2: Series[str] = pa.Field(unique=True, str_matches=r"^[A-Z]{2}$")
-    iso3: Series[str] = pa.Field(str_matches=r"^[A-Z]{3}$")
+    iso2: Series[str] = pa.Field(unique=True, str_fullmatch=r"[A-Z]{2}")
+    iso3: Series[str] = pa.Field(str_fullmatch=r"[A-Z]{3}")
     name: Series[str] = pa.Field(str_length={"min_value": 1})
     continent: Series[str] = pa.Field(isin=["AF", "AN", "AS", "EU", "NA", "OC", "SA"])
     population: Series[pa.Int64] = pa.Field(ge=0, nullable=True)
@@ -45,17 +47,17 @@ class CountryTable(pa.DataFrameModel):
 
 
 class CityTable(pa.DataFrameModel):
-    city_id: Series[str] = pa.Field(unique=True, str_matches=r"^gn:\d+$")
+    city_id: Series[str] = pa.Field(unique=True, str_fullmatch=r"gn:[0-9]+")
     name: Series[str] = pa.Field(str_length={"min_value": 1})
     ascii_name: Series[str] = pa.Field(str_length={"min_value": 1})
-    country_iso2: Series[str] = pa.Field(str_matches=r"^[A-Z]{2}$")
-    country_iso3: Series[str] = pa.Field(str_matches=r"^[A-Z]{3}$")
+    country_iso2: Series[str] = pa.Field(str_fullmatch=r"[A-Z]{2}")
+    country_iso3: Series[str] = pa.Field(str_fullmatch=r"[A-Z]{3}")
     admin1: Series[str] = pa.Field(nullable=True)
     latitude: Series[float] = pa.Field(ge=-90, le=90)
     longitude: Series[float] = pa.Field(ge=-180, le=180)
     population: Series[pa.Int64] = pa.Field(ge=0, le=MAX_CITY_POPULATION, nullable=True)
     is_capital: Series[bool]
-    wikidata_qid: Series[str] = pa.Field(nullable=True, str_matches=r"^Q\d+$")
+    wikidata_qid: Series[str] = pa.Field(nullable=True, str_fullmatch=r"Q[0-9]+")
 
     class Config:
         strict = "filter"
@@ -65,7 +67,7 @@ class CityTable(pa.DataFrameModel):
 class CityAliasTable(pa.DataFrameModel):
     scheme: Series[str] = pa.Field(str_length={"min_value": 1})
     alias: Series[str] = pa.Field(str_length={"min_value": 1})
-    city_id: Series[str] = pa.Field(str_matches=r"^gn:\d+$")
+    city_id: Series[str] = pa.Field(str_fullmatch=r"gn:[0-9]+")
     method: Series[str]
     confidence: Series[float] = pa.Field(ge=0, le=1)
     source_id: Series[str]
@@ -76,7 +78,7 @@ class CityAliasTable(pa.DataFrameModel):
 
 
 class IndicatorTable(pa.DataFrameModel):
-    indicator_id: Series[str] = pa.Field(unique=True, str_matches=r"^[a-z0-9_]+$")
+    indicator_id: Series[str] = pa.Field(unique=True, str_fullmatch=r"[a-z0-9_]+")
     name: Series[str] = pa.Field(str_length={"min_value": 1})
     unit: Series[str] = pa.Field(str_length={"min_value": 1})
     direction: Series[pa.Int8] = pa.Field(isin=[-1, 1])
@@ -102,8 +104,8 @@ class DatasetTable(pa.DataFrameModel):
 
 
 class ObservationTable(pa.DataFrameModel):
-    city_id: Series[str] = pa.Field(str_matches=r"^gn:\d+$")
-    indicator_id: Series[str] = pa.Field(str_matches=r"^[a-z0-9_]+$")
+    city_id: Series[str] = pa.Field(str_fullmatch=r"gn:[0-9]+")
+    indicator_id: Series[str] = pa.Field(str_fullmatch=r"[a-z0-9_]+")
     period: Series[pa.Int32] = pa.Field(ge=1800, le=2100)
     source_id: Series[str]
     dataset_id: Series[str] = pa.Field(str_length={"min_value": 1})
@@ -122,11 +124,11 @@ class ObservationTable(pa.DataFrameModel):
 
 
 class NetworkTable(pa.DataFrameModel):
-    network_id: Series[str] = pa.Field(unique=True, str_matches=r"^[a-z0-9-]+:.+$")
+    network_id: Series[str] = pa.Field(unique=True, str_fullmatch=r"[a-z0-9-]+:.+")
     kind: Series[str] = pa.Field(isin=["firm", "city-network"])
     name: Series[str] = pa.Field(str_length={"min_value": 1})
     sector: Series[str] = pa.Field(nullable=True)
-    wikidata_qid: Series[str] = pa.Field(nullable=True, str_matches=r"^Q\d+$")
+    wikidata_qid: Series[str] = pa.Field(nullable=True, str_fullmatch=r"Q[0-9]+")
     source_id: Series[str]
 
     class Config:
@@ -134,8 +136,8 @@ class NetworkTable(pa.DataFrameModel):
 
 
 class MembershipTable(pa.DataFrameModel):
-    network_id: Series[str] = pa.Field(str_matches=r"^[a-z0-9-]+:.+$")
-    city_id: Series[str] = pa.Field(str_matches=r"^gn:\d+$")
+    network_id: Series[str] = pa.Field(str_fullmatch=r"[a-z0-9-]+:.+")
+    city_id: Series[str] = pa.Field(str_fullmatch=r"gn:[0-9]+")
     period: Series[pa.Int32] = pa.Field(ge=1800, le=2100)
     # GaWC service values run 0-5; a city network's member is 1
     value: Series[float] = pa.Field(gt=0, le=5)
@@ -150,8 +152,8 @@ class MembershipTable(pa.DataFrameModel):
 
 class CityLinkTable(pa.DataFrameModel):
     kind: Series[str] = pa.Field(isin=["air-route", "twinning"])
-    city_a: Series[str] = pa.Field(str_matches=r"^gn:\d+$")
-    city_b: Series[str] = pa.Field(str_matches=r"^gn:\d+$")
+    city_a: Series[str] = pa.Field(str_fullmatch=r"gn:[0-9]+")
+    city_b: Series[str] = pa.Field(str_fullmatch=r"gn:[0-9]+")
     period: Series[pa.Int32] = pa.Field(ge=1800, le=2100)
     weight: Series[float] = pa.Field(gt=0)
     source_id: Series[str]
@@ -169,13 +171,13 @@ class CityLinkTable(pa.DataFrameModel):
 
 
 class ScoreRunTable(pa.DataFrameModel):
-    score_run_id: Series[str] = pa.Field(unique=True, str_matches=r"^[0-9a-f]{16}$")
-    framework_id: Series[str] = pa.Field(str_matches=r"^[a-z0-9_]+$")
+    score_run_id: Series[str] = pa.Field(unique=True, str_fullmatch=r"[0-9a-f]{16}")
+    framework_id: Series[str] = pa.Field(str_fullmatch=r"[a-z0-9_]+")
     framework: Series[str] = pa.Field(str_length={"min_value": 1})
     method: Series[str] = pa.Field(str_length={"min_value": 1})
-    framework_hash: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
-    method_hash: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
-    input_hash: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
+    framework_hash: Series[str] = pa.Field(str_fullmatch=r"[0-9a-f]{64}")
+    method_hash: Series[str] = pa.Field(str_fullmatch=r"[0-9a-f]{64}")
+    input_hash: Series[str] = pa.Field(str_fullmatch=r"[0-9a-f]{64}")
     cities: Series[int] = pa.Field(ge=0)
 
     class Config:
@@ -183,8 +185,8 @@ class ScoreRunTable(pa.DataFrameModel):
 
 
 class ScoreTable(pa.DataFrameModel):
-    score_run_id: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{16}$")
-    city_id: Series[str] = pa.Field(str_matches=r"^gn:\d+$")
+    score_run_id: Series[str] = pa.Field(str_fullmatch=r"[0-9a-f]{16}")
+    city_id: Series[str] = pa.Field(str_fullmatch=r"gn:[0-9]+")
     node_id: Series[str] = pa.Field(str_length={"min_value": 1})
     node_kind: Series[str] = pa.Field(isin=["indicator", "dimension", "index"])
     value: Series[float] = pa.Field(nullable=True)

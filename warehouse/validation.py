@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
@@ -60,6 +61,10 @@ def split_valid(
     schema = contract if isinstance(contract, pa.DataFrameSchema) else contract.to_schema()
     current = frame.reset_index(drop=True)
     found = []
+    lossy = _lossy_integers(current, schema)
+    if not lossy.empty:
+        found.append(_describe(lossy, current, schema, identify))
+        current = current.drop(index=lossy["index"].unique())
     for _ in range(_MAX_PASSES):
         try:
             valid = schema.validate(current, lazy=True)
@@ -75,6 +80,32 @@ def split_valid(
         if found else no_rejects()
     )
     return Outcome(valid, rejected, len(frame))
+
+
+def _lossy_integers(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    """Cells an integer column would take only by losing something: 2020.5 cut to 2020, 3e9
+    wrapped round in 32 bits. Casting does both silently, so they are found before it."""
+    cases = []
+    for name, column in schema.columns.items():
+        kind = str(column.dtype).lower()
+        if name not in frame or not (column.coerce or schema.coerce) or not re.fullmatch(
+                r"u?int(8|16|32|64)", kind):
+            continue
+        values = frame[name]
+        if pd.api.types.is_integer_dtype(values.dtype) and (
+                np.dtype(values.dtype.numpy_dtype if hasattr(values.dtype, "numpy_dtype")
+                         else values.dtype).itemsize <= np.dtype(kind).itemsize):
+            continue  # already an integer that fits
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        limits = np.iinfo(kind)
+        lossy = numbers.notna() & ((numbers % 1 != 0) | (numbers < limits.min)
+                                   | (numbers > limits.max))
+        cases.append(pd.DataFrame({
+            "index": frame.index[lossy], "column": name,
+            "check": f"coerce_dtype('{kind}')", "failure_case": frame.loc[lossy, name],
+        }))
+    return pd.concat(cases, ignore_index=True) if cases else pd.DataFrame(
+        columns=["index", "column", "check", "failure_case"])
 
 
 def _row_cases(cases: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
@@ -132,8 +163,10 @@ def _describe(
 
 
 def _labels(rows: pd.DataFrame) -> pd.Series:
-    text = rows.astype(object).where(rows.notna(), "")
-    return text.astype(str).agg(" ".join, axis=1).str.strip()
+    text = rows.astype(object).where(rows.notna(), "").astype(str)
+    # a reason is one line, whatever the cells hold
+    text = text.apply(lambda column: column.str.replace("\r", "\\r").str.replace("\n", "\\n"))
+    return text.agg(" ".join, axis=1).str.strip()
 
 
 def _plain(value: object) -> str:
@@ -152,13 +185,13 @@ def _quoted(value: object) -> str:
 
 # --- what a check expects, in words --------------------------------------------------------
 _PATTERNS = {
-    r"^gn:\d+$": "a city id such as gn:2950159",
-    r"^[a-z0-9_]+$": "lower-case letters, digits and _",
-    r"^[A-Z]{2}$": "a two-letter code such as DE",
-    r"^[A-Z]{3}$": "a three-letter code such as DEU",
-    r"^Q\d+$": "a Wikidata id such as Q64",
-    r"^[a-z0-9][a-z0-9-]*$": "lower-case letters, digits and -",
-    r"^[a-z0-9-]+:.+$": "an id of the form <source>:<name>",
+    r"gn:[0-9]+": "a city id such as gn:2950159",
+    r"[a-z0-9_]+": "lower-case letters, digits and _",
+    r"[A-Z]{2}": "a two-letter code such as DE",
+    r"[A-Z]{3}": "a three-letter code such as DEU",
+    r"Q[0-9]+": "a Wikidata id such as Q64",
+    r"[a-z0-9][a-z0-9-]*": "lower-case letters, digits and -",
+    r"[a-z0-9-]+:.+": "an id of the form <source>:<name>",
     r"^(https?|file|package)://": "a URL",
 }
 _TYPES = {"float": "a number", "int": "a whole number", "bool": "true or false",
@@ -205,8 +238,8 @@ def expectation(check: str, schema: pa.DataFrameSchema | None = None) -> str:
         shown = [a or b for a, b in values]
         more = f" (and {len(shown) - 8} more)" if len(shown) > 8 else ""
         return "one of " + ", ".join(shown[:8]) + more
-    if name == "str_matches":
-        pattern = args.strip("'\"").replace("\\\\", "\\")
+    if name in ("str_matches", "str_fullmatch"):
+        pattern = args.removeprefix("pattern=").strip("'\"").replace("\\\\", "\\")
         return _PATTERNS.get(pattern, f"text matching {pattern}")
     if name == "str_length":
         low, _, high = args.partition(",")

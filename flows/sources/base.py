@@ -10,6 +10,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from flows.transport import Transport
+from warehouse import checks  # noqa: F401  (registers str_fullmatch for the sources' models)
 from warehouse.location import source_urls
 
 

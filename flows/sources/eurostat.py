@@ -114,7 +114,7 @@ class CellRaw(pa.DataFrameModel):
     by_label: Series[bool]
     period: Series[int] = pa.Field(ge=1800, le=2100)
     value: Series[float] = pa.Field(nullable=True)
-    flag: Series[str] = pa.Field(nullable=True, str_matches=r"^[a-z]+$")
+    flag: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[a-z]+")
 
     class Config:
         strict = "filter"
@@ -131,7 +131,7 @@ class NameRaw(pa.DataFrameModel):
 
 
 class FormulaRaw(pa.DataFrameModel):
-    code: Series[str] = pa.Field(unique=True, str_matches=r"^[A-Z]{2}\d{4}I$")
+    code: Series[str] = pa.Field(unique=True, str_fullmatch=r"[A-Z]{2}[0-9]{4}I")
     label: Series[str]
     numerator: Series[str] = pa.Field(str_length={"min_value": 1})
     denominator: Series[str] = pa.Field(str_length={"min_value": 1})

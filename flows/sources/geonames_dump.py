@@ -57,7 +57,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 
 class DumpCityRaw(CityRaw):
-    modificationdate: Series[str] = pa.Field(str_matches=r"^\d{4}-\d{2}-\d{2}$")
+    modificationdate: Series[str] = pa.Field(str_fullmatch=r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class GeonamesDump(GeonamesRegistry, FromPublisher):

@@ -72,7 +72,7 @@ class CityRaw(pa.DataFrameModel):
     name: Series[str] = pa.Field(str_length={"min_value": 1})
     latitude: Series[float] = pa.Field(ge=-90, le=90)
     longitude: Series[float] = pa.Field(ge=-180, le=180)
-    countrycode: Series[str] = pa.Field(str_matches=r"^[A-Z]{2}$")
+    countrycode: Series[str] = pa.Field(str_fullmatch=r"[A-Z]{2}")
     population: Series[int] = pa.Field(ge=0, le=MAX_CITY_POPULATION)
     admin1code: Series[str] = pa.Field(nullable=True)
     alternatenames: Series[object]  # a list of names per place
@@ -83,8 +83,8 @@ class CityRaw(pa.DataFrameModel):
 
 
 class CountryRaw(pa.DataFrameModel):
-    iso: Series[str] = pa.Field(unique=True, str_matches=r"^[A-Z]{2}$")
-    iso3: Series[str] = pa.Field(str_matches=r"^[A-Z]{3}$")
+    iso: Series[str] = pa.Field(unique=True, str_fullmatch=r"[A-Z]{2}")
+    iso3: Series[str] = pa.Field(str_fullmatch=r"[A-Z]{3}")
     name: Series[str] = pa.Field(str_length={"min_value": 1})
     continentcode: Series[str] = pa.Field(isin=["AF", "AN", "AS", "EU", "NA", "OC", "SA"])
     population: Series[int] = pa.Field(ge=0)

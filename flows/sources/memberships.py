@@ -83,7 +83,7 @@ class ActorRaw(pa.DataFrameModel):
     dataset_id: Series[str] = pa.Field(isin=[r.dataset_id for r in ROSTERS])
     line: Series[int] = pa.Field(gt=0)
     name: Series[str] = pa.Field(str_length={"min_value": 1})
-    iso: Series[str] = pa.Field(nullable=True, str_matches=r"^[A-Z]{3}$")
+    iso: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[A-Z]{3}")
     country: Series[str] = pa.Field(nullable=True)
     entity_type: Series[str] = pa.Field(nullable=True)
     latitude: Series[str] = pa.Field(nullable=True)
@@ -122,7 +122,7 @@ class LabelRaw(pa.DataFrameModel):
 class CountryNameRaw(pa.DataFrameModel):
     wrong: Series[str] = pa.Field(str_length={"min_value": 1})
     right: Series[str] = pa.Field(str_length={"min_value": 1})
-    iso2: Series[str] = pa.Field(nullable=True, str_matches=r"^[A-Z]{2}$")
+    iso2: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[A-Z]{2}")
 
     class Config:
         strict = "filter"

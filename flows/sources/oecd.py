@@ -118,7 +118,7 @@ INDICATORS = pd.DataFrame(
 
 class FuaValueRaw(pa.DataFrameModel):
     dataflow: Series[str] = pa.Field(isin=[POPULATION, DENSITY, ECONOMY])
-    code: Series[str] = pa.Field(str_matches=r"^[A-Z]{2,3}[0-9A-Z]{2,3}F$")
+    code: Series[str] = pa.Field(str_fullmatch=r"[A-Z]{2,3}[0-9A-Z]{2,3}F")
     name: Series[str] = pa.Field(str_length={"min_value": 1})
     indicator_id: Series[str] = pa.Field(isin=[m.indicator_id for m in MEASURES])
     period: Series[int] = pa.Field(ge=1800, le=2100)

@@ -54,12 +54,12 @@ class AirportRaw(pa.DataFrameModel):
     """The text as published; numbers are checked as text (see numbers_within)."""
 
     line: Series[int] = pa.Field(gt=0)
-    airport_id: Series[str] = pa.Field(str_matches=r"^[1-9]\d*$", unique=True)
+    airport_id: Series[str] = pa.Field(str_fullmatch=r"[1-9][0-9]*", unique=True)
     name: Series[str] = pa.Field(str_length={"min_value": 1})
     city: Series[str] = pa.Field(nullable=True)
     country: Series[str] = pa.Field(str_length={"min_value": 1})
-    iata: Series[str] = pa.Field(nullable=True, str_matches=r"^[A-Z0-9]{3}$")
-    icao: Series[str] = pa.Field(nullable=True, str_matches=r"^[A-Z0-9]{4}$")
+    iata: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[A-Z0-9]{3}")
+    icao: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[A-Z0-9]{4}")
     latitude: Series[str]
     longitude: Series[str]
 
@@ -81,12 +81,12 @@ class AirportRaw(pa.DataFrameModel):
 class RouteRaw(pa.DataFrameModel):
     line: Series[int] = pa.Field(gt=0)
     airline: Series[str] = pa.Field(str_length={"min_value": 1})
-    source_code: Series[str] = pa.Field(str_matches=r"^[A-Z0-9]{3,4}$")
-    source_id: Series[str] = pa.Field(nullable=True, str_matches=r"^[1-9]\d*$")
-    destination_code: Series[str] = pa.Field(str_matches=r"^[A-Z0-9]{3,4}$")
-    destination_id: Series[str] = pa.Field(nullable=True, str_matches=r"^[1-9]\d*$")
+    source_code: Series[str] = pa.Field(str_fullmatch=r"[A-Z0-9]{3,4}")
+    source_id: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[1-9][0-9]*")
+    destination_code: Series[str] = pa.Field(str_fullmatch=r"[A-Z0-9]{3,4}")
+    destination_id: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[1-9][0-9]*")
     codeshare: Series[str] = pa.Field(nullable=True, isin=["Y"])
-    stops: Series[str] = pa.Field(str_matches=r"^\d+$")
+    stops: Series[str] = pa.Field(str_fullmatch=r"[0-9]+")
 
     class Config:
         strict = "filter"
@@ -95,7 +95,7 @@ class RouteRaw(pa.DataFrameModel):
 
 class CountryRaw(pa.DataFrameModel):
     name: Series[str] = pa.Field(str_length={"min_value": 1})
-    iso2: Series[str] = pa.Field(nullable=True, str_matches=r"^[A-Z]{2}$")
+    iso2: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[A-Z]{2}")
 
     class Config:
         strict = "filter"

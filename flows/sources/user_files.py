@@ -205,12 +205,12 @@ def _resolve(places: pd.DataFrame, registry: Registry) -> pd.DataFrame:
         for city, country in zip(places["city"], places["country"], strict=True)
     ]
     countryless = [city for city, country in pairs
-                   if country is None and not CANONICAL_ID.match(city)]
+                   if country is None and not CANONICAL_ID.fullmatch(city)]
     countries = _countries_of(countryless, registry) if countryless else {}
     verdicts, by_name = [], []  # by_name: (city, country given, country matched in)
     for city, country in pairs:
         found = countries.get(city)
-        if CANONICAL_ID.match(city):
+        if CANONICAL_ID.fullmatch(city):
             known = city in known_ids
             verdicts.append((city, country, city if known else None,
                              "matched" if known else "unmatched",

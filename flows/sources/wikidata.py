@@ -216,19 +216,19 @@ MEMBER = Role("member", "memberLabel", "memberCountry", "memberLocation", "membe
 TWIN_A = Role("city", "cityLabel", "cityCountry", "cityLocation", "cityGeonames")
 TWIN_B = Role("twin", "twinLabel", "twinCountry", "twinLocation", "twinGeonames")
 
-QID = r"^Q\d+$"
+QID = r"Q[0-9]+"
 
 
 class ItemRaw(pa.DataFrameModel):
     """One place named by any query: its key is its QID, or its binding when it has none."""
 
     item: Series[str] = pa.Field(unique=True)
-    qid: Series[str] = pa.Field(nullable=True, str_matches=QID)
+    qid: Series[str] = pa.Field(nullable=True, str_fullmatch=QID)
     label: Series[str] = pa.Field(nullable=True)
     country: Series[str] = pa.Field(nullable=True)
     latitude: Series[float] = pa.Field(nullable=True, ge=-90, le=90)
     longitude: Series[float] = pa.Field(nullable=True, ge=-180, le=180)
-    geonames: Series[str] = pa.Field(nullable=True, str_matches=r"^\d+(,\d+)*$")
+    geonames: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[0-9]+(,[0-9]+)*")
 
     class Config:
         strict = "filter"
@@ -236,8 +236,8 @@ class ItemRaw(pa.DataFrameModel):
 
 
 class CountryCodeRaw(pa.DataFrameModel):
-    country: Series[str] = pa.Field(str_matches=QID)
-    iso2: Series[str] = pa.Field(str_matches=r"^[A-Z]{2}$")
+    country: Series[str] = pa.Field(str_fullmatch=QID)
+    iso2: Series[str] = pa.Field(str_fullmatch=r"[A-Z]{2}")
 
     class Config:
         strict = "filter"
@@ -270,7 +270,7 @@ class AreaRaw(pa.DataFrameModel):
 class MembershipRaw(pa.DataFrameModel):
     binding: Series[int] = pa.Field(ge=0)
     term: Series[str]
-    network: Series[str] = pa.Field(str_matches=QID)
+    network: Series[str] = pa.Field(str_fullmatch=QID)
     network_label: Series[str] = pa.Field(nullable=True)
     ordinal: Series[float] = pa.Field(nullable=True, ge=0)
     member: Series[str]

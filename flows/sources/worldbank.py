@@ -96,7 +96,7 @@ class IndicatorValueRaw(pa.DataFrameModel):
 
 
 class CountryRaw(pa.DataFrameModel):
-    iso3: Series[str] = pa.Field(unique=True, str_matches=r"^[A-Z0-9]{3}$")
+    iso3: Series[str] = pa.Field(unique=True, str_fullmatch=r"[A-Z0-9]{3}")
     name: Series[str] = pa.Field(str_length={"min_value": 1})
     region_id: Series[str] = pa.Field(nullable=True)
     income_id: Series[str] = pa.Field(nullable=True)
