@@ -131,6 +131,9 @@ def match_cities(records: pd.DataFrame, cities: pd.DataFrame, aliases: pd.DataFr
     Returns records' key with city_id, method, confidence, status ('matched', 'low confidence',
     'ambiguous', 'unmatched') and a reason.
     """
+    # Every piece of evidence is sought within the record's country: only those countries'
+    # cities need their names folded (a user's file of a few cities, not the world's).
+    cities = cities[cities["country_iso2"].isin(records["country"])]
     gazetteer = _Gazetteer.build(cities, aliases)
     has_coords = {"latitude", "longitude"} <= set(records.columns)
     verdicts = []
