@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import market_potential, startup
+from benchmarks import market_potential, startup, validation
 
-SUITES = {"startup": startup.main, "market_potential": market_potential.main}
+SUITES = {
+    "startup": startup.main,
+    "market_potential": market_potential.main,
+    "validation": validation.main,
+}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(SUITES)

@@ -64,7 +64,7 @@ def split_valid(
     lossy = _lossy_integers(current, schema)
     if not lossy.empty:
         found.append(_describe(lossy, current, schema, identify))
-        current = current.drop(index=lossy["index"].unique())
+        current = current[~current.index.isin(lossy["index"])]
     for _ in range(_MAX_PASSES):
         try:
             valid = schema.validate(current, lazy=True)
@@ -72,11 +72,11 @@ def split_valid(
         except SchemaErrors as errors:
             cases = _row_cases(errors.failure_cases, schema)
         found.append(_describe(cases, current, schema, identify))
-        current = current.drop(index=cases["index"].unique())
+        current = current[~current.index.isin(cases["index"])]  # a mask: drop() is 4x slower
     else:
         raise FrameRejected(f"{schema.name}: rows kept failing after {_MAX_PASSES} passes")
     rejected = (
-        pd.concat(found).sort_values("row_number", kind="stable", ignore_index=True)
+        pd.concat(found).sort_values(["row_number", "check_name"], ignore_index=True)
         if found else no_rejects()
     )
     return Outcome(valid, rejected, len(frame))
@@ -142,10 +142,18 @@ def _describe(
     # a check that spans several columns shows them, less those the label already names
     labelled = cases["column"].isin(identify) & cases.duplicated(["index", "check"], keep=False)
     cases = cases[~spanned & ~labelled]
-    grouped = cases.groupby(["index", "check"], sort=False).agg(
-        column_name=("column", ", ".join), value=("failure_case", ", ".join),
-        shown=("shown", ", ".join),
-    ).reset_index()
+    # Most failures name one cell; only those spanning columns are joined (a groupby over
+    # every case would cost seconds on a large frame).
+    spans = cases.duplicated(["index", "check"], keep=False)
+    renamed = {"column": "column_name", "failure_case": "value"}
+    grouped = pd.concat([
+        cases.loc[~spans, ["index", "check", "column", "failure_case", "shown"]].rename(
+            columns=renamed),
+        cases[spans].groupby(["index", "check"], sort=False).agg(
+            column_name=("column", ", ".join), value=("failure_case", ", ".join),
+            shown=("shown", ", ".join),
+        ).reset_index(),
+    ], ignore_index=True)
     expected = grouped["check"].map(lambda check: expectation(check, schema))
     label = _labels(frame.loc[grouped["index"], list(identify)]) if identify else None
     reason = grouped["column_name"] + " = " + grouped["shown"] + ": expected " + expected
