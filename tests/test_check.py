@@ -27,7 +27,7 @@ EXPECTED = {
     "bad-truncated.parquet": "expected a Parquet file",
     "bad-unknown-city.csv": "not loaded: Atlantis (GR): no city",
     "bad-population.csv": "population 2024: value = 140000000.0: expected a city population, "
-                          "above 0 and below 50 million",
+                          "above 0 and at most 50 million",
 }
 
 

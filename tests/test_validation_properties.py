@@ -124,6 +124,7 @@ ALLOWED = {
     "area_km2": (0.0, None, True),
     "mean_temperature": (None, None, True),
 }
+FLAGS = {"has_metro"}  # unit 0/1: only 0 or 1
 CONTRACT = contracts(INDICATORS, pd.Index(CITIES), pd.Index([]), pd.Index(DATASETS))[
     "observation"]
 PLAIN = ObservationTable.to_schema()
@@ -136,6 +137,8 @@ def _finite(**bounds) -> st.SearchStrategy[float]:
 
 
 def allowed_value(indicator: str) -> st.SearchStrategy[float]:
+    if indicator in FLAGS:
+        return st.sampled_from([0.0, 1.0])
     low, high, low_included = ALLOWED[indicator]
     edges = [v for v in (low, high) if v is not None and (v != low or low_included)]
     return st.one_of(
@@ -149,6 +152,8 @@ def forbidden_value(indicator: str) -> st.SearchStrategy[float] | None:
     low, high, low_included = ALLOWED[indicator]
     if low is None:
         return None
+    if indicator in FLAGS:  # anything but 0 and 1
+        return _finite().filter(lambda v: v not in (0.0, 1.0))
     below = _finite(max_value=low) if not low_included else _finite(max_value=-TINY)
     return below if high is None else below | _finite(min_value=high, exclude_min=True)
 

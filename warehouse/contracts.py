@@ -2,7 +2,7 @@
 
 schemas.py says what a row of a table must look like on its own. A row must also refer to
 what exists (a city of the registry, an indicator the warehouse defines, a network of the
-source) and hold a value its unit allows: a city population above 0 and below 50 million, a
+source) and hold a value its unit allows: a city population above 0 and at most 50 million, a
 share within [0, 100] or [0, 1], no negative count. Those checks need the warehouse, so they
 are added here, per load, to copies of the table models; a row that fails them is rejected
 with the rest, not left for the publication check to refuse the whole version.
@@ -27,6 +27,8 @@ class UnitRule:
     low: float
     high: float
     low_inclusive: bool = True
+    high_inclusive: bool = True
+    whole: bool = False  # whole numbers only
     domain: str | None = None
 
     def indicators(self, indicators: pd.DataFrame) -> set[str]:
@@ -36,10 +38,15 @@ class UnitRule:
         return set(indicators.loc[applies, "indicator_id"])
 
     def check(self, ids: set[str]) -> pa.Check:
-        low, high, inclusive = self.low, self.high, "both" if self.low_inclusive else "right"
+        inclusive = {(True, True): "both", (False, True): "right", (True, False): "left",
+                     (False, False): "neither"}[self.low_inclusive, self.high_inclusive]
 
         def holds(frame: pd.DataFrame) -> pd.Series:
-            return ~frame["indicator_id"].isin(ids) | frame["value"].between(low, high, inclusive)
+            value = frame["value"]
+            fits = value.between(self.low, self.high, inclusive)
+            if self.whole:
+                fits &= value % 1 == 0
+            return ~frame["indicator_id"].isin(ids) | fits
 
         return pa.Check(holds, error=self.expected)
 
@@ -48,11 +55,11 @@ _INF = float("inf")
 UNIT_RULES = [
     # A population in the demography domain is a city's (or its area's); a country's lives in
     # another domain ('country context') and may well exceed a city's bound.
-    UnitRule("value: a city population, above 0 and below 50 million", frozenset({"persons"}),
+    UnitRule("value: a city population, above 0 and at most 50 million", frozenset({"persons"}),
              0, schemas.MAX_CITY_POPULATION, low_inclusive=False, domain="demography"),
     UnitRule("value: a share in %, from 0 to 100", frozenset({"%", "percent"}), 0, 100),
     UnitRule("value: a share, from 0 to 1", frozenset({"share", "fraction", "0-1"}), 0, 1),
-    UnitRule("value: 0 or 1", frozenset({"0/1"}), 0, 1),
+    UnitRule("value: 0 or 1", frozenset({"0/1"}), 0, 1, whole=True),
     UnitRule(
         "value: a count, not negative",
         frozenset({"persons", "persons per km2", "km2", "seats", "nights", "bed places",
