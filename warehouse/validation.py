@@ -135,7 +135,7 @@ def _describe(
         check=cases["check"].astype(str),
         column=cases["column"].astype(str),
         shown=cases["failure_case"].map(_quoted),
-        failure_case=cases["failure_case"].map(_plain),
+        failure_case=_as_read(cases, frame).map(_plain),
     )
     focus = cases["check"].str.extract(_FOCUS)["column"]
     spanned = focus.notna() & (focus != cases["column"]) & focus.isin(cases["column"])
@@ -168,6 +168,16 @@ def _describe(
             "reason": reason,
         }
     )[REJECTED_COLUMNS]
+
+
+def _as_read(cases: pd.DataFrame, frame: pd.DataFrame) -> pd.Series:
+    """Each failing cell as the frame held it before coercion (a publisher's '2017', not
+    2017.0), where the case names a column of the frame; else as pandera reports it."""
+    cells = cases["failure_case"].astype(object)
+    for column, rows in cases.groupby("column").groups.items():
+        if column in frame.columns:
+            cells.loc[rows] = frame[column].reindex(cases.loc[rows, "index"]).to_numpy()
+    return cells
 
 
 def _labels(rows: pd.DataFrame) -> pd.Series:

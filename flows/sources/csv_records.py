@@ -7,8 +7,6 @@ import csv
 import io
 from dataclasses import dataclass
 
-import pandas as pd
-
 from flows.sources.base import ParseError
 
 # Publishers' files sometimes carry a stray byte of another encoding (ClimActor's Dec 2022 file
@@ -62,11 +60,3 @@ def _decode(content: bytes, file: str) -> tuple[str, int]:
         raise ParseError(file, f"byte {first:,}", "UTF-8 text",
                          f"{foreign:,} bytes that are not UTF-8, e.g. {content[first:first + 4]!r}")
     return text, foreign
-
-
-def numbers_within(text: pd.Series, low: float, high: float) -> pd.Series:
-    """True where the text is a number from low to high, or missing. Raw models check numbers
-    this way, on the text as published: a coerced numeric column holding one 'abc' would fail
-    the whole frame, where this fails only the row, showing the text."""
-    values = pd.to_numeric(text, errors="coerce")
-    return text.isna() | values.between(low, high)

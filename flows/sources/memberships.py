@@ -30,7 +30,7 @@ from flows.sources.base import (
     dataset_frame,
     fetch_all,
 )
-from flows.sources.csv_records import numbers_within, read_csv_records
+from flows.sources.csv_records import read_csv_records
 from flows.sources.parse_notes import ParseNoteRaw, notes_frame
 from flows.sources.resolve import (
     bears_own_name,
@@ -86,24 +86,13 @@ class ActorRaw(pa.DataFrameModel):
     iso: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[A-Z]{3}")
     country: Series[str] = pa.Field(nullable=True)
     entity_type: Series[str] = pa.Field(nullable=True)
-    latitude: Series[str] = pa.Field(nullable=True)
-    longitude: Series[str] = pa.Field(nullable=True)
+    latitude: Series[float] = pa.Field(nullable=True, ge=-90, le=90)
+    longitude: Series[float] = pa.Field(nullable=True, ge=-180, le=180)
 
     class Config:
         strict = "filter"
         coerce = True
         unique = ["dataset_id", "line"]
-
-    # checked as text, so that one 'abc' fails its row, not the frame (see numbers_within)
-    @pa.check("latitude", name="a number from -90 to 90")
-    @classmethod
-    def latitude_in_range(cls, text: Series[str]) -> Series[bool]:
-        return numbers_within(text, -90, 90)
-
-    @pa.check("longitude", name="a number from -180 to 180")
-    @classmethod
-    def longitude_in_range(cls, text: Series[str]) -> Series[bool]:
-        return numbers_within(text, -180, 180)
 
 
 class LabelRaw(pa.DataFrameModel):
@@ -329,8 +318,8 @@ def resolve_cities(cities: pd.DataFrame, country_names: pd.DataFrame,
         "key": cities.index,
         "name": cities["name"],
         "country": country,
-        "latitude": pd.to_numeric(cities["latitude"]),
-        "longitude": pd.to_numeric(cities["longitude"]),
+        "latitude": cities["latitude"],
+        "longitude": cities["longitude"],
     })
     verdicts = match_anywhere(records, registry)
     own = bears_own_name(verdicts, cities["name"], registry)

@@ -26,7 +26,7 @@ from flows.sources.base import (
     dataset_frame,
     fetch_all,
 )
-from flows.sources.csv_records import numbers_within, read_csv_records
+from flows.sources.csv_records import read_csv_records
 from flows.sources.resolve import country_codes, match_anywhere, to_iso2
 from flows.transport import Transport
 from warehouse.schemas import DatasetTable
@@ -51,8 +51,6 @@ OTHER_COUNTRY_NAMES = {
 
 
 class AirportRaw(pa.DataFrameModel):
-    """The text as published; numbers are checked as text (see numbers_within)."""
-
     line: Series[int] = pa.Field(gt=0)
     airport_id: Series[str] = pa.Field(str_fullmatch=r"[1-9][0-9]*", unique=True)
     name: Series[str] = pa.Field(str_length={"min_value": 1})
@@ -60,22 +58,12 @@ class AirportRaw(pa.DataFrameModel):
     country: Series[str] = pa.Field(str_length={"min_value": 1})
     iata: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[A-Z0-9]{3}")
     icao: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[A-Z0-9]{4}")
-    latitude: Series[str]
-    longitude: Series[str]
+    latitude: Series[float] = pa.Field(ge=-90, le=90)
+    longitude: Series[float] = pa.Field(ge=-180, le=180)
 
     class Config:
         strict = "filter"
         coerce = True
-
-    @pa.check("latitude", name="a number from -90 to 90")
-    @classmethod
-    def latitude_in_range(cls, text: Series[str]) -> Series[bool]:
-        return numbers_within(text, -90, 90)
-
-    @pa.check("longitude", name="a number from -180 to 180")
-    @classmethod
-    def longitude_in_range(cls, text: Series[str]) -> Series[bool]:
-        return numbers_within(text, -180, 180)
 
 
 class RouteRaw(pa.DataFrameModel):
@@ -181,7 +169,7 @@ class OpenFlights(FromPublisher):
 def resolve_airports(airports: pd.DataFrame, countries: pd.DataFrame,
                      registry: Registry) -> pd.DataFrame:
     """Airports by id with the city each serves (city_id only where matched) and the verdict."""
-    airports = airports.astype({"airport_id": int, "latitude": float, "longitude": float})
+    airports = airports.astype({"airport_id": int})
     airports = airports.set_index("airport_id")
     verdicts = _resolve(airports, countries, registry)
     airports = airports.join(verdicts[["city_id", "method", "confidence", "status", "reason"]])
