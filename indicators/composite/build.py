@@ -1,0 +1,237 @@
+"""Run a framework and a method over a panel: denominate, impute, screen, treat, normalise,
+aggregate, each step recorded in the coin with its parameters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from indicators.composite.aggregate import aggregate
+from indicators.composite.coin import SET_NAMES, Coin, StepRecord
+from indicators.composite.data import Panel, panel_from_wide
+from indicators.composite.denominate import denominate
+from indicators.composite.impute import impute_column
+from indicators.composite.moments import passes, skew_kurt
+from indicators.composite.normalise import normalise
+from indicators.composite.screen import availability, included
+from indicators.composite.spec import Framework, Method
+from indicators.composite.treat import Treatment, treat_column
+from indicators.composite.weights import effective_weights, pca_weights
+
+TREAT_DEFAULTS = {
+    "method": "winsorise", "skew": 2.0, "kurtosis": 3.5, "max_points": 5, "fallback": "log",
+}
+NORMALISE_DEFAULTS = {"method": "minmax", "range": [0.0, 100.0]}
+
+
+def build(framework: Framework, method: Method, panel: Panel) -> Coin:
+    coin = Coin(framework, method, panel)
+    coin.record("Raw", panel.values, panel.indicators)
+    current = panel.values
+    for step in method.order:
+        if step == "aggregate":
+            break
+        configured = step in method.raw or step in ("denominate", "normalise")
+        if configured:
+            current = STEPS[step](coin, current)
+    aggregate_tree(coin, current)
+    return coin
+
+
+def group_columns(framework: Framework, method: Method) -> list[str]:
+    """The unit attributes the run uses: the framework's groups, the imputation groups and
+    the ranking groups."""
+    wanted = list(framework.groups) + list(method.step("rank").get("groups", []))
+    table = method.raw.get("impute", {})
+    wanted += [t["group"] for t in [table, *table.get("indicator", {}).values()] if "group" in t]
+    return list(dict.fromkeys(wanted))
+
+
+def build_frame(
+    framework: Framework,
+    method: Method,
+    frame: pd.DataFrame,
+    *,
+    unit: str,
+    period: str | None = None,
+    source: str = "data",
+) -> Coin:
+    """A wide frame (one row per unit and period) through the whole method."""
+    panel = panel_from_wide(
+        frame, framework, unit=unit, period=period, groups=group_columns(framework, method),
+        source=source,
+    )
+    return build(framework, method, panel)
+
+
+def _denominate(coin: Coin, x: np.ndarray) -> np.ndarray:
+    nodes = [coin.framework.nodes[i] for i in coin.panel.indicators]
+    if not coin.method.step("denominate").get("enabled", True) or not any(
+        n.denominator for n in nodes
+    ):
+        return x
+    out = denominate(
+        x,
+        [coin.panel.denominators[n.denominator] if n.denominator else None for n in nodes],
+        [n.scale for n in nodes],
+    )
+    used = {n.id: {"denominator": n.denominator, "scale": n.scale} for n in nodes if n.denominator}
+    coin.log.append(StepRecord("denominate", used))
+    coin.record(SET_NAMES["denominate"], out, coin.panel.indicators)
+    return out
+
+
+def _impute(coin: Coin, x: np.ndarray) -> np.ndarray:
+    out = x.copy()
+    parameters, counts = {}, {}
+    for i, indicator in enumerate(coin.panel.indicators):
+        params = {"method": "none", "window": 1} | coin.method.for_indicator("impute", indicator)
+        group = params.get("group")
+        labels = coin.panel.groups[group].to_numpy(dtype=object) if group else None
+        if params["method"].startswith("group_") and labels is None:
+            raise ValueError(f"{coin.method.source}: impute.group: needed by {params['method']}")
+        out[..., i] = impute_column(x[..., i], params["method"], labels, params["window"])
+        parameters[indicator] = params
+        counts[indicator] = int(np.sum(np.isnan(x[..., i]) & ~np.isnan(out[..., i])))
+    coin.log.append(StepRecord("impute", parameters, {"imputed": counts}))
+    coin.record(SET_NAMES["impute"], out, coin.panel.indicators)
+    return out
+
+
+def _screen(coin: Coin, x: np.ndarray) -> np.ndarray:
+    params = {
+        "enabled": True, "rule": "availability", "min_availability": 0.0, "min_nonzero": 0.0,
+    } | coin.method.step("screen")
+    if not params["enabled"]:
+        return x
+    keep = included(x, params["rule"], params["min_availability"], params["min_nonzero"])
+    available, nonzero = availability(x)
+    coin.included = keep
+    out = np.where(keep[..., None], x, np.nan)
+    coin.log.append(
+        StepRecord(
+            "screen",
+            params,
+            {"availability": available, "nonzero": nonzero, "included": keep},
+        )
+    )
+    coin.record(SET_NAMES["screen"], out, coin.panel.indicators)
+    return out
+
+
+def _treat(coin: Coin, x: np.ndarray) -> np.ndarray:
+    out = x.copy()
+    parameters = {}
+    indicators = coin.panel.indicators
+    settings = [TREAT_DEFAULTS | coin.method.for_indicator("treat", i) for i in indicators]
+    for p in range(x.shape[0]):
+        # One vectorised test for every indicator; only the failing ones are treated one by one.
+        skews, kurts = skew_kurt(x[p])
+        for i, indicator in enumerate(indicators):
+            params = settings[i]
+            parameters[indicator] = params
+            ok = bool(passes(skews[i], kurts[i], params["skew"], params["kurtosis"]))
+            if params["method"] == "none" or (ok and params["method"] == "winsorise"):
+                s, k = float(skews[i]), float(kurts[i])
+                coin.treatments[(p, indicator)] = Treatment(s, k, ok, 0, s, k, ok, False, {})
+                continue
+            out[p, :, i], coin.treatments[(p, indicator)] = treat_column(
+                x[p, :, i],
+                params["method"],
+                params["skew"],
+                params["kurtosis"],
+                params["max_points"],
+                params["fallback"],
+            )
+    coin.log.append(StepRecord("treat", parameters))
+    coin.record(SET_NAMES["treat"], out, indicators)
+    return out
+
+
+def _normalise(coin: Coin, x: np.ndarray) -> np.ndarray:
+    indicators = coin.panel.indicators
+    nodes = [coin.framework.nodes[i] for i in indicators]
+    out = np.empty_like(x)
+    parameters = {
+        i: NORMALISE_DEFAULTS | coin.method.for_indicator("normalise", i) for i in indicators
+    }
+    # Indicators that share their parameters are normalised together, as one block.
+    blocks: dict[str, list[int]] = {}
+    for i, indicator in enumerate(indicators):
+        blocks.setdefault(json.dumps(parameters[indicator], sort_keys=True), []).append(i)
+    for key, columns in blocks.items():
+        params = json.loads(key)
+        directions = np.array([nodes[i].direction for i in columns], dtype=float)
+        targets = np.array(
+            [np.nan if nodes[i].target is None else nodes[i].target for i in columns]
+        )
+        out[..., columns] = normalise(x[..., columns], directions, params, targets)
+    coin.log.append(StepRecord("normalise", parameters))
+    coin.record(SET_NAMES["normalise"], out, indicators)
+    return out
+
+
+def aggregate_tree(coin: Coin, normalised: np.ndarray) -> None:
+    """Aggregate level by level: each node from its children, with its level's weights and
+    aggregation method."""
+    framework, method = coin.framework, coin.method
+    levels = framework.levels
+    columns = list(coin.panel.indicators)
+    values = {c: normalised[..., k] for k, c in enumerate(columns)}
+    weights = {node: framework.nodes[node].weight for node in framework.nodes}
+    parameters = {}
+    for node in framework.aggregates:
+        children = framework.children(node)
+        level = levels[node]
+        child_weights = _weights(method, level - 1, children, weights, values)
+        weights.update(child_weights)
+        params = {"method": "arithmetic", "power": 1.0} | method.for_level("aggregate", level)
+        parameters[node] = params
+        stacked = np.stack([values[c] for c in children], axis=-1)
+        values[node] = aggregate(
+            stacked, np.array([child_weights[c] for c in children]), params["method"],
+            float(params["power"]),
+        )
+        columns.append(node)
+    coin.weights = weights
+    parents = {n.id: n.parent for n in framework.nodes.values()}
+    coin.log.append(
+        StepRecord(
+            "aggregate",
+            parameters,
+            {"weights": weights, "effective_weights": effective_weights(parents, weights)},
+        )
+    )
+    coin.record(SET_NAMES["aggregate"], np.stack([values[c] for c in columns], axis=-1), columns)
+
+
+def _weights(
+    method: Method,
+    level: int,
+    children: list[str],
+    framework_weights: dict[str, float],
+    values: dict[str, np.ndarray],
+) -> dict[str, float]:
+    """The weights of one node's children, who all sit at `level` (or below, in an uneven
+    tree: the children's own level decides)."""
+    params = {"method": "manual"} | method.for_level("weights", level)
+    chosen = params["method"]
+    if chosen == "equal":
+        return dict.fromkeys(children, 1.0)
+    if chosen == "pca":
+        stacked = np.stack([values[c] for c in children], axis=-1)
+        return dict(zip(children, pca_weights(stacked).tolist(), strict=True))
+    overrides = params.get("values", {})
+    return {c: float(overrides.get(c, framework_weights[c])) for c in children}
+
+
+STEPS: dict[str, Callable[[Coin, np.ndarray], np.ndarray]] = {
+    "denominate": _denominate,
+    "impute": _impute,
+    "screen": _screen,
+    "treat": _treat,
+    "normalise": _normalise,
+}

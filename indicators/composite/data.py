@@ -1,0 +1,118 @@
+"""The data a composite is built from: a panel of units x indicators over periods, with the
+units' group labels and the denominators. Wide frames (a column per indicator) and long frames
+(unit, indicator, value) both become one (periods, units, indicators) array."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from indicators.composite.spec import Framework, SpecError
+
+SINGLE_PERIOD = "all"
+
+
+@dataclass(frozen=True)
+class Panel:
+    values: np.ndarray  # (P, U, I), float, NaN = missing
+    units: list[str]
+    periods: list
+    indicators: list[str]
+    denominators: dict[str, np.ndarray]  # name -> (P, U)
+    groups: pd.DataFrame  # index = units, one column per group
+
+    def column(self, indicator: str) -> np.ndarray:
+        return self.values[..., self.indicators.index(indicator)]
+
+
+def long_to_wide(frame: pd.DataFrame, unit: str, period: str | None) -> pd.DataFrame:
+    """unit, [period,] indicator, value (+ unit attributes such as groups) -> one row per unit
+    and period, one column per indicator."""
+    keys = [unit] + ([period] if period else [])
+    duplicated = frame.duplicated([*keys, "indicator"])
+    if duplicated.any():
+        row = frame.loc[duplicated].iloc[0]
+        raise SpecError(
+            f"two values for {row[unit]!r} {row['indicator']!r}"
+            + (f" in {row[period]!r}" if period else "")
+        )
+    wide = frame.pivot(index=keys, columns="indicator", values="value")
+    attributes = [c for c in frame.columns if c not in (*keys, "indicator", "value")]
+    if attributes:
+        wide = wide.join(frame.groupby(keys)[attributes].last())
+    return wide.reset_index()
+
+
+def panel_from_wide(
+    frame: pd.DataFrame,
+    framework: Framework,
+    *,
+    unit: str,
+    period: str | None = None,
+    groups: list[str] | tuple[str, ...] = (),
+    source: str = "data",
+) -> Panel:
+    """Check that every indicator, denominator and group the framework and method need is a
+    column, that units are unique per period and values are numbers."""
+    needed = {
+        f'indicator "{i}"': i for i in framework.indicators
+    } | {
+        f'indicator "{n.id}".denominator': n.denominator
+        for n in framework.nodes.values()
+        if n.denominator
+    }
+    for where, column in needed.items():
+        if column not in frame.columns:
+            raise SpecError(
+                f"{source}: no column {column!r}, needed by {framework.source}: {where}"
+            )
+    for group in groups:
+        if group not in frame.columns:
+            raise SpecError(f"{source}: no group column {group!r}")
+    if unit not in frame.columns:
+        raise SpecError(f"{source}: no unit column {unit!r}")
+    keys = [unit] + ([period] if period else [])
+    duplicated = frame.duplicated(keys)
+    if duplicated.any():
+        raise SpecError(
+            f"{source}: unit {frame.loc[duplicated, unit].iloc[0]!r} appears twice"
+            + (f" in period {frame.loc[duplicated, period].iloc[0]!r}" if period else "")
+        )
+    frame = frame.assign(**{unit: frame[unit].astype(str)})
+    units = sorted(frame[unit].unique())
+    periods = sorted(frame[period].unique()) if period else [SINGLE_PERIOD]
+    numeric = [framework.nodes[i].id for i in framework.indicators]
+    numeric += sorted({n.denominator for n in framework.nodes.values() if n.denominator})
+    for column in numeric:
+        converted = pd.to_numeric(frame[column], errors="coerce")
+        blank = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
+        bad = converted.isna() & ~blank
+        if bad.any():
+            at = bad.idxmax()
+            raise SpecError(
+                f"{source}: column {column!r}, unit {frame.at[at, unit]!r}: "
+                f"{frame.at[at, column]!r} is not a number"
+            )
+        frame[column] = converted.astype(float)
+    index = pd.MultiIndex.from_product([periods, units]) if period else pd.Index(units)
+    framed = frame.set_index([period, unit] if period else unit).reindex(index)
+    shape = (len(periods), len(units))
+
+    def array(columns: list[str]) -> np.ndarray:
+        block = framed[columns].to_numpy(dtype=float, na_value=np.nan)
+        return block.reshape(*shape, len(columns))
+
+    values = array(framework.indicators)
+    if np.isinf(values).any():
+        _, u, i = np.argwhere(np.isinf(values))[0]
+        raise SpecError(
+            f"{source}: column {framework.indicators[i]!r}, unit {units[u]!r}: infinite"
+        )
+    denominators = {
+        name: array([name])[..., 0]
+        for name in sorted({n.denominator for n in framework.nodes.values() if n.denominator})
+    }
+    labels = frame.sort_values(keys).groupby(unit)[list(groups)].last().reindex(units)
+    return Panel(values, units, periods, framework.indicators, denominators, labels)

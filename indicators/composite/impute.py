@@ -1,0 +1,59 @@
+"""Impute missing values: mean, median, group mean or median, or (panels) the last
+observation carried forward within a window of periods. Each indicator has its own method."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+
+def impute_column(
+    column: np.ndarray, method: str, groups: np.ndarray | None, window: int
+) -> np.ndarray:
+    """column (P, U) -> the same with missing values filled where the method can.
+
+    Means and medians are taken per period over the units (per group for the group methods).
+    `locf` takes the latest earlier period within `window` periods that has a value.
+    """
+    if method == "none":
+        return column
+    out = column.copy()
+    if method == "locf":
+        latest = np.full(column.shape[1], np.nan)
+        age = np.full(column.shape[1], np.inf)
+        for p in range(column.shape[0]):
+            have = ~np.isnan(column[p])
+            fill = ~have & (age + 1 <= window)
+            out[p, fill] = latest[fill]
+            latest = np.where(have, column[p], latest)
+            age = np.where(have, 0, age + 1)
+        return out
+    centre = np.nanmean if method.endswith("mean") else np.nanmedian
+    if method.startswith("group_"):
+        if groups is None:
+            raise ValueError(f"{method} imputation needs a group column")
+        for label in np.unique(groups[~_missing_label(groups)]):
+            members = groups == label
+            _fill_with(out, members, centre)
+    else:
+        _fill_with(out, np.ones(column.shape[1], dtype=bool), centre)
+    return out
+
+
+def _fill_with(out: np.ndarray, members: np.ndarray, centre) -> None:
+    block = out[:, members]
+    missing = np.isnan(block)
+    if not missing.any():
+        return
+    with warnings.catch_warnings():
+        # a period where a whole group is missing has no centre: it stays missing
+        warnings.simplefilter("ignore", RuntimeWarning)
+        centres = centre(block, axis=1)
+    block = np.where(missing, centres[:, None], block)
+    out[:, members] = block
+
+
+def _missing_label(groups: np.ndarray) -> np.ndarray:
+    return np.array([g is None or (isinstance(g, float) and np.isnan(g)) for g in groups])
+

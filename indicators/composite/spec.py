@@ -1,0 +1,338 @@
+"""Framework and method files (TOML) -> validated specifications.
+
+A framework is the tree (indicators -> aggregates -> index) with weights, directions and
+denominators; a method says how each step treats the data. Every problem is reported as one
+line naming the file and the key, e.g. `asem.toml: indicator "Flights".weight: "one" is not a
+number`, because the people who write these files fix them from that line alone.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class SpecError(ValueError):
+    """A framework or method file that cannot be used; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    name: str
+    parent: str | None
+    weight: float
+    kind: str  # "indicator" | "aggregate" | "index"
+    direction: int = 1
+    denominator: str | None = None
+    scale: float = 1.0
+    target: float | None = None
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Framework:
+    """The tree. `levels[node]` is 1 for indicators and one more than the highest child above."""
+
+    id: str
+    name: str
+    nodes: dict[str, Node]
+    groups: tuple[str, ...]
+    source: str = "framework"
+
+    @property
+    def indicators(self) -> list[str]:
+        return [n.id for n in self.nodes.values() if n.kind == "indicator"]
+
+    @property
+    def aggregates(self) -> list[str]:
+        """Every node above the indicators, children before their parents (the index last)."""
+        return sorted(
+            (n.id for n in self.nodes.values() if n.kind != "indicator"),
+            key=lambda node: self.levels[node],
+        )
+
+    @property
+    def levels(self) -> dict[str, int]:
+        return _levels(self.nodes)
+
+    def children(self, node: str) -> list[str]:
+        return [n.id for n in self.nodes.values() if n.parent == node]
+
+    def with_weights(self, weights: dict[str, float]) -> Framework:
+        nodes = {
+            key: Node(**{**node.__dict__, "weight": weights.get(key, node.weight)})
+            for key, node in self.nodes.items()
+        }
+        return Framework(self.id, self.name, nodes, self.groups, self.source)
+
+
+def _levels(nodes: dict[str, Node]) -> dict[str, int]:
+    levels: dict[str, int] = {}
+
+    def level(key: str) -> int:
+        if key not in levels:
+            below = [level(c) for c, n in nodes.items() if n.parent == key]
+            levels[key] = 1 + max(below, default=0)
+        return levels[key]
+
+    for key in nodes:
+        level(key)
+    return levels
+
+
+def _load(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError(f"{source}: not valid TOML: {error}") from None
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpecError(f"{where}: {value!r} is not a number".replace("'", '"'))
+    return float(value)
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SpecError(f"{where}: expected a non-empty text, got {value!r}")
+    return value
+
+
+def _check_keys(table: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise SpecError(f"{where}: unknown key {unknown[0]!r}; known: {', '.join(sorted(known))}")
+
+
+NODE_KEYS = {"id", "name", "parent", "weight"}
+INDICATOR_KEYS = NODE_KEYS | {"direction", "denominator", "scale", "target", "unit"}
+
+
+def load_framework(text: str, source: str = "framework.toml") -> Framework:
+    """Parse and check a framework file: unique ids, known parents, no cycle, numeric weights,
+    directions of +1 or -1, one root (the index)."""
+    raw = _load(text, source)
+    _check_keys(raw, {"id", "name", "description", "groups", "indicator", "aggregate"}, source)
+    index_id = _text(raw.get("id"), f"{source}: id")
+    nodes: dict[str, Node] = {
+        index_id: Node(index_id, str(raw.get("name", index_id)), None, 1.0, "index")
+    }
+    for kind, keys in (("aggregate", NODE_KEYS), ("indicator", INDICATOR_KEYS)):
+        entries = raw.get(kind, [])
+        if not isinstance(entries, list):
+            raise SpecError(f"{source}: {kind}: expected [[{kind}]] tables")
+        for position, entry in enumerate(entries, start=1):
+            label = f"{source}: {kind} #{position}"
+            if not isinstance(entry, dict):
+                raise SpecError(f"{label}: expected a table")
+            node_id = _text(entry.get("id"), f"{label}.id")
+            where = f'{source}: {kind} "{node_id}"'
+            _check_keys(entry, keys, where)
+            if node_id in nodes:
+                raise SpecError(f"{where}.id: defined twice")
+            direction = entry.get("direction", 1)
+            if direction not in (1, -1) or isinstance(direction, bool):
+                raise SpecError(f"{where}.direction: expected 1 or -1, got {direction!r}")
+            weight = _number(entry.get("weight", 1.0), f"{where}.weight")
+            if weight < 0:
+                raise SpecError(f"{where}.weight: {weight:g} is negative")
+            target = entry.get("target")
+            nodes[node_id] = Node(
+                id=node_id,
+                name=str(entry.get("name", node_id)),
+                parent=_text(entry.get("parent", index_id), f"{where}.parent"),
+                weight=weight,
+                kind=kind,
+                direction=int(direction),
+                denominator=entry.get("denominator") or None,
+                scale=_number(entry.get("scale", 1.0), f"{where}.scale"),
+                target=None if target is None else _number(target, f"{where}.target"),
+                unit=str(entry.get("unit", "")),
+            )
+    _check_tree(nodes, source)
+    groups = raw.get("groups", [])
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise SpecError(f"{source}: groups: expected a list of column names")
+    return Framework(index_id, nodes[index_id].name, nodes, tuple(groups), source)
+
+
+def _check_tree(nodes: dict[str, Node], source: str) -> None:
+    for node in nodes.values():
+        if node.parent is None:
+            continue
+        where = f'{source}: {node.kind} "{node.id}".parent'
+        parent = nodes.get(node.parent)
+        if parent is None:
+            raise SpecError(f"{where}: no node {node.parent!r}")
+        if parent.kind == "indicator":
+            raise SpecError(f"{where}: {node.parent!r} is an indicator, which has no children")
+    for node in nodes.values():
+        seen = [node.id]
+        parent = node.parent
+        while parent is not None:
+            if parent in seen:
+                cycle = " -> ".join([*seen[seen.index(parent):], parent])
+                raise SpecError(f'{source}: {node.kind} "{node.id}".parent: cycle {cycle}')
+            seen.append(parent)
+            parent = nodes[parent].parent
+    for node in nodes.values():
+        if node.kind != "indicator" and not any(n.parent == node.id for n in nodes.values()):
+            raise SpecError(f'{source}: {node.kind} "{node.id}": has no children')
+    for node in nodes.values():
+        if node.kind != "indicator":
+            children = [n for n in nodes.values() if n.parent == node.id]
+            if sum(n.weight for n in children) <= 0:
+                raise SpecError(f'{source}: {node.kind} "{node.id}": children weights sum to 0')
+
+
+# Method --------------------------------------------------------------------------------------
+
+IMPUTATIONS = ("none", "mean", "median", "group_mean", "group_median", "locf")
+TREATMENTS = ("none", "winsorise", "log")
+NORMALISATIONS = (
+    "minmax", "zscore", "rank", "percentile_rank", "distance_to_max", "distance_to_target",
+    "fraction_of_max", "goalposts", "none",
+)
+WEIGHTINGS = ("manual", "equal", "pca")
+AGGREGATIONS = ("arithmetic", "geometric", "harmonic", "generalised", "copeland")
+SCREEN_RULES = ("availability", "zeros", "availability_and_zeros")
+STEP_ORDER = ("denominate", "impute", "screen", "treat", "normalise", "aggregate")
+
+
+@dataclass(frozen=True)
+class Method:
+    """Every step's parameters, with per-indicator and per-level overrides already resolved by
+    the accessors below. `raw` is the parsed file, kept for the record."""
+
+    raw: dict[str, Any]
+    order: tuple[str, ...]
+    source: str = "method"
+    uncertainty: dict[str, Any] = field(default_factory=dict)
+
+    def step(self, name: str) -> dict[str, Any]:
+        table = self.raw.get(name, {})
+        return {k: v for k, v in table.items() if k not in ("indicator", "level")}
+
+    def for_indicator(self, name: str, indicator: str) -> dict[str, Any]:
+        table = self.raw.get(name, {})
+        return self.step(name) | table.get("indicator", {}).get(indicator, {})
+
+    def for_level(self, name: str, level: int) -> dict[str, Any]:
+        table = self.raw.get(name, {})
+        return self.step(name) | table.get("level", {}).get(str(level), {})
+
+
+STEP_KEYS = {
+    "denominate": {"enabled"},
+    "impute": {"method", "group", "window", "indicator"},
+    "screen": {"enabled", "min_availability", "min_nonzero", "rule"},
+    "treat": {"method", "skew", "kurtosis", "max_points", "fallback", "indicator"},
+    "normalise": {"method", "range", "mean", "sd", "low", "high", "target", "pooled", "indicator"},
+    "weights": {"method", "values", "level"},
+    "aggregate": {"method", "power", "level"},
+    "rank": {"groups"},
+    "uncertainty": {
+        "replications", "seed", "weights_noise", "weight_sets", "normalise", "aggregate",
+        "impute", "treat",
+    },
+}
+CHOICES = {
+    "impute": IMPUTATIONS,
+    "treat": TREATMENTS,
+    "normalise": NORMALISATIONS,
+    "weights": WEIGHTINGS,
+    "aggregate": AGGREGATIONS,
+}
+
+
+def load_method(text: str, source: str = "method.toml") -> Method:
+    raw = _load(text, source)
+    _check_keys(raw, set(STEP_KEYS) | {"order", "description"}, source)
+    for step, keys in STEP_KEYS.items():
+        table = raw.get(step, {})
+        if not isinstance(table, dict):
+            raise SpecError(f"{source}: {step}: expected a table [{step}]")
+        _check_keys(table, keys, f"{source}: {step}")
+        tables = [(f"{source}: {step}", table)]
+        for scope in ("indicator", "level"):
+            for key, sub in table.get(scope, {}).items():
+                where = f"{source}: {step}.{scope}.{key}"
+                if not isinstance(sub, dict):
+                    raise SpecError(f"{where}: expected a table")
+                _check_keys(sub, keys - {"indicator", "level"}, where)
+                tables.append((where, sub))
+        for where, sub in tables:
+            _check_parameters(step, sub, where)
+    order = tuple(raw.get("order", STEP_ORDER))
+    unknown = [s for s in order if s not in STEP_ORDER]
+    if unknown:
+        raise SpecError(
+            f"{source}: order: unknown step {unknown[0]!r}; known: {', '.join(STEP_ORDER)}"
+        )
+    if not order or order[-1] != "aggregate" or "normalise" not in order or len(set(order)) < len(
+        order
+    ):
+        raise SpecError(f"{source}: order: each step once, normalise before aggregate (last)")
+    _check_uncertainty(raw.get("uncertainty", {}), f"{source}: uncertainty")
+    return Method(raw, order, source, raw.get("uncertainty", {}))
+
+
+def _check_parameters(step: str, table: dict[str, Any], where: str) -> None:
+    if "method" in table and step in CHOICES:
+        _choice(table["method"], CHOICES[step], f"{where}.method")
+    for key in ("skew", "kurtosis", "mean", "sd", "low", "high", "target", "power",
+                "min_availability", "min_nonzero"):
+        if key in table:
+            _number(table[key], f"{where}.{key}")
+    for key in ("max_points", "window"):
+        if key in table and (not isinstance(table[key], int) or table[key] < 0):
+            raise SpecError(f"{where}.{key}: expected a whole number >= 0, got {table[key]!r}")
+    if "range" in table:
+        bounds = table["range"]
+        if not isinstance(bounds, list) or len(bounds) != 2:
+            raise SpecError(f"{where}.range: expected [low, high]")
+        low, high = (_number(b, f"{where}.range") for b in bounds)
+        if not high > low:
+            raise SpecError(f"{where}.range: high must be above low")
+    if "sd" in table and table["sd"] <= 0:
+        raise SpecError(f"{where}.sd: must be above 0")
+    if "fallback" in table:
+        _choice(table["fallback"], ("log", "none"), f"{where}.fallback")
+    if "rule" in table:
+        _choice(table["rule"], SCREEN_RULES, f"{where}.rule")
+    if "values" in table:
+        if not isinstance(table["values"], dict):
+            raise SpecError(f"{where}.values: expected a table of node = weight")
+        for node, weight in table["values"].items():
+            if _number(weight, f"{where}.values.{node}") < 0:
+                raise SpecError(f"{where}.values.{node}: {weight:g} is negative")
+    if "groups" in table and not isinstance(table["groups"], list):
+        raise SpecError(f"{where}.groups: expected a list of column names")
+
+
+def _choice(value: Any, known: tuple[str, ...], where: str) -> str:
+    if value not in known:
+        raise SpecError(f"{where}: unknown {value!r}; known: {', '.join(known)}")
+    return value
+
+
+def _check_uncertainty(table: dict[str, Any], where: str) -> None:
+    if "replications" in table and (
+        not isinstance(table["replications"], int) or table["replications"] < 1
+    ):
+        raise SpecError(f"{where}.replications: expected a whole number >= 1")
+    if "weights_noise" in table:
+        noise = _number(table["weights_noise"], f"{where}.weights_noise")
+        if not 0 <= noise < 1:
+            raise SpecError(f"{where}.weights_noise: expected a share in [0, 1)")
+    for step in ("normalise", "aggregate", "impute", "treat"):
+        for position, alternative in enumerate(table.get(step, []), start=1):
+            label = f"{where}.{step}[{position}]"
+            if not isinstance(alternative, dict):
+                raise SpecError(f"{label}: expected a table such as {{ method = ... }}")
+            _check_keys(alternative, STEP_KEYS[step] - {"indicator", "level"}, label)
+            _check_parameters(step, alternative, label)
