@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import tomllib
+import pkgutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
+from importlib import import_module, resources
 
 import duckdb
 import pandas as pd
 
-from indicators import composite, index
-from indicators.index import score_index
+import indicators.composite
+from indicators.composite.build import build_frame
+from indicators.composite.results import scores_long
+from indicators.composite.spec import SpecError, load_framework, load_method
 from warehouse.schemas import ScoreRunTable, ScoreTable
 from warehouse.sync import sync_table
 
@@ -23,9 +25,12 @@ DEFAULT_FRAMEWORK = "prominence"
 def _engine_hash() -> str:
     """The scoring code itself: a change in how scores are computed is a new score run even
     when framework, method and data are the same."""
-    return hashlib.sha256(
-        "".join(inspect.getsource(module) for module in (composite, index)).encode()
-    ).hexdigest()
+    package = indicators.composite
+    modules = sorted(m.name for m in pkgutil.iter_modules(package.__path__))
+    source = "".join(
+        inspect.getsource(import_module(f"{package.__name__}.{name}")) for name in modules
+    )
+    return hashlib.sha256(source.encode()).hexdigest()
 
 
 ENGINE_HASH = _engine_hash()
@@ -76,41 +81,46 @@ def _latest_values(con: duckdb.DuckDBPyConnection, indicator_ids: list[str]) -> 
 
 def score_warehouse(con: duckdb.DuckDBPyConnection, name: str = DEFAULT_FRAMEWORK) -> ScoreOutcome:
     framework_text, method_text = framework_files(name)
-    framework, method = tomllib.loads(framework_text), tomllib.loads(method_text)
-    weights = {entry["id"]: float(entry["weight"]) for entry in framework["indicator"]}
+    framework = load_framework(framework_text, f"{name}.toml")
+    method = load_method(method_text, f"{name}.method.toml")
+    indicator_ids = framework.indicators
     directions = dict(
         con.execute(
             "SELECT indicator_id, direction FROM indicator WHERE list_contains(?, indicator_id)",
-            [list(weights)],
+            [indicator_ids],
         ).fetchall()
     )
-    missing = sorted(set(weights) - set(directions))
-    if missing:
-        raise ValueError(f"{name}.toml: indicator(s) not in the warehouse: {', '.join(missing)}")
+    for indicator in indicator_ids:
+        if indicator not in directions:
+            raise SpecError(f'{name}.toml: indicator "{indicator}": not in the warehouse')
+        declared = framework.nodes[indicator].direction
+        if directions[indicator] != declared:
+            raise SpecError(
+                f'{name}.toml: indicator "{indicator}".direction: {declared}, '
+                f"the warehouse says {directions[indicator]}"
+            )
 
-    data = _latest_values(con, list(weights))
+    data = _latest_values(con, indicator_ids)
     input_hash = _sha(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes())
     run_id = _sha("\0".join([framework_text, method_text, input_hash, ENGINE_HASH]))[:16]
     if con.execute("SELECT 1 FROM score_run WHERE score_run_id = ?", [run_id]).fetchone():
         return ScoreOutcome(run_id, len(data), reused=True)
 
-    scores = score_index(
-        data[list(weights)],
-        index_id=framework["id"],
-        directions=directions,
-        weights=weights,
-        groups={"country": data["country"], "continent": data["continent"]},
-        normalise=method["normalise"],
-        aggregate=method["aggregate"],
-    ).assign(score_run_id=run_id, rank_low=None, rank_high=None)
-    # scores are ours, not a publisher's: a score that breaks its contract is a bug, and the
-    # refresh stops before publishing it
+    coin = build_frame(
+        framework, method, data.rename_axis("city_id").reset_index(), unit="city_id",
+        source="warehouse",
+    )
+    scores = (
+        scores_long(coin, ["country", "continent"])
+        .rename(columns={"unit": "city_id", "node": "node_id", "kind": "node_kind"})
+        .assign(score_run_id=run_id, rank_low=None, rank_high=None)
+    )
     scores = ScoreTable.validate(scores)
     run = ScoreRunTable.validate(pd.DataFrame(
         [
             {
                 "score_run_id": run_id,
-                "framework_id": framework["id"],
+                "framework_id": framework.id,
                 "framework": framework_text,
                 "method": method_text,
                 "framework_hash": _sha(framework_text),

@@ -188,13 +188,18 @@ def aggregate_tree(coin: Coin, normalised: np.ndarray) -> None:
         level = levels[node]
         child_weights = _weights(method, level - 1, children, weights, values)
         weights.update(child_weights)
-        params = {"method": "arithmetic", "power": 1.0} | method.for_level("aggregate", level)
+        params = {"method": "arithmetic", "power": 1.0, "min_availability": 0.0} | (
+            method.for_level("aggregate", level)
+        )
         parameters[node] = params
         stacked = np.stack([values[c] for c in children], axis=-1)
-        values[node] = aggregate(
+        score = aggregate(
             stacked, np.array([child_weights[c] for c in children]), params["method"],
             float(params["power"]),
         )
+        # COINr's dat_thresh: too few children with data and the unit gets no score here
+        enough = np.mean(~np.isnan(stacked), axis=-1) >= params["min_availability"]
+        values[node] = np.where(enough, score, np.nan)
         columns.append(node)
     coin.weights = weights
     parents = {n.id: n.parent for n in framework.nodes.values()}

@@ -27,9 +27,9 @@ def _scored(coin: Coin) -> np.ndarray:
 
 
 def scores_long(coin: Coin, groups: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
-    """One row per period, unit and node: value (the raw value of an indicator, the score of
-    an aggregate), normalised (the normalised indicator, or the score), rank and percentile,
-    then rank_<group> and percentile_<group> for each group."""
+    """One row per period, unit kept by the screen, and node: value (the raw value of an
+    indicator, the score of an aggregate), normalised (the normalised indicator, or the
+    score), rank and percentile, then rank_<group> and percentile_<group> for each group."""
     values = _scored(coin)
     nodes = coin.columns["Aggregated"]
     periods, units = coin.periods, coin.units
@@ -49,9 +49,11 @@ def scores_long(coin: Coin, groups: list[str] | tuple[str, ...] = ()) -> pd.Data
             "indicator" if coin.framework.nodes[n].kind == "indicator" else "dimension")
         for n in nodes
     }
-    frame = frame.reset_index()
+    kept = np.ones(values.shape, dtype=bool)
+    if coin.included is not None:
+        kept &= coin.included[..., None]
+    frame = frame[kept.reshape(-1)].reset_index()
     frame.insert(3, "kind", frame["node"].map(kinds))
-    frame = frame[frame["normalised"].notna()]
     for column in frame.columns:
         if column.startswith("rank"):
             frame[column] = frame[column].astype("Int64")

@@ -233,7 +233,7 @@ STEP_KEYS = {
     "treat": {"method", "skew", "kurtosis", "max_points", "fallback", "indicator"},
     "normalise": {"method", "range", "mean", "sd", "low", "high", "target", "pooled", "indicator"},
     "weights": {"method", "values", "level"},
-    "aggregate": {"method", "power", "level"},
+    "aggregate": {"method", "power", "min_availability", "level"},
     "rank": {"groups"},
     "uncertainty": {
         "replications", "seed", "weights_noise", "weight_sets", "normalise", "aggregate",
