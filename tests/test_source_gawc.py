@@ -17,10 +17,10 @@ import pytest
 from flows.sources.base import Extracted, ParseError, Registry
 from flows.sources.gawc import MATRICES, Gawc
 from flows.sources.resolve import match_anywhere
-from flows.sources.service_matrix import read_service_matrix
 from flows.transport import MirrorTransport, mirror_path
 from tests.conftest import SHARED, citybench, cli_env, query
 from tests.http_server import FileServer
+from warehouse.service_matrix import read_service_matrix
 
 FSU = SHARED / "opendata" / "gawc" / "fsu-2015-2018" / "Data" / "RawData"
 PUBLISHED_FILES = {Gawc.urls[m.file]: FSU / m.file for m in MATRICES}

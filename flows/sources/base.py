@@ -12,6 +12,7 @@ import pandera.pandas as pa
 from flows.transport import Transport
 from warehouse import checks  # noqa: F401  (registers str_fullmatch for the sources' models)
 from warehouse.location import source_urls
+from warehouse.parse_error import ParseError as ParseError  # what every source raises
 
 
 @dataclass(frozen=True)
@@ -55,18 +56,6 @@ def fetch_all(
         retrieved_at=min(f.retrieved_at for f in fetched.values()),
         last_modified={name: f.last_modified for name, f in fetched.items() if f.last_modified},
     )
-
-
-class ParseError(ValueError):
-    """A file that is not what its publisher's format promises: truncated, garbled, changed.
-
-    The message names the file, the position and what was expected, on one line.
-    """
-
-    def __init__(self, file: str, position: str, expected: str, found: object = None):
-        found_text = "" if found is None else f", found {str(found)[:60]!r}"
-        super().__init__(f"{file}, {position}: expected {expected}{found_text}")
-        self.file, self.position, self.expected = file, position, expected
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,9 @@ from flows.sources.resolve import (
     one_record_per_city,
     to_iso2,
 )
-from flows.sources.service_matrix import MAX_SERVICE_VALUE, ServiceMatrix, read_service_matrix
 from flows.transport import Transport
 from warehouse.schemas import DatasetTable
+from warehouse.service_matrix import MAX_SERVICE_VALUE, ServiceMatrix, read_service_matrix
 
 REPOSITORY = (
     "https://raw.githubusercontent.com/qullab/Periphery-Uncertainty-and-Legacy/"

@@ -30,7 +30,6 @@ from flows.sources.base import (
     dataset_frame,
     fetch_all,
 )
-from flows.sources.csv_records import read_csv_records
 from flows.sources.parse_notes import ParseNoteRaw, notes_frame
 from flows.sources.resolve import (
     bears_own_name,
@@ -40,6 +39,7 @@ from flows.sources.resolve import (
     to_iso2,
 )
 from flows.transport import Transport
+from warehouse.csv_records import read_csv_records
 from warehouse.schemas import DatasetTable
 
 REPOSITORY = (

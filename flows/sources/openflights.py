@@ -26,9 +26,9 @@ from flows.sources.base import (
     dataset_frame,
     fetch_all,
 )
-from flows.sources.csv_records import read_csv_records
 from flows.sources.resolve import country_codes, match_anywhere, to_iso2
 from flows.transport import Transport
+from warehouse.csv_records import read_csv_records
 from warehouse.schemas import DatasetTable
 
 REPOSITORY = "https://raw.githubusercontent.com/jpatokal/openflights/master/data/"

@@ -7,21 +7,23 @@ Layout, as GaWC and the studies following it publish matrices:
     [Sector]  []         Law     Banking ...     <- optional: each firm's sector
     NEW YORK  [US]       5       2       ...     <- one row per city
 
-The `gawc` source reads its matrices with it, and `citybench network MATRIX` can: it does not
-import Prefect.
+The `gawc` source reads its matrices with it (values 0-5), and so does `citybench network
+MATRIX` (any non-negative values). It is here rather than in flows/ so that the app's command
+can use it too, without Prefect or pandera.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import re
 from dataclasses import dataclass
 
 import pandas as pd
 import python_calamine
 
-from flows.sources.base import ParseError
-from flows.sources.csv_records import read_csv_records
+from warehouse.csv_records import read_csv_records
+from warehouse.parse_error import ParseError
 
 MAX_SERVICE_VALUE = 5
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
@@ -64,8 +66,10 @@ def column_letter(column: int) -> str:
     return letters
 
 
-def read_service_matrix(content: bytes, file: str, sheet: str | None = None) -> ServiceMatrix:
-    """The validated matrix, or ParseError naming the cell that is not what a matrix holds."""
+def read_service_matrix(content: bytes, file: str, sheet: str | None = None,
+                        max_value: float | None = MAX_SERVICE_VALUE) -> ServiceMatrix:
+    """The validated matrix, or ParseError naming the cell that is not what a matrix holds.
+    Values run from 0 to `max_value` (None: any non-negative number)."""
     grid = _grid(content, file, sheet)
     grid = _without_blank_lines(grid)
     if len(grid.rows) < 2:
@@ -85,7 +89,7 @@ def read_service_matrix(content: bytes, file: str, sheet: str | None = None) -> 
     firms = _firm_names(grid, first_firm, notes)
     cities = _city_names(grid, first_city)
     values = pd.DataFrame(
-        [[_value(grid, r, c) for c in range(first_firm, len(header))]
+        [[_value(grid, r, c, max_value) for c in range(first_firm, len(header))]
          for r in range(first_city, len(grid.rows))],
         index=pd.Index(cities, name="city"),
         columns=firms,
@@ -196,19 +200,21 @@ def _city_names(grid: _Grid, first_city: int) -> list[str]:
     return names
 
 
-def _value(grid: _Grid, r: int, c: int) -> float:
+def _value(grid: _Grid, r: int, c: int, max_value: float | None) -> float:
     cell = grid.rows[r][c]
     where = f"{grid.at(r, c)} ({_text(grid.rows[r][0])}, {_text(grid.rows[0][c]) or 'unnamed'})"
+    expected = ("a non-negative service value" if max_value is None
+                else f"a service value 0-{max_value:g}")
     if isinstance(cell, bool) or _blank(cell):
-        raise ParseError(grid.file, where, f"a service value 0-{MAX_SERVICE_VALUE}",
+        raise ParseError(grid.file, where, expected,
                          "a blank cell" if not isinstance(cell, bool) else cell)
     numeric = isinstance(cell, int | float) or (isinstance(cell, str)
                                                 and _NUMBER.match(cell.strip()) is not None)
     if not numeric:
-        raise ParseError(grid.file, where, f"a service value 0-{MAX_SERVICE_VALUE}", cell)
+        raise ParseError(grid.file, where, expected, cell)
     value = float(cell)
-    if not 0 <= value <= MAX_SERVICE_VALUE:
-        raise ParseError(grid.file, where, f"a service value 0-{MAX_SERVICE_VALUE}", _text(cell))
+    if value != value or not 0 <= value <= (max_value if max_value is not None else math.inf):
+        raise ParseError(grid.file, where, expected, _text(cell))
     return value
 
 

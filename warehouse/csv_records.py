@@ -7,7 +7,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from flows.sources.base import ParseError
+from warehouse.parse_error import ParseError
 
 # Publishers' files sometimes carry a stray byte of another encoding (ClimActor's Dec 2022 file
 # has Mac Roman no-break spaces in region names); more than this share means the file is not
