@@ -1,7 +1,8 @@
 """Aggregate children into their parent: weighted arithmetic, geometric, harmonic or
 generalised (power) mean, or the Copeland outranking count.
 
-children is (P, U, k), weights (k,). A missing child is dropped and the remaining weights are
+children is (..., U, k); weights are (k,), or (..., 1, k) for one set of weights per leading
+row (the Monte Carlo's replications). A missing child is dropped and the remaining weights are
 renormalised (COINr and the JRC do the same); a unit with no children at all stays missing.
 """
 
@@ -18,10 +19,16 @@ def aggregate(
     children: np.ndarray, weights: np.ndarray, method: str, power: float = 1.0
 ) -> np.ndarray:
     if method == "copeland":
-        return copeland(children, weights)
+        if weights.ndim == 1:
+            return copeland(children, weights)
+        # one set of weights per replication: each replication compared on its own
+        rows = np.broadcast_to(children, weights.shape[:-2] + children.shape[-2:])
+        return np.stack(
+            [copeland(c[None], w.reshape(-1))[0] for c, w in zip(rows, weights, strict=True)]
+        )
     present = ~np.isnan(children)
     filled = np.where(present, children, 0.0)
-    total = present @ weights
+    total = _dot(present, weights)
     needs_positive = method in ("geometric", "harmonic") or (
         method == "generalised" and power <= 0
     )
@@ -32,19 +39,25 @@ def aggregate(
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         if method == "arithmetic" or (method == "generalised" and power == 1):
-            out = (filled @ weights) / total
+            out = _dot(filled, weights) / total
         elif method == "geometric" or (method == "generalised" and power == 0):
             logs = np.where(present, np.log(np.where(present, children, 1.0)), 0.0)
-            out = np.exp((logs @ weights) / total)
+            out = np.exp(_dot(logs, weights) / total)
         elif method == "harmonic":
             inverse = np.where(present, 1.0 / np.where(present, children, 1.0), 0.0)
-            out = total / (inverse @ weights)
+            out = total / _dot(inverse, weights)
         elif method == "generalised":
             powered = np.where(present, np.where(present, children, 1.0) ** power, 0.0)
-            out = ((powered @ weights) / total) ** (1.0 / power)
+            out = (_dot(powered, weights) / total) ** (1.0 / power)
         else:
             raise AggregationError(f"unknown aggregation {method!r}")
     return np.where(total > 0, out, np.nan)
+
+
+def _dot(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    if weights.ndim == 1:
+        return x @ weights
+    return np.einsum("...k,...k->...", x, weights)
 
 
 def copeland(children: np.ndarray, weights: np.ndarray) -> np.ndarray:

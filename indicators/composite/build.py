@@ -28,6 +28,14 @@ NORMALISE_DEFAULTS = {"method": "minmax", "range": [0.0, 100.0]}
 
 
 def build(framework: Framework, method: Method, panel: Panel) -> Coin:
+    coin = prepare(framework, method, panel)
+    aggregate_tree(coin, coin.sets["Normalised"])
+    return coin
+
+
+def prepare(framework: Framework, method: Method, panel: Panel) -> Coin:
+    """Every step up to and including normalisation (the Monte Carlo reuses these sets and
+    repeats only the aggregation)."""
     coin = Coin(framework, method, panel)
     coin.record("Raw", panel.values, panel.indicators)
     current = panel.values
@@ -37,7 +45,6 @@ def build(framework: Framework, method: Method, panel: Panel) -> Coin:
         configured = step in method.raw or step in ("denominate", "normalise")
         if configured:
             current = STEPS[step](coin, current)
-    aggregate_tree(coin, current)
     return coin
 
 
@@ -175,32 +182,11 @@ def _normalise(coin: Coin, x: np.ndarray) -> np.ndarray:
 
 
 def aggregate_tree(coin: Coin, normalised: np.ndarray) -> None:
-    """Aggregate level by level: each node from its children, with its level's weights and
-    aggregation method."""
-    framework, method = coin.framework, coin.method
-    levels = framework.levels
-    columns = list(coin.panel.indicators)
-    values = {c: normalised[..., k] for k, c in enumerate(columns)}
-    weights = {node: framework.nodes[node].weight for node in framework.nodes}
-    parameters = {}
-    for node in framework.aggregates:
-        children = framework.children(node)
-        level = levels[node]
-        child_weights = _weights(method, level - 1, children, weights, values)
-        weights.update(child_weights)
-        params = {"method": "arithmetic", "power": 1.0, "min_availability": 0.0} | (
-            method.for_level("aggregate", level)
-        )
-        parameters[node] = params
-        stacked = np.stack([values[c] for c in children], axis=-1)
-        score = aggregate(
-            stacked, np.array([child_weights[c] for c in children]), params["method"],
-            float(params["power"]),
-        )
-        # COINr's dat_thresh: too few children with data and the unit gets no score here
-        enough = np.mean(~np.isnan(stacked), axis=-1) >= params["min_availability"]
-        values[node] = np.where(enough, score, np.nan)
-        columns.append(node)
+    """Aggregate level by level, record the Aggregated set, the weights and their effect."""
+    framework = coin.framework
+    values, weights, parameters = aggregate_values(
+        framework, coin.method, coin.panel.indicators, normalised
+    )
     coin.weights = weights
     parents = {n.id: n.parent for n in framework.nodes.values()}
     coin.log.append(
@@ -210,7 +196,47 @@ def aggregate_tree(coin: Coin, normalised: np.ndarray) -> None:
             {"weights": weights, "effective_weights": effective_weights(parents, weights)},
         )
     )
+    columns = list(values)
     coin.record(SET_NAMES["aggregate"], np.stack([values[c] for c in columns], axis=-1), columns)
+
+
+def aggregate_values(
+    framework: Framework,
+    method: Method,
+    indicators: list[str],
+    normalised: np.ndarray,
+    weights: dict[str, float | np.ndarray] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, dict]]:
+    """Each node from its children, with its level's aggregation method and the weights the
+    method gives (or `weights`, as given, for every node: a number, or an array with one
+    weight per replication, the replications leading the shape of `normalised`).
+
+    Returns every node's values (indicators first, the index last), the weights used and
+    each node's parameters."""
+    levels = framework.levels
+    values = {c: normalised[..., k] for k, c in enumerate(indicators)}
+    used = {node: framework.nodes[node].weight for node in framework.nodes}
+    parameters = {}
+    for node in framework.aggregates:
+        children = framework.children(node)
+        level = levels[node]
+        if weights is None:
+            used.update(_weights(method, level - 1, children, used, values))
+        else:
+            used.update({c: weights[c] for c in children})
+        params = {"method": "arithmetic", "power": 1.0, "min_availability": 0.0} | (
+            method.for_level("aggregate", level)
+        )
+        parameters[node] = params
+        stacked = np.stack(np.broadcast_arrays(*[values[c] for c in children]), axis=-1)
+        child_weights = np.stack(np.broadcast_arrays(*[used[c] for c in children]), axis=-1)
+        if child_weights.ndim > 1:  # one set per replication, broadcast over the units
+            child_weights = child_weights[..., None, :]
+        score = aggregate(stacked, child_weights, params["method"], float(params["power"]))
+        # COINr's dat_thresh: too few children with data and the unit gets no score here
+        enough = np.mean(~np.isnan(stacked), axis=-1) >= params["min_availability"]
+        values[node] = np.where(enough, score, np.nan)
+    return values, used, parameters
 
 
 def _weights(

@@ -225,6 +225,10 @@ class Method:
         table = self.raw.get(name, {})
         return self.step(name) | table.get("level", {}).get(str(level), {})
 
+    def replace(self, step: str, table: dict[str, Any]) -> Method:
+        """This method with one step's whole table replaced (an uncertainty alternative)."""
+        return Method({**self.raw, step: table}, self.order, self.source, self.uncertainty)
+
 
 STEP_KEYS = {
     "denominate": {"enabled"},
@@ -236,8 +240,8 @@ STEP_KEYS = {
     "aggregate": {"method", "power", "min_availability", "level"},
     "rank": {"groups"},
     "uncertainty": {
-        "replications", "seed", "weights_noise", "weight_sets", "normalise", "aggregate",
-        "impute", "treat",
+        "replications", "seed", "weights_noise", "sensitivity", "period", "normalise",
+        "aggregate", "impute", "treat",
     },
 }
 CHOICES = {

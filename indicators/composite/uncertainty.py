@@ -1,0 +1,192 @@
+"""Uncertainty and sensitivity analysis (JRC/OECD Handbook, step 7; Saisana et al. 2005;
+COINr's get_sensitivity): how much would the ranks move if the assumptions a user is unsure
+of had been made differently?
+
+The assumptions are the method's `[uncertainty]` table: weights perturbed by up to
+± `weights_noise` (each weight times a uniform factor), and alternatives for the
+normalisation, aggregation, imputation and treatment steps (each alternative replaces the
+whole step table). Every replication draws one value of each assumption, builds the composite
+and ranks the units; the rank distribution gives each unit a median rank and a 5-95% interval.
+
+Sensitivity uses the Saltelli design: two independent samples A and B of N replications, and
+for each assumption a sample A with that assumption taken from B. The output is COINr's: the
+mean absolute shift of the units' ranks from the nominal ranks. First-order indices (Saltelli
+2010) say how much of its variance each assumption explains alone, total indices (Jansen
+1999) include its interactions; weights count as one assumption (a group of factors).
+
+Only the aggregation is repeated per replication; the data sets before it are computed once
+per combination of the discrete alternatives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from indicators.composite.build import aggregate_values, prepare
+from indicators.composite.coin import Coin
+from indicators.composite.spec import SpecError
+
+DISCRETE_STEPS = ("impute", "treat", "normalise", "aggregate")
+
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    ranks: pd.DataFrame  # per unit: nominal, median, low (5%), high (95%), mean rank
+    sensitivity: pd.DataFrame | None  # per assumption: first_order, total
+    replications: int
+    runs: int  # composites built, sensitivity included
+
+
+@dataclass(frozen=True)
+class _Assumption:
+    name: str
+    columns: slice  # the sample columns it reads
+    alternatives: list[dict[str, Any]] | None  # None: weights
+
+
+def analyse(coin: Coin, settings: dict[str, Any] | None = None) -> UncertaintyResult:
+    """Run the method's `[uncertainty]` (or `settings`) on a built coin."""
+    settings = dict(coin.method.uncertainty if settings is None else settings)
+    where = f"{coin.method.source}: uncertainty"
+    replications = int(settings.get("replications", 1000))
+    rng = np.random.default_rng(settings.get("seed", 1))
+    period = coin._period(settings.get("period"))
+    noise = float(settings.get("weights_noise", 0.0))
+    weighted = [n for n in coin.framework.nodes if coin.framework.nodes[n].parent is not None]
+
+    assumptions, width = [], 0
+    for step in DISCRETE_STEPS:
+        alternatives = settings.get(step, [])
+        if len(alternatives) >= 2:
+            assumptions.append(_Assumption(step, slice(width, width + 1), alternatives))
+            width += 1
+    if noise > 0:
+        assumptions.append(_Assumption("weights", slice(width, width + len(weighted)), None))
+        width += len(weighted)
+    if not assumptions:
+        raise SpecError(f"{where}: nothing is uncertain: give weights_noise or 2+ alternatives")
+
+    model = _Model(coin, period, assumptions, weighted, noise, where)
+    nominal = model.nominal_ranks
+    a = rng.random((replications, width))
+    ranks_a = model.ranks(a)
+    result_ranks = _summarise(coin, period, nominal, ranks_a)
+    runs = replications + 1
+    sensitivity = None
+    if settings.get("sensitivity", True):
+        b = rng.random((replications, width))
+        y_a = _mean_shift(ranks_a, nominal)
+        y_b = _mean_shift(model.ranks(b), nominal)
+        variance = np.var(np.concatenate([y_a, y_b]), ddof=1)
+        rows = []
+        for assumption in assumptions:
+            ab = a.copy()
+            ab[:, assumption.columns] = b[:, assumption.columns]
+            y_ab = _mean_shift(model.ranks(ab), nominal)
+            rows.append(
+                {
+                    "assumption": assumption.name,
+                    "first_order": np.mean(y_b * (y_ab - y_a)) / variance if variance else 0.0,
+                    "total": np.mean((y_a - y_ab) ** 2) / 2 / variance if variance else 0.0,
+                }
+            )
+        sensitivity = pd.DataFrame(rows).set_index("assumption")
+        runs += replications * (len(assumptions) + 1)
+    return UncertaintyResult(result_ranks, sensitivity, replications, runs)
+
+
+class _Model:
+    """Sample rows (values in [0, 1)) -> the units' ranks on the index."""
+
+    def __init__(self, coin, period, assumptions, weighted, noise, where):
+        self.coin, self.period = coin, period
+        self.assumptions, self.weighted, self.noise, self.where = (
+            assumptions, weighted, noise, where
+        )
+        self.nominal_weights = dict(coin.weights)
+        self.prepared: dict[tuple, tuple[np.ndarray, np.ndarray | None]] = {}
+        index = coin.columns["Aggregated"].index(coin.framework.id)
+        self.nominal_ranks = _rank(coin.sets["Aggregated"][period, :, index], self._kept(coin))
+
+    def _kept(self, coin: Coin) -> np.ndarray:
+        if coin.included is None:
+            return np.ones(len(coin.units), dtype=bool)
+        return coin.included[self.period]
+
+    def ranks(self, sample: np.ndarray) -> np.ndarray:
+        """One row of ranks per sample row. Rows that draw the same discrete alternatives are
+        aggregated together, their weights stacked, in blocks that bound memory."""
+        out = np.empty((sample.shape[0], len(self.coin.units)))
+        discrete = [a for a in self.assumptions if a.alternatives is not None]
+        drawn = [(sample[:, a.columns.start] * len(a.alternatives)).astype(int) for a in discrete]
+        choices = np.stack(drawn, axis=1) if drawn else np.zeros((len(sample), 0), dtype=int)
+        block = max(1, int(2e7 // (len(self.coin.units) * len(self.coin.panel.indicators))))
+        for combination in np.unique(choices, axis=0):
+            rows = np.flatnonzero((choices == combination).all(axis=1))
+            for start in range(0, rows.size, block):
+                chosen = rows[start : start + block]
+                out[chosen] = self._block(tuple(combination.tolist()), sample[chosen])
+        return out
+
+    def _block(self, combination: tuple[int, ...], sample: np.ndarray) -> np.ndarray:
+        method = self.coin.method
+        discrete = [a for a in self.assumptions if a.alternatives is not None]
+        choice = list(zip([a.name for a in discrete], combination, strict=True))
+        for assumption, k in zip(discrete, combination, strict=True):
+            method = method.replace(assumption.name, assumption.alternatives[k])
+        key = tuple(c for c in choice if c[0] != "aggregate")
+        if key not in self.prepared:
+            prepared = prepare(self.coin.framework, method, self.coin.panel)
+            self.prepared[key] = (
+                prepared.sets["Normalised"][self.period][None],
+                self._kept(prepared),
+            )
+        normalised, kept = self.prepared[key]
+        weights: dict[str, float | np.ndarray] = dict(self.nominal_weights)
+        perturbed = [a for a in self.assumptions if a.alternatives is None]
+        if perturbed:
+            factors = 1 - self.noise + 2 * self.noise * sample[:, perturbed[0].columns]
+            for k, node in enumerate(self.weighted):
+                weights[node] = self.nominal_weights[node] * factors[:, k]
+        else:
+            normalised = np.broadcast_to(normalised, (sample.shape[0], *normalised.shape[1:]))
+        try:
+            values, _, _ = aggregate_values(
+                self.coin.framework, method, self.coin.panel.indicators, normalised, weights
+            )
+        except ValueError as error:
+            described = ", ".join(f"{step} alternative {k + 1}" for step, k in choice)
+            raise SpecError(f"{self.where}: with {described}: {error}") from None
+        index = np.broadcast_to(values[self.coin.framework.id], (sample.shape[0], kept.size))
+        return _rank(index, kept)
+
+
+def _rank(index: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Ranks along the last axis (1 = best, ties share the better rank)."""
+    scores = np.where(kept, index, np.nan)
+    return rankdata(-scores, method="min", axis=-1, nan_policy="omit")
+
+
+def _mean_shift(ranks: np.ndarray, nominal: np.ndarray) -> np.ndarray:
+    return np.nanmean(np.abs(ranks - nominal), axis=1)
+
+
+def _summarise(coin: Coin, period: int, nominal: np.ndarray, ranks: np.ndarray) -> pd.DataFrame:
+    with np.errstate(all="ignore"):
+        low, median, high = np.nanpercentile(ranks, [5, 50, 95], axis=0)
+    frame = pd.DataFrame(
+        {
+            "nominal": nominal,
+            "median": median,
+            "low": low,
+            "high": high,
+            "mean": np.nanmean(ranks, axis=0),
+        },
+        index=pd.Index(coin.units, name="unit"),
+    )
+    return frame.dropna(subset=["nominal"]).sort_values(["nominal", "median"])
