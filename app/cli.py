@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 from importlib import resources
+from pathlib import Path
 
 from app.status import status_lines
 from warehouse.connect import WarehouseMissing
@@ -39,6 +40,21 @@ def _parser() -> argparse.ArgumentParser:
     app.add_argument("--db", help="warehouse file to serve")
     status = commands.add_parser("status", help="freshness per source and the published version")
     status.add_argument("--db", help="warehouse file")
+    network = commands.add_parser(
+        "network", help="interlocking network model (GNC, tiers, dyads) of a cities x "
+        "organisations matrix (CSV or XLSX)")
+    network.add_argument("matrix", metavar="MATRIX", type=Path)
+    network.add_argument("--out", metavar="O", type=Path, required=True,
+                         help="CSV of city, connectivity, share, rank, tier")
+    network.add_argument("--dyads", metavar="K", type=int,
+                         help="also write the K strongest pairs to O's name + .dyads.csv")
+    network.add_argument("--tiers", choices=["share", "jenks"], default="share",
+                         help="tiers by share of the top connectivity (default) or by "
+                         "natural breaks")
+    network.add_argument("--sheet", help="the workbook's sheet (default: the first)")
+    network.add_argument("--backbone", action="store_true",
+                         help="also write each city's backbone partners (SDSM) to O's name "
+                         "+ .backbone.csv")
     return parser
 
 
@@ -82,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "app":
         _run_app(args.port, args.db)
+    elif args.command == "network":
+        from app.network_cli import run
+
+        return run(args.matrix, args.out, args.dyads, args.tiers, args.sheet, args.backbone)
     elif args.command == "status":
         try:
             print("\n".join(status_lines(resolve_db(args.db))))
