@@ -17,7 +17,7 @@ from indicators.composite.impute import impute_column
 from indicators.composite.moments import passes, skew_kurt
 from indicators.composite.normalise import normalise
 from indicators.composite.screen import availability, included
-from indicators.composite.spec import Framework, Method
+from indicators.composite.spec import Framework, Method, SpecError, check_method
 from indicators.composite.treat import Treatment, treat_column
 from indicators.composite.weights import effective_weights, pca_weights
 
@@ -28,6 +28,7 @@ NORMALISE_DEFAULTS = {"method": "minmax", "range": [0.0, 100.0]}
 
 
 def build(framework: Framework, method: Method, panel: Panel) -> Coin:
+    check_method(framework, method)
     coin = prepare(framework, method, panel)
     aggregate_tree(coin, coin.sets["Normalised"])
     return coin
@@ -99,7 +100,8 @@ def _impute(coin: Coin, x: np.ndarray) -> np.ndarray:
         group = params.get("group")
         labels = coin.panel.groups[group].to_numpy(dtype=object) if group else None
         if params["method"].startswith("group_") and labels is None:
-            raise ValueError(f"{coin.method.source}: impute.group: needed by {params['method']}")
+            # a SpecError, as every other mistake in a method file: one line, no traceback
+            raise SpecError(f"{coin.method.source}: impute.group: needed by {params['method']}")
         out[..., i] = impute_column(x[..., i], params["method"], labels, params["window"])
         parameters[indicator] = params
         counts[indicator] = int(np.sum(np.isnan(x[..., i]) & ~np.isnan(out[..., i])))
@@ -168,6 +170,12 @@ def _normalise(coin: Coin, x: np.ndarray) -> np.ndarray:
     # Indicators that share their parameters are normalised together, as one block.
     blocks: dict[str, list[int]] = {}
     for i, indicator in enumerate(indicators):
+        if parameters[indicator]["method"] == "distance_to_target" and nodes[i].target is None:
+            # normalise() can only say that some target is missing; here we know which
+            raise SpecError(
+                f'{coin.framework.source}: indicator "{indicator}".target: needed by '
+                f"{coin.method.source}: normalise.method = \"distance_to_target\""
+            )
         blocks.setdefault(json.dumps(parameters[indicator], sort_keys=True), []).append(i)
     for key, columns in blocks.items():
         params = json.loads(key)

@@ -33,7 +33,8 @@ def long_to_wide(frame: pd.DataFrame, unit: str, period: str | None) -> pd.DataF
     keys = [unit] + ([period] if period else [])
     duplicated = frame.duplicated([*keys, "indicator"])
     if duplicated.any():
-        row = frame.loc[duplicated].iloc[0]
+        # as Python values: the message says 2021, not np.int64(2021)
+        row = frame.loc[duplicated].iloc[:1].to_dict("records")[0]
         raise SpecError(
             f"two values for {row[unit]!r} {row['indicator']!r}"
             + (f" in {row[period]!r}" if period else "")
@@ -76,9 +77,10 @@ def panel_from_wide(
     keys = [unit] + ([period] if period else [])
     duplicated = frame.duplicated(keys)
     if duplicated.any():
+        # tolist(): Python values, so that a year reads 2021 and not np.int64(2021)
         raise SpecError(
-            f"{source}: unit {frame.loc[duplicated, unit].iloc[0]!r} appears twice"
-            + (f" in period {frame.loc[duplicated, period].iloc[0]!r}" if period else "")
+            f"{source}: unit {frame.loc[duplicated, unit].tolist()[0]!r} appears twice"
+            + (f" in period {frame.loc[duplicated, period].tolist()[0]!r}" if period else "")
         )
     frame = frame.assign(**{unit: frame[unit].astype(str)})
     units = sorted(frame[unit].unique())
@@ -90,10 +92,12 @@ def panel_from_wide(
         blank = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
         bad = converted.isna() & ~blank
         if bad.any():
-            at = bad.idxmax()
+            # by position: with a repeated index label (frames concatenated per period)
+            # .at would return a Series, and the message would span several lines
+            at = int(np.flatnonzero(bad.to_numpy())[0])
             raise SpecError(
-                f"{source}: column {column!r}, unit {frame.at[at, unit]!r}: "
-                f"{frame.at[at, column]!r} is not a number"
+                f"{source}: column {column!r}, unit {frame[unit].iat[at]!r}: "
+                f"{frame[column].iat[at]!r} is not a number"
             )
         frame[column] = converted.astype(float)
     index = pd.MultiIndex.from_product([periods, units]) if period else pd.Index(units)
@@ -114,5 +118,10 @@ def panel_from_wide(
         name: array([name])[..., 0]
         for name in sorted({n.denominator for n in framework.nodes.values() if n.denominator})
     }
+    for name, column in denominators.items():
+        # x / inf = 0 would pass as a real value
+        if np.isinf(column).any():
+            _, u = np.argwhere(np.isinf(column))[0]
+            raise SpecError(f"{source}: column {name!r}, unit {units[u]!r}: infinite")
     labels = frame.sort_values(keys).groupby(unit)[list(groups)].last().reindex(units)
     return Panel(values, units, periods, framework.indicators, denominators, labels)

@@ -31,14 +31,23 @@ def normalise(
             lo, hi = _min(x, axis), _max(x, axis)
             return _spread(x, lo, hi, low, high)
         if method == "distance_to_max":
+            # COINr's formula; a column without spread goes to the middle (0.5) as in
+            # minmax, instead of 0 / 0 = NaN
             lo, hi = _min(x, axis), _max(x, axis)
-            return 1 - (hi - x) / (hi - lo)
+            span = np.where(hi > lo, hi - lo, 1.0)
+            return np.where(hi > lo, 1 - (hi - x) / span, np.where(np.isnan(x), np.nan, 0.5))
         if method == "fraction_of_max":
             return x / _max(x, axis)
         if method == "zscore":
             mean = np.nanmean(x, axis=axis, keepdims=True)
             sd = np.nanstd(x, axis=axis, ddof=1, keepdims=True)
-            return (x - mean) / sd * params.get("sd", 1.0) + params.get("mean", 0.0)
+            # a column without spread is at the mean (not 0 / 0 = NaN), as minmax puts it in
+            # the middle; spread is max > min, as the sd of equal values can round above 0
+            flat = ~(_max(x, axis) > _min(x, axis))
+            z = np.where(flat, 0.0, (x - mean) / np.where(flat, 1.0, sd))
+            return np.where(np.isnan(x), np.nan, z) * params.get("sd", 1.0) + params.get(
+                "mean", 0.0
+            )
         if method == "rank":
             return _ranks(x, axis)
         if method == "percentile_rank":

@@ -141,6 +141,10 @@ def load_framework(text: str, source: str = "framework.toml") -> Framework:
             if weight < 0:
                 raise SpecError(f"{where}.weight: {weight:g} is negative")
             target = entry.get("target")
+            denominator = entry.get("denominator")
+            if denominator is not None:
+                # a number here would only fail later, as "no column 5" in the data
+                _text(denominator, f"{where}.denominator")
             nodes[node_id] = Node(
                 id=node_id,
                 name=str(entry.get("name", node_id)),
@@ -148,7 +152,7 @@ def load_framework(text: str, source: str = "framework.toml") -> Framework:
                 weight=weight,
                 kind=kind,
                 direction=int(direction),
-                denominator=entry.get("denominator") or None,
+                denominator=denominator or None,
                 scale=_number(entry.get("scale", 1.0), f"{where}.scale"),
                 target=None if target is None else _number(target, f"{where}.target"),
                 unit=str(entry.get("unit", "")),
@@ -263,7 +267,11 @@ def load_method(text: str, source: str = "method.toml") -> Method:
         _check_keys(table, keys, f"{source}: {step}")
         tables = [(f"{source}: {step}", table)]
         for scope in ("indicator", "level"):
-            for key, sub in table.get(scope, {}).items():
+            scoped = table.get(scope, {})
+            if not isinstance(scoped, dict):
+                # `indicator = 3` would otherwise fail with an AttributeError, not one line
+                raise SpecError(f"{source}: {step}.{scope}: expected tables [{step}.{scope}.X]")
+            for key, sub in scoped.items():
                 where = f"{source}: {step}.{scope}.{key}"
                 if not isinstance(sub, dict):
                     raise SpecError(f"{where}: expected a table")
@@ -271,7 +279,11 @@ def load_method(text: str, source: str = "method.toml") -> Method:
                 tables.append((where, sub))
         for where, sub in tables:
             _check_parameters(step, sub, where)
-    order = tuple(raw.get("order", STEP_ORDER))
+    order = raw.get("order", STEP_ORDER)
+    if not isinstance(order, list | tuple):
+        # a text would be read letter by letter ("unknown step 'a'")
+        raise SpecError(f"{source}: order: expected a list of steps, got {order!r}")
+    order = tuple(order)
     unknown = [s for s in order if s not in STEP_ORDER]
     if unknown:
         raise SpecError(
@@ -292,9 +304,17 @@ def _check_parameters(step: str, table: dict[str, Any], where: str) -> None:
                 "min_availability", "min_nonzero"):
         if key in table:
             _number(table[key], f"{where}.{key}")
+    for key in ("min_availability", "min_nonzero"):
+        # shares, not percentages: 90 would screen out every unit without a word
+        if key in table and not 0 <= table[key] <= 1:
+            raise SpecError(f"{where}.{key}: expected a share in [0, 1], got {table[key]!r}")
     for key in ("max_points", "window"):
-        if key in table and (not isinstance(table[key], int) or table[key] < 0):
+        if key in table and not _whole(table[key], 0):
             raise SpecError(f"{where}.{key}: expected a whole number >= 0, got {table[key]!r}")
+    for key in ("enabled", "pooled"):
+        # enabled = "false" is a text, and a non-empty text is true: the step would run
+        if key in table and not isinstance(table[key], bool):
+            raise SpecError(f"{where}.{key}: expected true or false, got {table[key]!r}")
     if "range" in table:
         bounds = table["range"]
         if not isinstance(bounds, list) or len(bounds) != 2:
@@ -318,6 +338,11 @@ def _check_parameters(step: str, table: dict[str, Any], where: str) -> None:
         raise SpecError(f"{where}.groups: expected a list of column names")
 
 
+def _whole(value: Any, least: int) -> bool:
+    """An integer >= least; TOML's true is not one, although Python's bool is an int."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
 def _choice(value: Any, known: tuple[str, ...], where: str) -> str:
     if value not in known:
         raise SpecError(f"{where}: unknown {value!r}; known: {', '.join(known)}")
@@ -325,18 +350,57 @@ def _choice(value: Any, known: tuple[str, ...], where: str) -> str:
 
 
 def _check_uncertainty(table: dict[str, Any], where: str) -> None:
-    if "replications" in table and (
-        not isinstance(table["replications"], int) or table["replications"] < 1
-    ):
+    if "replications" in table and not _whole(table["replications"], 1):
         raise SpecError(f"{where}.replications: expected a whole number >= 1")
+    if "seed" in table and not _whole(table["seed"], 0):
+        raise SpecError(f"{where}.seed: expected a whole number >= 0")
     if "weights_noise" in table:
         noise = _number(table["weights_noise"], f"{where}.weights_noise")
         if not 0 <= noise < 1:
             raise SpecError(f"{where}.weights_noise: expected a share in [0, 1)")
     for step in ("normalise", "aggregate", "impute", "treat"):
-        for position, alternative in enumerate(table.get(step, []), start=1):
+        alternatives = table.get(step, [])
+        if not isinstance(alternatives, list):
+            # a text would be read letter by letter, a table key by key
+            raise SpecError(
+                f"{where}.{step}: expected a list of tables such as [{{ method = ... }}]"
+            )
+        for position, alternative in enumerate(alternatives, start=1):
             label = f"{where}.{step}[{position}]"
             if not isinstance(alternative, dict):
                 raise SpecError(f"{label}: expected a table such as {{ method = ... }}")
             _check_keys(alternative, STEP_KEYS[step] - {"indicator", "level"}, label)
             _check_parameters(step, alternative, label)
+
+
+def check_method(framework: Framework, method: Method) -> None:
+    """What a method names must exist in the framework it runs on. Without this check an
+    override for a misspelt indicator (`[normalise.indicator.Flight]`), a level the tree does
+    not have or a weight for a missing node was ignored without a word."""
+    top = max(framework.levels.values())
+    spans = {"aggregate": (2, top, "aggregates into"), "weights": (1, top - 1, "weighs")}
+    for step, table in method.raw.items():
+        if not isinstance(table, dict):
+            continue
+        for key in table.get("indicator", {}):
+            if key not in framework.indicators:
+                raise SpecError(
+                    f'{method.source}: {step}.indicator.{key}: no indicator "{key}" in '
+                    f"{framework.source}"
+                )
+        for key in table.get("level", {}) if step in spans else ():
+            low, high, verb = spans[step]
+            if not (key.isdigit() and low <= int(key) <= high):
+                raise SpecError(
+                    f"{method.source}: {step}.level.{key}: {framework.source} {verb} "
+                    f"levels {low} to {high} only"
+                )
+    weights = method.raw.get("weights", {})
+    scoped = [(f"weights.level.{k}", t) for k, t in weights.get("level", {}).items()]
+    for where, table in [("weights", weights), *scoped]:
+        for node in table.get("values", {}):
+            if node not in framework.nodes:
+                raise SpecError(
+                    f'{method.source}: {where}.values.{node}: no node "{node}" in '
+                    f"{framework.source}"
+                )

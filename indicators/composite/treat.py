@@ -45,12 +45,14 @@ def treat_column(
     if method == "log":
         logged = log_ct(x)
         s2, k2 = (float(v[0]) for v in skew_kurt(logged[:, None]))
-        return logged, Treatment(skew, kurt, ok, 0, s2, k2, True, True, {})
+        ok2 = bool(passes(np.array(s2), np.array(k2), skew_max, kurt_max))
+        return logged, Treatment(skew, kurt, ok, 0, s2, k2, ok2, True, {})
 
     out = x.copy()
     points: dict[int, str] = {}
     s2, k2, ok2 = skew, kurt, ok
-    while True:
+    # the limit is checked before each point, so that max_points = 0 winsorises none
+    while len(points) < max_points:
         present = ~np.isnan(out)
         if s2 >= 0:
             extreme = np.nanmax(out)
@@ -71,12 +73,14 @@ def treat_column(
         points.update(dict.fromkeys(at.tolist(), label))
         s2, k2 = (float(v[0]) for v in skew_kurt(out[:, None]))
         ok2 = bool(passes(np.array(s2), np.array(k2), skew_max, kurt_max))
-        if ok2 or len(points) >= max_points:
+        if ok2:
             break
     if not ok2 and fallback == "log":
         logged = log_ct(x)
         s3, k3 = (float(v[0]) for v in skew_kurt(logged[:, None]))
-        return logged, Treatment(skew, kurt, ok, len(points), s3, k3, True, True, {})
+        # the test after the log is reported as it comes out: the log need not cure the skew
+        ok3 = bool(passes(np.array(s3), np.array(k3), skew_max, kurt_max))
+        return logged, Treatment(skew, kurt, ok, len(points), s3, k3, ok3, True, {})
     return out, Treatment(skew, kurt, ok, len(points), s2, k2, ok2, False, points)
 
 
