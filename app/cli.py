@@ -40,6 +40,20 @@ def _parser() -> argparse.ArgumentParser:
     app.add_argument("--db", help="warehouse file to serve")
     status = commands.add_parser("status", help="freshness per source and the published version")
     status.add_argument("--db", help="warehouse file")
+    score = commands.add_parser(
+        "score", help="composite scores of a data file (CSV, XLSX, Parquet) by a framework "
+        "and a method (TOML)")
+    score.add_argument("--framework", metavar="F", type=Path, required=True)
+    score.add_argument("--method", metavar="M", type=Path, required=True)
+    score.add_argument("--data", metavar="D", type=Path, required=True,
+                       help="wide (a column per indicator) or long (unit, indicator, value)")
+    score.add_argument("--out", metavar="O", type=Path, required=True,
+                       help="CSV of the units' scores and ranks, best first")
+    score.add_argument("--unit", help="the unit column (default: the first, or 'unit')")
+    score.add_argument("--period", help="the period column (default: period, year or time)")
+    score.add_argument("--steps", metavar="DIR", type=Path,
+                       help="also write every intermediate data set, the treatment log, "
+                       "weights, diagnostics and the run's files to DIR")
     network = commands.add_parser(
         "network", help="interlocking network model (GNC, tiers, dyads) of a cities x "
         "organisations matrix (CSV or XLSX)")
@@ -102,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         from app.network_cli import run
 
         return run(args.matrix, args.out, args.dyads, args.tiers, args.sheet, args.backbone)
+    elif args.command == "score":
+        from app.score_cli import run as score
+
+        return score(args)
     elif args.command == "status":
         try:
             print("\n".join(status_lines(resolve_db(args.db))))

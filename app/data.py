@@ -257,6 +257,8 @@ def rankings(db: Path, framework: str, continent: str | None = None,
         WITH {_LATEST_RUN}
         SELECT s.rank, c.city_id, c.name, co.name AS country, c.country_iso2, co.continent,
                s.value AS score, s.percentile, s.rank_country, s.rank_continent, c.population,
+               CASE WHEN s.rank_low IS NOT NULL
+                    THEN s.rank_low::VARCHAR || ' to ' || s.rank_high::VARCHAR END AS rank_range,
                count(*) OVER () AS matching
         FROM score s JOIN run USING (score_run_id)
         JOIN city c USING (city_id)
@@ -340,7 +342,7 @@ def profile(db: Path, framework: str, city_id: str) -> pd.DataFrame:
         )
         SELECT me.node_id, me.node_kind, i.name AS indicator_name, i.unit, i.direction,
                i.source_id, me.value, me.normalised,
-               me.rank, me.percentile, peers.peers,
+               me.rank, me.percentile, peers.peers, me.rank_low, me.rank_high,
                me.rank_country, me.percentile_country, peers.peers_country,
                me.rank_continent, me.percentile_continent, peers.peers_continent
         FROM me JOIN peers USING (node_id)

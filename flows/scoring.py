@@ -16,6 +16,7 @@ import indicators.composite
 from indicators.composite.build import build_frame
 from indicators.composite.results import scores_long
 from indicators.composite.spec import SpecError, load_framework, load_method
+from indicators.composite.uncertainty import analyse
 from warehouse.schemas import ScoreRunTable, ScoreTable
 from warehouse.sync import sync_table
 
@@ -79,6 +80,20 @@ def _latest_values(con: duckdb.DuckDBPyConnection, indicator_ids: list[str]) -> 
     return wide
 
 
+def _with_rank_intervals(scores: pd.DataFrame, coin, index_id: str) -> pd.DataFrame:
+    """The index rank's 5-95% interval from the method's Monte Carlo, when it has one."""
+    if not coin.method.uncertainty:
+        return scores.assign(rank_low=None, rank_high=None)
+    interval = analyse(coin).ranks[["low", "high"]].rename(
+        columns={"low": "rank_low", "high": "rank_high"}
+    )
+    on_index = scores["node_id"] == index_id
+    joined = scores.join(interval, on="city_id")
+    return joined.assign(
+        rank_low=joined["rank_low"].where(on_index), rank_high=joined["rank_high"].where(on_index)
+    )
+
+
 def score_warehouse(con: duckdb.DuckDBPyConnection, name: str = DEFAULT_FRAMEWORK) -> ScoreOutcome:
     framework_text, method_text = framework_files(name)
     framework = load_framework(framework_text, f"{name}.toml")
@@ -113,8 +128,9 @@ def score_warehouse(con: duckdb.DuckDBPyConnection, name: str = DEFAULT_FRAMEWOR
     scores = (
         scores_long(coin, ["country", "continent"])
         .rename(columns={"unit": "city_id", "node": "node_id", "kind": "node_kind"})
-        .assign(score_run_id=run_id, rank_low=None, rank_high=None)
+        .assign(score_run_id=run_id)
     )
+    scores = _with_rank_intervals(scores, coin, framework.id)
     scores = ScoreTable.validate(scores)
     run = ScoreRunTable.validate(pd.DataFrame(
         [

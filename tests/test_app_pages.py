@@ -81,9 +81,11 @@ def test_city_page_shows_ranks_among_all_country_and_continent(published, monkey
     lagos = _one(published, "SELECT city_id FROM city WHERE name = ? AND country_iso2 = ?",
                  ("Lagos", "NG"))[0]
     at = _app(published, monkeypatch, "views/city.py", city=lagos)
-    rank, rank_country, rank_continent = _one(
-        published, "SELECT rank, rank_country, rank_continent FROM score "
+    rank, rank_country, rank_continent, low, high = _one(
+        published, "SELECT rank, rank_country, rank_continent, rank_low, rank_high FROM score "
                    "WHERE city_id = ? AND node_kind = 'index'", (lagos,))
+    assert low <= high
+    assert f"lies between {low:,} and {high:,}" in " ".join(c.value for c in at.caption)
     metrics = [m.value for m in at.metric]
     assert metrics[0].startswith(f"{rank:,} of ")
     assert metrics[1].startswith(f"{rank_country:,} of ")

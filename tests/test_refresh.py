@@ -221,3 +221,24 @@ def test_file_standing_in_for_a_directory_is_refused(tmp_path, prefect_home):
         f"citybench refresh: cannot write the warehouse at {blocker / 'w.duckdb'}: "
         f"{blocker} is not a directory"
     )
+
+
+def test_index_ranks_carry_their_monte_carlo_interval(published):
+    """prominence.method.toml has an [uncertainty] table: every ranked city's index rank gets
+    a 5-95% interval, the other nodes none; a city alone at the top stays there."""
+    rows = query(
+        published,
+        """
+        SELECT node_kind, count(rank), count(rank_low), count(rank_high),
+               count(*) FILTER (WHERE rank_low > rank_high),
+               count(*) FILTER (WHERE rank_high - rank_low > 0)
+        FROM score
+        WHERE score_run_id = (SELECT score_run_id FROM score_run ORDER BY created_at DESC LIMIT 1)
+        GROUP BY node_kind ORDER BY node_kind
+        """,
+    )
+    by_kind = {kind: counts for kind, *counts in rows}
+    ranked, low, high, inverted, uncertain = by_kind["index"]
+    assert ranked == low == high > 1000
+    assert inverted == 0 and uncertain > ranked / 2  # perturbed weights do move most ranks
+    assert by_kind["indicator"][1:3] == [0, 0]

@@ -46,6 +46,12 @@ if snap is not None:
                    f"{int(index['rank' + suffix]):,} of {int(index['peers' + suffix]):,}",
                    help=f"Percentile {index['percentile' + suffix]:.1f}: the share of {scope} "
                    "scoring below this city.")
+    if pd.notna(index["rank_low"]):
+        st.caption(
+            f"Rank {int(index['rank']):,} among all cities lies between "
+            f"{int(index['rank_low']):,} and {int(index['rank_high']):,} in 90% of the "
+            "replications that vary the weights and the normalisation (uncertainty analysis)."
+        )
 
     def _value(value, unit) -> str:
         if pd.isna(value):

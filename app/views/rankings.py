@@ -34,11 +34,15 @@ if snap is not None:
                                             ui.read(snap, "attributions", ui.FRAMEWORK),
                                             scope=scope), width="stretch")
         st.dataframe(
-            ranking[["rank", "name", "country", "continent_name", "score", "percentile",
-                     "rank_country", "rank_continent", "population"]],
+            ranking[["rank", "rank_range", "name", "country", "continent_name", "score",
+                     "percentile", "rank_country", "rank_continent", "population"]],
             hide_index=True, width="stretch",
             column_config={
-                "rank": "Rank", "name": "City", "country": "Country",
+                "rank": "Rank",
+                "rank_range": st.column_config.TextColumn(
+                    "Rank 5-95%", help="How far the rank moves when the weights and the "
+                    "normalisation are varied (Monte Carlo; the method file says how)"),
+                "name": "City", "country": "Country",
                 "continent_name": "Continent",
                 "score": st.column_config.NumberColumn("Score", format="%.3f"),
                 "percentile": st.column_config.NumberColumn("Percentile", format="%.2f"),

@@ -170,7 +170,8 @@ def _normalise(coin: Coin, x: np.ndarray) -> np.ndarray:
     # Indicators that share their parameters are normalised together, as one block.
     blocks: dict[str, list[int]] = {}
     for i, indicator in enumerate(indicators):
-        if parameters[indicator]["method"] == "distance_to_target" and nodes[i].target is None:
+        target = parameters[indicator].get("target", nodes[i].target)  # the method's wins
+        if parameters[indicator]["method"] == "distance_to_target" and target is None:
             # normalise() can only say that some target is missing; here we know which
             raise SpecError(
                 f'{coin.framework.source}: indicator "{indicator}".target: needed by '
@@ -180,9 +181,8 @@ def _normalise(coin: Coin, x: np.ndarray) -> np.ndarray:
     for key, columns in blocks.items():
         params = json.loads(key)
         directions = np.array([nodes[i].direction for i in columns], dtype=float)
-        targets = np.array(
-            [np.nan if nodes[i].target is None else nodes[i].target for i in columns]
-        )
+        given = [params.get("target", nodes[i].target) for i in columns]
+        targets = np.array([np.nan if t is None else t for t in given], dtype=float)
         out[..., columns] = normalise(x[..., columns], directions, params, targets)
     coin.log.append(StepRecord("normalise", parameters))
     coin.record(SET_NAMES["normalise"], out, indicators)

@@ -178,7 +178,10 @@ def _mean_shift(ranks: np.ndarray, nominal: np.ndarray) -> np.ndarray:
 
 def _summarise(coin: Coin, period: int, nominal: np.ndarray, ranks: np.ndarray) -> pd.DataFrame:
     with np.errstate(all="ignore"):
-        low, median, high = np.nanpercentile(ranks, [5, 50, 95], axis=0)
+        # the interval is widened to whole ranks: the 5% rank rounded down, the 95% up
+        low = np.nanpercentile(ranks, 5, axis=0, method="lower")
+        high = np.nanpercentile(ranks, 95, axis=0, method="higher")
+        median = np.nanmedian(ranks, axis=0)
     frame = pd.DataFrame(
         {
             "nominal": nominal,
