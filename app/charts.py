@@ -137,3 +137,25 @@ def where_city_stands(distribution: pd.DataFrame, profile: pd.DataFrame, city_na
         width=600,
         height=60 * max(1, len(order)),
     )
+
+
+def strongest_links(partners: pd.DataFrame, city_name: str, attributions: Sequence[str],
+                    what: str = "airline routes") -> alt.Chart:
+    """A city's strongest partners, one bar each: `partners` has name, country and routes."""
+    frame = partners.assign(city=partners["name"] + ", " + partners["country"])
+    return (
+        alt.Chart(frame)
+        .mark_bar(color=HIGHLIGHT)
+        .encode(
+            x=alt.X("routes:Q", title=what.capitalize()),
+            y=alt.Y("city:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False)),
+            tooltip=[alt.Tooltip("city:N", title="City"),
+                     alt.Tooltip("routes:Q", title=what.capitalize())],
+        )
+        .properties(
+            title=_title(f"{city_name}: strongest links by {what}",
+                         [_source_line(attributions)]),
+            width=600,
+            height=max(120, 22 * len(frame)),
+        )
+    )

@@ -376,3 +376,32 @@ def distribution(db: Path, framework: str, measure: Measure = "normalised",
     frame["bin_start"] = frame["bin"] / bins
     frame["bin_end"] = (frame["bin"] + 1) / bins
     return _with_labels(frame, framework)
+
+
+# --- networks: firms, city networks, air routes, twinning ------------------------------------
+
+
+def places(db: Path) -> pd.DataFrame:
+    """Every city's name, country and continent, by city id (for the networks' reach)."""
+    return _frame(db, """
+        SELECT c.city_id, c.name, c.country_iso2 AS country, co.continent
+        FROM city c JOIN country co ON co.iso2 = c.country_iso2
+    """).set_index("city_id")
+
+
+def memberships(db: Path) -> pd.DataFrame:
+    """Who is in each organisation (firms with their service values, city networks with 1)."""
+    return _frame(db, """
+        SELECT m.network_id, n.name AS network, n.kind, n.sector, m.city_id, m.period,
+               m.value, m.source_id, m.dataset_id
+        FROM membership m JOIN network n USING (network_id)
+    """)
+
+
+def city_links(db: Path, kind: str) -> pd.DataFrame:
+    """Links of one kind ('air-route', 'twinning'), each pair once: the strongest weight any
+    source and period gives it."""
+    return _frame(db, """
+        SELECT city_a, city_b, max(weight) AS weight FROM city_link
+        WHERE kind = $kind GROUP BY city_a, city_b ORDER BY city_a, city_b
+    """, {"kind": kind})

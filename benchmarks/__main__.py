@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import market_potential, startup, validation
+from benchmarks import market_potential, network, startup, validation
 
 SUITES = {
     "startup": startup.main,
     "market_potential": market_potential.main,
     "validation": validation.main,
+    "network": network.main,
 }
 
 if __name__ == "__main__":

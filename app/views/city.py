@@ -3,7 +3,67 @@
 import pandas as pd
 import streamlit as st
 
-from app import charts, data, ui
+from app import charts, data, networks, ui
+
+
+@st.cache_data(show_spinner="Computing network measures…", max_entries=4)
+def network_measures(snap: data.Snapshot) -> networks.Measures:
+    return networks.compute(snap.path)
+
+
+def network_section(snap: data.Snapshot, city_id: str, name: str) -> None:
+    """Relational measures: firms' interlocks, air routes, city networks, twinning."""
+    measures = network_measures(snap)
+    st.subheader("Networks")
+
+    def of(frame: pd.DataFrame):
+        return frame.loc[city_id] if city_id in frame.index else None
+
+    air, twins, member = of(measures.air), of(measures.twinning), of(measures.networks)
+    rows = []
+    for row in measures.firms[measures.firms["city_id"] == city_id].itertuples():
+        rows.append((f"Interlocking connectivity ({row.dataset_id})", f"{row.connectivity:,.0f}",
+                     f"{row.rank:,} of {row.cities:,} · {row.share:.0%} of the top · "
+                     f"{row.tier or 'no tier'}"))
+    if air is not None:
+        among = f"of {len(measures.air):,} cities with flights"
+        rows += [
+            ("Air: cities served directly", f"{air['partners']:,.0f}",
+             f"{int(air['partners_rank']):,} {among}"),
+            ("Air: airline routes", f"{air['weighted_degree']:,.0f}",
+             f"{int(air['weighted_degree_rank']):,} {among}"),
+            ("Air: countries and continents reached",
+             f"{air['countries']:,.0f} and {air['continents']:,.0f}", ""),
+            ("Air: routes abroad", f"{air['international_share']:.0%}", ""),
+            ("Air: betweenness", f"{air['betweenness']:.4f}",
+             f"{int(air['betweenness_rank']):,} {among}"),
+            ("Air: eigenvector centrality", f"{air['eigenvector']:.3f}",
+             f"{int(air['eigenvector_rank']):,} {among}"),
+        ]
+    if member is not None:
+        rows += [("City networks", f"{member['memberships']:,.0f}",
+                  f"{member['partners']:,.0f} partner cities through them")]
+    if twins is not None:
+        rows += [("Twinned cities", f"{twins['partners']:,.0f}",
+                  f"in {twins['countries']:,.0f} countries, {twins['continents']:,.0f} "
+                  f"continents · {int(twins['partners_rank']):,} of {len(measures.twinning):,}")]
+    if not rows:
+        st.caption("No firm, air, city-network or twinning data for this city.")
+        return
+    st.dataframe(pd.DataFrame(rows, columns=["Measure", "Value", "Rank"]), hide_index=True,
+                 width="stretch")
+    members = ui.read(snap, "memberships")
+    mine = measures.reach.loc[measures.reach.index.isin(
+        members.loc[members["city_id"] == city_id, "network_id"])]
+    if len(mine):
+        st.caption("Reach of its city networks")
+        st.dataframe(mine[["network", "cities", "countries", "continents"]]
+                     .sort_values("cities", ascending=False), hide_index=True, width="stretch")
+    if air is not None:
+        places = ui.read(snap, "places")
+        st.altair_chart(charts.strongest_links(
+            networks.strongest_air_partners(measures, city_id, places), name,
+            ui.read(snap, "attributions")), width="stretch")
 
 st.title("City profile")
 snap = ui.published()
@@ -87,4 +147,5 @@ if snap is not None:
         charts.where_city_stands(distribution, profile, city["name"], measure,
                                  ui.read(snap, "attributions", ui.FRAMEWORK)),
         width="stretch")
+    network_section(snap, city_id, city["name"])
     ui.attribution_footer(snap, ui.FRAMEWORK)

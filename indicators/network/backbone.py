@@ -169,12 +169,7 @@ def sdsm_backbone(values, alpha: float = ALPHA, correction: str = "none") -> Bac
     presence.data[:] = 1.0
     n = presence.shape[0]
     null = bicm(presence)
-    pairs = list(interlock_blocks(presence))
-    a = np.concatenate([p.a for p in pairs]) if pairs else np.empty(0, np.int64)
-    b = np.concatenate([p.b for p in pairs]) if pairs else np.empty(0, np.int64)
-    shared = np.concatenate([p.connectivity for p in pairs]) if pairs else np.empty(0)
-    upper = a < b
-    tested = Dyads(a[upper], b[upper], shared[upper])
+    tested = Dyads.concat(list(interlock_blocks(presence, upper=True)))
     # p depends on the pair only through the two degree classes and the co-occurrence
     ca, cb = null.row_class[tested.a], null.row_class[tested.b]
     keys = np.stack([np.minimum(ca, cb), np.maximum(ca, cb), tested.connectivity.astype(int)])

@@ -2,9 +2,10 @@
 
 Why not networkx: its betweenness is Brandes' algorithm in pure Python, one breadth-first
 search per node; here the searches of many sources run at once as sparse-matrix products (the
-algebraic form of Brandes' algorithm, as in GraphBLAS), which on the air network (~3,000
-cities, ~18,000 links) is about 20 times faster with the same results. scipy is a dependency
-already; tests check both measures against networkx.
+algebraic form of Brandes' algorithm, as in GraphBLAS), which on the air network (3,142
+cities, 17,646 links) takes 4.5 s against networkx's 59 s, with the same values
+(`python -m benchmarks network`). scipy is a dependency already; the tests check both
+measures against networkx.
 """
 
 from __future__ import annotations

@@ -106,34 +106,53 @@ class Dyads:
     def head(self, k: int) -> Dyads:
         return Dyads(self.a[:k], self.b[:k], self.connectivity[:k])
 
+    @staticmethod
+    def concat(parts: list[Dyads]) -> Dyads:
+        empty = Dyads(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+        return Dyads(*(np.concatenate([getattr(p, f) for p in [empty, *parts]])
+                       for f in ("a", "b", "connectivity")))
 
-def _concat(parts: list[Dyads]) -> Dyads:
-    return Dyads(*(np.concatenate([getattr(p, f) for p in parts])
-                   for f in ("a", "b", "connectivity")))
 
-
-def interlock_blocks(values, budget: int = PRODUCTS_PER_BLOCK) -> Iterator[Dyads]:
-    """Every non-zero r_ab with a != b (both orders), a block of rows of V V^T at a time.
+def _products(matrix: sparse.csr_array, budget: int,
+              upper: bool) -> Iterator[tuple[int, int, sparse.csr_array]]:
+    """Blocks of rows of V V^T: (first row, first column, block). With `upper`, a block holds
+    only the columns from its first row on (the rest of each row is in earlier blocks' rows),
+    which halves the work.
 
     A row's products number sum_j c_j over its organisations (c_j: the cities j is in), so
     blocks are cut where those sums reach `budget` (a single heavier row is a block alone)."""
-    matrix = as_sparse(values)
     present = matrix.copy()
     present.data[:] = 1.0
-    per_row = present @ np.asarray(present.sum(axis=0)).ravel()
-    transposed = matrix.T.tocsr()
+    cumulative = np.cumsum(present @ np.asarray(present.sum(axis=0)).ravel())
+    transposed = None if upper else matrix.T.tocsr()
     start, rows = 0, matrix.shape[0]
-    cumulative = np.cumsum(per_row)
     while start < rows:
         reached = cumulative[start - 1] if start else 0.0
         stop = int(np.searchsorted(cumulative, reached + budget, side="right"))
         stop = min(max(stop, start + 1), rows)
-        block = (matrix[start:stop] @ transposed).tocoo()
-        a = block.row.astype(np.int64) + start
-        b = block.col.astype(np.int64)
-        off_diagonal = a != b
-        yield Dyads(a[off_diagonal], b[off_diagonal], block.data[off_diagonal])
+        if upper:
+            block = matrix[start:stop] @ matrix[start:].T.tocsr()
+        else:
+            block = matrix[start:stop] @ transposed
+        yield start, (start if upper else 0), sparse.csr_array(block)
         start = stop
+
+
+def _block_dyads(first_row: int, first_column: int, block: sparse.csr_array) -> Dyads:
+    """Every entry of a block of V V^T as a dyad (the diagonal included)."""
+    a = np.repeat(np.arange(first_row, first_row + block.shape[0], dtype=np.int64),
+                  np.diff(block.indptr))
+    return Dyads(a, block.indices.astype(np.int64) + first_column, block.data)
+
+
+def interlock_blocks(values, budget: int = PRODUCTS_PER_BLOCK,
+                     upper: bool = False) -> Iterator[Dyads]:
+    """Every non-zero r_ab with a != b (both orders; with `upper`, only a < b), a block of
+    rows of V V^T at a time."""
+    for first_row, first_column, block in _products(as_sparse(values), budget, upper):
+        dyads = _block_dyads(first_row, first_column, block)
+        keep = dyads.a < dyads.b if upper else dyads.a != dyads.b
+        yield Dyads(dyads.a[keep], dyads.b[keep], dyads.connectivity[keep])
 
 
 def _at_least_kth(dyads: Dyads, k: int) -> Dyads:
@@ -149,11 +168,14 @@ def strongest_dyads(values, k: int, budget: int = PRODUCTS_PER_BLOCK) -> Dyads:
     """The k strongest city dyads (a < b), strongest first."""
     if k < 1:
         raise ValueError("k must be at least 1")
-    kept = Dyads(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
-    for block in interlock_blocks(values, budget):
-        upper = block.a < block.b
-        block = Dyads(block.a[upper], block.b[upper], block.connectivity[upper])
-        kept = _at_least_kth(_concat([kept, _at_least_kth(block, k)]), k)
+    kept = Dyads.concat([])
+    for first_row, first_column, block in _products(as_sparse(values), budget, upper=True):
+        block = _block_dyads(first_row, first_column, block)
+        keep = block.a < block.b
+        if len(kept) >= k:  # only what reaches the weakest kept can enter
+            keep &= block.connectivity >= kept.connectivity.min()
+        block = Dyads(block.a[keep], block.b[keep], block.connectivity[keep])
+        kept = _at_least_kth(Dyads.concat([kept, _at_least_kth(block, k)]), k)
     return kept.ordered().head(k)
 
 
@@ -169,8 +191,7 @@ def strongest_partners(values, k: int, budget: int = PRODUCTS_PER_BLOCK) -> Dyad
         starts = np.searchsorted(ordered.a, ordered.a, side="left")
         keep = np.arange(len(ordered)) - starts < k
         parts.append(Dyads(ordered.a[keep], ordered.b[keep], ordered.connectivity[keep]))
-    return _concat(parts) if parts else Dyads(np.empty(0, np.int64), np.empty(0, np.int64),
-                                              np.empty(0))
+    return Dyads.concat(parts)
 
 
 def partner_counts(values, budget: int = PRODUCTS_PER_BLOCK) -> np.ndarray:
@@ -186,8 +207,9 @@ def partner_counts(values, budget: int = PRODUCTS_PER_BLOCK) -> np.ndarray:
                                            return_inverse=True, return_counts=True)
     patterns = matrix[first]
     counts = np.zeros(len(first))
-    for block in interlock_blocks(patterns, budget):
+    for block in interlock_blocks(patterns, budget, upper=True):
         counts += np.bincount(block.a, weights=repeats[block.b], minlength=len(first))
+        counts += np.bincount(block.b, weights=repeats[block.a], minlength=len(first))
     # the other cities with the very same organisations (none when a city has none)
     counts += (repeats - 1) * (np.diff(patterns.indptr) > 0)
     return counts[inverse.ravel()].astype(np.int64)

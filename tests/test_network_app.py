@@ -1,0 +1,91 @@
+"""Network measures from the warehouse's network, membership and city_link tables, and the
+city page's Networks section, on a small warehouse whose figures are worked out by hand."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import networks
+from tests.app_fixtures import build_warehouse
+from tests.conftest import ROOT
+
+LONDON, MANCHESTER, BERLIN = "gn:2643743", "gn:2643123", "gn:2950159"
+MUNICH, TOKYO, OSAKA = "gn:2867714", "gn:1850147", "gn:1853909"
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    path = tmp_path_factory.mktemp("networks") / "w.duckdb"
+    build_warehouse(path)
+    con = duckdb.connect(str(path))
+    con.execute("""
+        INSERT INTO network (network_id, kind, name, sector, source_id) VALUES
+            ('gawc:F1', 'firm', 'F1', 'law', 'gawc'), ('gawc:F2', 'firm', 'F2', 'bank', 'gawc'),
+            ('climactor:C40', 'city-network', 'C40', NULL, 'climactor'),
+            ('climactor:Eurocities', 'city-network', 'Eurocities', NULL, 'climactor')
+    """)
+    # service values as in the hand example: r(London, Berlin) = 15, r(London, Tokyo) = 13,
+    # r(Berlin, Tokyo) = 3; GNC London 28, Berlin 18, Tokyo 16
+    members = [("gawc:F1", LONDON, 5), ("gawc:F2", LONDON, 2), ("gawc:F1", BERLIN, 3),
+               ("gawc:F1", TOKYO, 1), ("gawc:F2", TOKYO, 4)]
+    members += [("climactor:C40", c, 1) for c in (LONDON, BERLIN, TOKYO)]
+    members += [("climactor:Eurocities", c, 1) for c in (LONDON, BERLIN)]
+    for network_id, city_id, value in members:
+        source = network_id.split(":")[0]
+        con.execute("INSERT INTO membership VALUES (?, ?, 2018, ?, ?, ?, 1)",
+                    [network_id, city_id, value, source, f"{source}-test"])
+    routes = [(LONDON, MANCHESTER, 2), (BERLIN, LONDON, 10), (LONDON, TOKYO, 4),
+              (BERLIN, MUNICH, 6), (OSAKA, TOKYO, 8)]
+    links = [("air-route", *sorted((a, b)), w, "openflights") for a, b, w in routes]
+    links += [("twinning", *sorted(pair), 1, source) for pair in [(LONDON, BERLIN),
+              (LONDON, TOKYO)] for source in ("wikidata", "twincities")]  # two sources, once
+    for kind, a, b, weight, source in links:
+        con.execute("INSERT INTO city_link VALUES (?, ?, ?, 2014, ?, ?, ?, 1)",
+                    [kind, a, b, weight, source, f"{source}-test"])
+    con.close()
+    return path
+
+
+def test_measures_by_hand(warehouse):
+    measures = networks.compute(warehouse)
+    firms = measures.firms.set_index("city_id")
+    assert firms["connectivity"].to_dict() == {BERLIN: 18, LONDON: 28, TOKYO: 16}
+    assert firms.loc[LONDON, ["rank", "cities", "tier"]].tolist() == [1, 3, "Alpha++"]
+    london = measures.air.loc[LONDON]
+    assert london[["partners", "weighted_degree", "countries", "continents"]].tolist() == [
+        3, 16, 3, 2]
+    assert london["international_share"] == 14 / 16
+    # London is on the shortest paths of 8 of the 10 pairs of the other five cities
+    assert measures.air["betweenness"].to_dict() == pytest.approx({
+        LONDON: 0.8, BERLIN: 0.4, TOKYO: 0.4, MANCHESTER: 0, MUNICH: 0, OSAKA: 0})
+    assert measures.air.loc[LONDON, "betweenness_rank"] == 1
+    assert measures.networks.loc[LONDON].tolist() == [2, 2, 3]  # memberships, partners, interlocks
+    assert measures.reach.loc["climactor:C40", ["cities", "countries", "continents"]].tolist() \
+        == [3, 3, 2]
+    assert measures.twinning.loc[LONDON, ["partners", "countries", "continents"]].tolist() == [
+        2, 2, 2]
+    partners = networks.strongest_air_partners(measures, LONDON, networks.data.places(warehouse))
+    assert partners["name"].tolist() == ["Berlin", "Tokyo", "Manchester"]
+
+
+def test_the_city_page_shows_them(warehouse, monkeypatch):
+    monkeypatch.setenv("CITYBENCH_DB", str(warehouse))
+    at = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=60)
+    at.query_params.update(city=LONDON)
+    at.run()
+    at.switch_page("views/city.py").run()
+    assert not at.exception, at.exception
+    assert "Networks" in [header.value for header in at.subheader]
+    table = at.dataframe[1].value.set_index("Measure")
+    assert table.loc["Interlocking connectivity (gawc-test)"].tolist() == [
+        "28", "1 of 3 · 100% of the top · Alpha++"]
+    assert table.loc["Air: cities served directly"].tolist() == ["3", "1 of 6 cities with flights"]
+    assert table.loc["Air: routes abroad", "Value"] == "88%"
+    assert table.loc["City networks"].tolist() == ["2", "2 partner cities through them"]
+    assert table.loc["Twinned cities", "Value"] == "2"
+    reach = at.dataframe[2].value
+    assert reach.set_index("network")["cities"].to_dict() == {"C40": 3, "Eurocities": 2}
+    specs = [chart.proto.spec for chart in at.get("vega_lite_chart")]
+    assert any("London: strongest links by airline routes" in spec for spec in specs)
