@@ -10,6 +10,8 @@ every one is ready, so a failure leaves what was there before):
 - with --dyads K, `<O without .csv>.dyads.csv`: the K strongest pairs of cities: rank, city_a,
   city_b, connectivity (r_ab), share_of_max (r_ab / (m x the top value squared), 25 m on GaWC's
   0-5 scale) and shared (organisations in both).
+- when the matrix has a Sector row (warehouse.service_matrix), `<O without .csv>.sectors.csv`:
+  city and the connectivity through each sector's organisations (the GNC counting only them).
 - with --backbone, `<O without .csv>.backbone.csv`: per city its backbone partners (pairs that
   share significantly more organisations than organisation sizes explain; Neal's SDSM,
   indicators.network.backbone) and the rank by that, beside its connectivity rank; the dyads
@@ -136,6 +138,10 @@ def run(matrix_path: Path, out: Path, dyads: int | None = None, tier_method: str
         frames[beside(out, "dyads")] = dyad_table(cities, matrix, dyads, top_value, model)
     if model is not None:
         frames[beside(out, "backbone")] = backbone_table(cities, gnc, model)
+    if read.sector is not None:
+        by_sector = interlocking.sector_connectivity(matrix, read.sector[values.columns])
+        frames[beside(out, "sectors")] = pd.concat(
+            [pd.Series(cities, name="city"), by_sector.apply(_number)], axis=1)
     try:
         _write_all(frames)
     except OSError as error:

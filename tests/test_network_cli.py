@@ -42,6 +42,16 @@ def test_small_matrix_by_hand(tmp_path, capsys):
     assert f"wrote {out} (3 rows)" in said and "gnc.dyads.csv (2 rows)" in said
 
 
+def test_connectivity_per_sector_when_the_matrix_names_them(tmp_path, capsys):
+    matrix, out = tmp_path / "m.csv", tmp_path / "gnc.csv"
+    matrix.write_text("city,Law firm,Bank\nSector,law,banking\nA,5,2\nB,3,0\nC,1,4\n")
+    assert _run(capsys, matrix, "--out", out)[0] == 0
+    assert pd.read_csv(out)["connectivity"].tolist() == [28, 18, 16]
+    # law: total 9, v (9 - v) = 20, 18, 8; banking: total 6: 8, 0, 8
+    assert pd.read_csv(tmp_path / "gnc.sectors.csv").to_dict("list") == {
+        "city": ["A", "B", "C"], "banking": [8, 0, 8], "law": [20, 18, 8]}
+
+
 def test_values_above_five_and_ties(tmp_path, capsys):
     matrix, out = tmp_path / "offices.csv", tmp_path / "out"
     matrix.write_text("city,F1,F2\nX,10,0\nY,10,0\nZ,0,7\n")
