@@ -113,7 +113,7 @@ def run_betweenness(which: str) -> None:
     import pandas as pd
 
     from indicators.network.graph import betweenness
-    from indicators.network.links import _adjacency
+    from indicators.network.links import adjacency
 
     airports = pd.read_csv(OPENFLIGHTS / "airports.dat", header=None, usecols=[0, 2, 3],
                            names=["id", "city", "country"], na_values="\\N",
@@ -125,7 +125,7 @@ def run_betweenness(which: str) -> None:
     kept = a.notna() & b.notna() & (a != b)
     links = pd.DataFrame({"city_a": np.minimum(a[kept], b[kept]),
                           "city_b": np.maximum(a[kept], b[kept])}).drop_duplicates()
-    _, matrix = _adjacency(links.assign(weight=1.0))
+    _, matrix = adjacency(links.assign(weight=1.0))
     start = time.perf_counter()
     if which == "networkx":
         import networkx as nx

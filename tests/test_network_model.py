@@ -237,17 +237,17 @@ def test_multiple_testing_corrections_by_hand():
 
 # --- graphs: betweenness and eigenvector centrality ---------------------------------------
 
-def _adjacency(graph: nx.Graph, weight=None):
+def _matrix_of(graph: nx.Graph, weight=None):
     return nx.to_scipy_sparse_array(graph, nodelist=sorted(graph), weight=weight)
 
 
 def test_betweenness_by_hand():
-    path = _adjacency(nx.path_graph(4))  # 0-1-2-3: node 1 is on 0-2 and 0-3 of 3 pairs
+    path = _matrix_of(nx.path_graph(4))  # 0-1-2-3: node 1 is on 0-2 and 0-3 of 3 pairs
     assert betweenness(path).tolist() == pytest.approx([0, 2 / 3, 2 / 3, 0])
-    star = _adjacency(nx.star_graph(4))
+    star = _matrix_of(nx.star_graph(4))
     assert betweenness(star).tolist() == pytest.approx([1, 0, 0, 0, 0])
     # a square: two shortest paths between opposite corners, each through one other corner
-    assert betweenness(_adjacency(nx.cycle_graph(4))).tolist() == pytest.approx([1 / 6] * 4)
+    assert betweenness(_matrix_of(nx.cycle_graph(4))).tolist() == pytest.approx([1 / 6] * 4)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -257,7 +257,7 @@ def test_betweenness_equals_networkx(seed, monkeypatch):
     graph = nx.convert_node_labels_to_integers(graph)
     monkeypatch.setattr("indicators.network.graph.BATCH_CELLS", 75 * 7)  # several batches
     expected = nx.betweenness_centrality(graph)
-    assert betweenness(_adjacency(graph)) == pytest.approx([expected[v] for v in sorted(graph)])
+    assert betweenness(_matrix_of(graph)) == pytest.approx([expected[v] for v in sorted(graph)])
 
 
 def test_eigenvector_equals_networkx():
@@ -268,7 +268,7 @@ def test_eigenvector_equals_networkx():
             graph[u][v]["weight"] = float(rng.integers(1, 9))
         expected = nx.eigenvector_centrality_numpy(graph, weight="weight")
         top = max(expected.values())
-        found = eigenvector(_adjacency(graph, "weight"))
+        found = eigenvector(_matrix_of(graph, "weight"))
         assert found == pytest.approx([expected[v] / top for v in sorted(graph)], abs=1e-8)
 
 

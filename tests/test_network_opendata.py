@@ -14,7 +14,7 @@ import pytest
 from indicators.network import interlocking, tiers
 from indicators.network.graph import betweenness
 from indicators.network.links import (
-    _adjacency,
+    adjacency,
     air_network,
     link_reach,
     membership_interlocks,
@@ -189,7 +189,7 @@ def test_air_network_of_openflights(air_links):
 def test_air_betweenness_equals_networkx_on_the_busiest_cities(air_links):
     busiest = pd.concat([air_links["city_a"], air_links["city_b"]]).value_counts().index[:300]
     core = air_links[air_links["city_a"].isin(busiest) & air_links["city_b"].isin(busiest)]
-    cities, matrix = _adjacency(core)
+    cities, matrix = adjacency(core)
     expected = nx.betweenness_centrality(nx.from_scipy_sparse_array(matrix))
     assert betweenness(matrix) == pytest.approx([expected[i] for i in range(len(cities))],
                                                 abs=1e-12)

@@ -42,7 +42,7 @@ def link_reach(links: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
     }).rename_axis("city_id")
 
 
-def _adjacency(links: pd.DataFrame) -> tuple[pd.Index, sparse.csr_array]:
+def adjacency(links: pd.DataFrame) -> tuple[pd.Index, sparse.csr_array]:
     cities = pd.Index(pd.unique(pd.concat([links["city_a"], links["city_b"]])))
     a, b = cities.get_indexer(links["city_a"]), cities.get_indexer(links["city_b"])
     weight = links["weight"].to_numpy(dtype=float)
@@ -56,7 +56,7 @@ def air_network(links: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
     """link_reach, plus betweenness (on hops: the share of shortest connections between other
     cities that change planes here) and eigenvector centrality (on route counts, 1 = the most
     central city: tied to cities that are themselves well tied)."""
-    cities, matrix = _adjacency(links)
+    cities, matrix = adjacency(links)
     central = pd.DataFrame({"betweenness": betweenness(matrix),
                             "eigenvector": eigenvector(matrix)}, index=cities)
     return link_reach(links, places).join(central)
