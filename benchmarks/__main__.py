@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import market_potential, network, startup, validation
+from benchmarks import composite, market_potential, network, startup, validation
 
 SUITES = {
     "startup": startup.main,
     "market_potential": market_potential.main,
     "validation": validation.main,
+    "composite": composite.main,
     "network": network.main,
 }
 

@@ -93,18 +93,24 @@ def _denominate(coin: Coin, x: np.ndarray) -> np.ndarray:
 
 
 def _impute(coin: Coin, x: np.ndarray) -> np.ndarray:
-    out = x.copy()
-    parameters, counts = {}, {}
+    # Indicator by indicator, each a contiguous (P, U) block: reading and writing x[..., i]
+    # strided through the whole panel, four times an indicator, cost more than two copies.
+    columns = np.ascontiguousarray(np.moveaxis(x, -1, 0))
+    imputed = np.empty_like(columns)
+    parameters, counts, labels_of = {}, {}, {}
     for i, indicator in enumerate(coin.panel.indicators):
         params = {"method": "none", "window": 1} | coin.method.for_indicator("impute", indicator)
         group = params.get("group")
-        labels = coin.panel.groups[group].to_numpy(dtype=object) if group else None
+        if group and group not in labels_of:
+            labels_of[group] = coin.panel.groups[group].to_numpy(dtype=object)
+        labels = labels_of[group] if group else None
         if params["method"].startswith("group_") and labels is None:
             # a SpecError, as every other mistake in a method file: one line, no traceback
             raise SpecError(f"{coin.method.source}: impute.group: needed by {params['method']}")
-        out[..., i] = impute_column(x[..., i], params["method"], labels, params["window"])
+        imputed[i] = impute_column(columns[i], params["method"], labels, params["window"])
         parameters[indicator] = params
-        counts[indicator] = int(np.sum(np.isnan(x[..., i]) & ~np.isnan(out[..., i])))
+        counts[indicator] = int(np.sum(np.isnan(columns[i]) & ~np.isnan(imputed[i])))
+    out = np.moveaxis(imputed, 0, -1).copy()
     coin.log.append(StepRecord("impute", parameters, {"imputed": counts}))
     coin.record(SET_NAMES["impute"], out, coin.panel.indicators)
     return out
@@ -204,8 +210,9 @@ def aggregate_tree(coin: Coin, normalised: np.ndarray) -> None:
             {"weights": weights, "effective_weights": effective_weights(parents, weights)},
         )
     )
-    columns = list(values)
-    coin.record(SET_NAMES["aggregate"], np.stack([values[c] for c in columns], axis=-1), columns)
+    columns = list(values)  # the indicators, as in `normalised`, then the aggregates
+    aggregates = np.stack([values[c] for c in columns[normalised.shape[-1] :]], axis=-1)
+    coin.record(SET_NAMES["aggregate"], np.concatenate([normalised, aggregates], axis=-1), columns)
 
 
 def aggregate_values(
@@ -223,6 +230,7 @@ def aggregate_values(
     each node's parameters."""
     levels = framework.levels
     values = {c: normalised[..., k] for k, c in enumerate(indicators)}
+    position = {c: k for k, c in enumerate(indicators)}
     used = {node: framework.nodes[node].weight for node in framework.nodes}
     parameters = {}
     for node in framework.aggregates:
@@ -236,15 +244,32 @@ def aggregate_values(
             method.for_level("aggregate", level)
         )
         parameters[node] = params
-        stacked = np.stack(np.broadcast_arrays(*[values[c] for c in children]), axis=-1)
+        stacked = _side_by_side(children, values, normalised, position)
         child_weights = np.stack(np.broadcast_arrays(*[used[c] for c in children]), axis=-1)
         if child_weights.ndim > 1:  # one set per replication, broadcast over the units
             child_weights = child_weights[..., None, :]
         score = aggregate(stacked, child_weights, params["method"], float(params["power"]))
-        # COINr's dat_thresh: too few children with data and the unit gets no score here
-        enough = np.mean(~np.isnan(stacked), axis=-1) >= params["min_availability"]
-        values[node] = np.where(enough, score, np.nan)
+        if params["min_availability"] > 0:
+            # COINr's dat_thresh: too few children with data and the unit gets no score here
+            enough = np.mean(~np.isnan(stacked), axis=-1) >= params["min_availability"]
+            score = np.where(enough, score, np.nan)
+        values[node] = score
     return values, used, parameters
+
+
+def _side_by_side(
+    children: list[str],
+    values: dict[str, np.ndarray],
+    normalised: np.ndarray,
+    position: dict[str, int],
+) -> np.ndarray:
+    """The children's values, (..., U, children): a slice of the normalised set when they are
+    consecutive indicators (the usual order of a framework file), rather than a copy gathered
+    column by strided column."""
+    at = [position.get(c) for c in children]
+    if None not in at and at == list(range(at[0], at[0] + len(at))):
+        return normalised[..., at[0] : at[0] + len(at)]
+    return np.stack(np.broadcast_arrays(*[values[c] for c in children]), axis=-1)
 
 
 def _weights(

@@ -88,6 +88,11 @@ def panel_from_wide(
     numeric = [framework.nodes[i].id for i in framework.indicators]
     numeric += sorted({n.denominator for n in framework.nodes.values() if n.denominator})
     for column in numeric:
+        if pd.api.types.is_numeric_dtype(frame[column]):
+            # numbers already: nothing to check (writing each value as text, to find blank
+            # ones, took most of the time of a large build)
+            frame[column] = frame[column].astype(float)
+            continue
         converted = pd.to_numeric(frame[column], errors="coerce")
         blank = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
         bad = converted.isna() & ~blank

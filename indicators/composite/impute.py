@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 
 
 def impute_column(
@@ -33,9 +34,13 @@ def impute_column(
     if method.startswith("group_"):
         if groups is None:
             raise ValueError(f"{method} imputation needs a group column")
-        for label in np.unique(groups[~_missing_label(groups)]):
-            members = groups == label
-            _fill_with(out, members, centre)
+        # codes rather than the labels: comparing Python strings unit by unit, for every
+        # indicator, cost more than the imputation itself
+        codes, labels = pd.factorize(groups)  # a missing label: -1, in no group
+        if method == "group_mean":
+            return _fill_with_group_means(column, codes, len(labels))
+        for code in range(len(labels)):
+            _fill_with(out, codes == code, centre)
     else:
         _fill_with(out, np.ones(column.shape[1], dtype=bool), centre)
     return out
@@ -54,6 +59,19 @@ def _fill_with(out: np.ndarray, members: np.ndarray, centre) -> None:
     out[:, members] = block
 
 
-def _missing_label(groups: np.ndarray) -> np.ndarray:
-    return np.array([g is None or (isinstance(g, float) and np.isnan(g)) for g in groups])
-
+def _fill_with_group_means(column: np.ndarray, codes: np.ndarray, groups: int) -> np.ndarray:
+    """group_mean for every group and period at once: sums and counts by np.bincount on
+    (period, group) keys, rather than a mask, a copy and a mean per group."""
+    periods = column.shape[0]
+    grouped = codes >= 0
+    present = ~np.isnan(column) & grouped
+    keys = (np.arange(periods)[:, None] * groups + codes)[present]
+    sums = np.bincount(keys, weights=column[present], minlength=periods * groups)
+    counts = np.bincount(keys, minlength=periods * groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # a period where a whole group is missing has no mean: it stays missing
+        means = (sums / counts).reshape(periods, groups)
+    out = column.copy()
+    period, unit = np.nonzero(np.isnan(column) & grouped)
+    out[period, unit] = means[period, codes[unit]]
+    return out
