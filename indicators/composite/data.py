@@ -27,7 +27,9 @@ class Panel:
         return self.values[..., self.indicators.index(indicator)]
 
 
-def long_to_wide(frame: pd.DataFrame, unit: str, period: str | None) -> pd.DataFrame:
+def long_to_wide(
+    frame: pd.DataFrame, unit: str, period: str | None, source: str = "data"
+) -> pd.DataFrame:
     """unit, [period,] indicator, value (+ unit attributes such as groups) -> one row per unit
     and period, one column per indicator."""
     keys = [unit] + ([period] if period else [])
@@ -36,7 +38,7 @@ def long_to_wide(frame: pd.DataFrame, unit: str, period: str | None) -> pd.DataF
         # as Python values: the message says 2021, not np.int64(2021)
         row = frame.loc[duplicated].iloc[:1].to_dict("records")[0]
         raise SpecError(
-            f"two values for {row[unit]!r} {row['indicator']!r}"
+            f"{source}: two values for {row[unit]!r} {row['indicator']!r}"
             + (f" in {row[period]!r}" if period else "")
         )
     wide = frame.pivot(index=keys, columns="indicator", values="value")

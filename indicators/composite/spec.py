@@ -365,6 +365,10 @@ def _check_uncertainty(table: dict[str, Any], where: str) -> None:
             raise SpecError(
                 f"{where}.{step}: expected a list of tables such as [{{ method = ... }}]"
             )
+        if len(alternatives) == 1:
+            # one alternative is not an uncertainty; silently running the nominal step
+            # instead of it would surprise whoever wrote it
+            raise SpecError(f"{where}.{step}: give two alternatives or more, or none")
         for position, alternative in enumerate(alternatives, start=1):
             label = f"{where}.{step}[{position}]"
             if not isinstance(alternative, dict):
