@@ -578,3 +578,12 @@ def test_long_to_wide_refuses_two_values_for_one_unit_and_period():
     )
     message = one_line(lambda: long_to_wide(long, "city", "year"))
     assert re.fullmatch(r"(.+: )?two values for 'P' 'x' in 2021", message), message
+
+
+def test_a_single_uncertainty_alternative_is_refused():
+    text = '[uncertainty]\nweights_noise = 0.1\nnormalise = [{ method = "zscore" }]\n'
+    with pytest.raises(SpecError) as raised:
+        load_method(text, "m.toml")
+    assert str(raised.value) == (
+        "m.toml: uncertainty.normalise: give two alternatives or more, or none"
+    )
