@@ -54,22 +54,15 @@ def treat_column(
     # the limit is checked before each point, so that max_points = 0 winsorises none
     while len(points) < max_points:
         present = ~np.isnan(out)
-        if s2 >= 0:
-            extreme = np.nanmax(out)
-            at = np.flatnonzero(present & (out == extreme))
-            rest = out[present & (out != extreme)]
-            if rest.size == 0:
-                break
-            out[at] = rest.max()
-            label = "winhi"
-        else:
-            extreme = np.nanmin(out)
-            at = np.flatnonzero(present & (out == extreme))
-            rest = out[present & (out != extreme)]
-            if rest.size == 0:
-                break
-            out[at] = rest.min()
-            label = "winlo"
+        # positive skew: the highest values come down to the next highest; else the lowest up
+        high = s2 >= 0
+        extreme = np.nanmax(out) if high else np.nanmin(out)
+        at = np.flatnonzero(present & (out == extreme))
+        rest = out[present & (out != extreme)]
+        if rest.size == 0:
+            break
+        out[at] = rest.max() if high else rest.min()
+        label = "winhi" if high else "winlo"
         points.update(dict.fromkeys(at.tolist(), label))
         s2, k2 = (float(v[0]) for v in skew_kurt(out[:, None]))
         ok2 = bool(passes(np.array(s2), np.array(k2), skew_max, kurt_max))
