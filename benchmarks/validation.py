@@ -1,17 +1,16 @@
 """Validation throughput on 10 M canonical observations (warehouse.schemas.ObservationTable).
 
-The pipeline validates with pandera's pandas backend (warehouse.validation.split_valid). Against
-it: the same contract under pandera.polars (built from `ObservationTable.to_schema()`, and paying
-for pl.from_pandas, as the pipeline would), pandera.ibis on a DuckDB table, and faster
-formulations of the same contract:
+The pipeline validates with warehouse.validation.split_valid: the polars screen
+(warehouse.screen: the contract's own checks in one polars query, uniqueness on a sorted 64-bit
+hash of each row's key) finds the rows that might fail, and pandera's pandas backend validates
+those alone, so rejected rows, checks and reasons are pandera's. Side by side: pandera's pandas
+backend on every row (ObservationTable.validate, the baseline, and split_valid without the
+screen, as the pipeline was), the same contract under pandera.polars (built from
+`ObservationTable.to_schema()`, and paying for pl.from_pandas, as the pipeline would), and
+pandera.ibis on a DuckDB table.
 
-- uniqueness on a 64-bit hash of each row's key, sorted, with the few repeated hashes compared
-  on the real values (exact), instead of a hash table of 10 M four-string keys;
-- `fast_split`: one polars pass finds the rows that fail any check (the contract's own checks,
-  regexes on the distinct values of low-cardinality columns) or uniqueness, then split_valid
-  itself runs on those rows alone, so rejected rows, checks and reasons are the pipeline's own.
-
-Every case runs in fresh processes, once on 1,000 rows (imports, first calls) and then timed;
+Every case runs in fresh processes, once on the first rows (imports, first calls: as many rows
+as split_valid screens from, so that the screen's first calls are made too) and then timed;
 medians and ratios are against the pandas baseline measured in the same run. A 1%-bad variant
 checks that every case rejects exactly the injected rows (the run stops if one does not).
 
@@ -205,26 +204,9 @@ def _unique_sets(schema) -> list[list[str]]:
     return sets
 
 
-def _duplicated(frame, columns: list[str]) -> np.ndarray:
-    """Rows whose `columns` repeat another row's (pandas keep=False), exactly: a 64-bit hash of
-    each row's key, sorted to find repeated hashes, then the few candidates compared on the
-    real values, so a hash collision cannot reject a row."""
-    import polars as pl
-
-    hashes = frame.select(columns).hash_rows()
-    ordered = hashes.sort().to_numpy()
-    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-    duplicated = np.zeros(frame.height, dtype=bool)
-    if len(repeated):
-        candidates = hashes.is_in(pl.Series(repeated).implode()).to_numpy()
-        duplicated[candidates] = frame.filter(candidates).select(columns).is_duplicated().to_numpy()
-    return duplicated
-
-
 def _polars_schema(schema, frame, uniqueness: str = "pandera"):
     """A pandera.polars schema of the pandas contract; dtypes from converting its coerced empty
-    frame. uniqueness "hashed": the `_duplicated` check instead of pandera's; "none": left out
-    (for the breakdown)."""
+    frame. uniqueness "none": left out (for the breakdown)."""
     import pandera.polars as pap
     import polars as pl
 
@@ -237,12 +219,6 @@ def _polars_schema(schema, frame, uniqueness: str = "pandera"):
     }
     checks = [_polars_check(c) for c in schema.checks]
     unique = schema.unique if uniqueness == "pandera" else None
-    if uniqueness == "hashed":
-        for subset in _unique_sets(schema):
-            checks.append(pap.Check(
-                lambda data, subset=subset: pl.LazyFrame(
-                    {"unique": ~_duplicated(data.lazyframe.collect(), subset)}),
-                name="multiple_fields_uniqueness"))
     return pap.DataFrameSchema(columns, checks=checks, unique=unique, strict=schema.strict,
                                coerce=schema.coerce, name=schema.name)
 
@@ -271,113 +247,6 @@ def _polars_split(frame, polars_schema):
         sys.exit("polars: rows kept failing")
     found = np.concatenate(rejected) if rejected else np.empty(0, dtype=np.int64)
     return valid.to_pandas(), found
-
-
-# --- the recommended formulation --------------------------------------------------------------
-
-# Regular-expression checks: a row's verdict depends on its value alone, and costs ~15-30 ns a
-# row. On a string column with few distinct values they run on the distinct values instead, as
-# a categorical dtype would allow; cheaper checks (str_length) lose by it (hashing costs more).
-REGEX_CHECKS = {"str_matches", "str_contains", "str_fullmatch"}
-FEW_DISTINCT = 1_000  # distinct values among the first 100,000 rows
-
-
-def _regex_checks(pframe, name: str, checks) -> list:
-    import polars as pl
-
-    return [c for c in checks if c.name in REGEX_CHECKS] if pframe.schema[name] == pl.String \
-        else []
-
-
-def _check_outputs(pframe, name: str, checks, on_distinct: bool) -> list:
-    """One LazyFrame per check, of one bool column (the row passes). `on_distinct`: the checks
-    run on the column's distinct values, and only failing values are looked up in the rows."""
-    import polars as pl
-    from pandera.api.polars.types import PolarsData
-
-    def run(check, lazy):
-        out = check._check_fn(PolarsData(lazy, name), **check._check_kwargs)
-        return out.select(pl.all().fill_null(check.ignore_na))
-
-    lazy = pframe.lazy()
-    if not on_distinct:
-        return [run(check, lazy) for check in checks]
-    distinct = pframe.select(pl.col(name).unique())
-    outputs = []
-    for check in checks:
-        failing = distinct[name].filter(~run(check, distinct.lazy()).collect().to_series(0))
-        if failing.len():
-            outputs.append(lazy.select((~pl.col(name).is_in(failing.implode())).fill_null(True)))
-    return outputs
-
-
-def _suspects(frame, schema) -> np.ndarray:
-    """Row positions that fail some row check or uniqueness, found in one polars pass over the
-    contract's own checks (pandera's polars implementations and the twins above, in one
-    query) and the hashed uniqueness. Where a polars check is stricter than its
-    pandas self (pandera's str_matches with `$`: pandas lets 'gn:1\n' through, polars not),
-    the pandas pass over the suspects puts the row back; were one laxer, a bad row would be
-    missed, which the corner cases and the 1%-bad check in this benchmark would show."""
-    import polars as pl
-
-    checked = [n for n, c in schema.columns.items() if c.checks or not c.nullable or c.unique]
-    keyed = {name for subset in _unique_sets(schema) for name in subset}
-    pframe = pl.from_pandas(frame[[n for n in frame.columns if n in set(checked) | keyed]])
-    lazy = pframe.lazy()
-    outputs: list = []
-    for name in checked:
-        column = schema.columns[name]
-        if not column.nullable:
-            present = pl.col(name).is_not_null()
-            if pframe.schema[name].is_float():
-                present &= pl.col(name).is_not_nan()
-            outputs.append(lazy.select(present))
-        checks = [_polars_check(check) for check in column.checks]
-        regex = _regex_checks(pframe, name, checks)
-        if regex and pframe[name].head(100_000).n_unique() <= FEW_DISTINCT:
-            outputs += _check_outputs(pframe, name, regex, on_distinct=True)
-            checks = [c for c in checks if c.name not in REGEX_CHECKS]
-        outputs += _check_outputs(pframe, name, checks, on_distinct=False)
-    rows = [np.empty(0, dtype=np.int64)]
-    if outputs:  # one query: polars runs the checks side by side, then ANDs their columns
-        every = pl.concat([o.select(pl.first().alias(f"c{k}")) for k, o in enumerate(outputs)],
-                          how="horizontal")
-        rows.append(every.select(pl.arg_where(~pl.all_horizontal(pl.all()))).collect()
-                    .to_series(0).to_numpy())
-    rows += [np.flatnonzero(_duplicated(pframe, subset)) for subset in _unique_sets(schema)]
-    return np.unique(np.concatenate(rows))
-
-
-def fast_split(frame, contract):
-    """split_valid's outcome, with the search for failing rows done by `_suspects` and pandera's
-    pandas backend (split_valid itself) run only on the suspects, so the rejected rows, their
-    checks and reasons are the pipeline's own. Falls back to split_valid when the frame needs
-    coercion, breaks the contract as a whole, or the contract has frame-wide checks."""
-    import pandas as pd
-    from pandera.errors import SchemaError, SchemaErrors
-
-    from warehouse.validation import REJECTED_COLUMNS, Outcome, split_valid
-
-    schema = contract.to_schema() if hasattr(contract, "to_schema") else contract
-    frame = frame.reset_index(drop=True)
-    try:
-        target = _coerced_empty(schema, frame)
-        ready = target.dtypes.equals(frame[list(target.columns)].dtypes)
-    except (SchemaError, SchemaErrors, KeyError):  # a missing column: split_valid says which
-        ready = False
-    if ready and schema.strict is True and set(frame.columns) != set(target.columns):
-        ready = False  # split_valid refuses the frame
-    if schema.checks or not ready:
-        return split_valid(frame, contract)
-    frame = frame[list(target.columns)] if schema.strict == "filter" else frame
-    suspects = _suspects(frame, schema)
-    if not len(suspects):
-        return Outcome(frame, pd.DataFrame(columns=REJECTED_COLUMNS), len(frame))
-    checked = split_valid(frame.iloc[suspects], contract)
-    rows = suspects[checked.rejected["row_number"].to_numpy(dtype=np.int64) - 1]
-    keep = np.ones(len(frame), dtype=bool)
-    keep[rows] = False  # a mask: ~4x faster than frame.drop(index=rows) on 10 M rows
-    return Outcome(frame[keep], checked.rejected.assign(row_number=rows + 1), len(frame))
 
 
 # --- the cases ----------------------------------------------------------------------------------
@@ -412,10 +281,15 @@ def _pandas_validate():
     return lambda frame: frame, lambda frame: _contract().validate(frame), _no_rejects
 
 
-def _pandas_split():
-    from warehouse.validation import split_valid
+def _split(screened: bool):
+    """The pipeline's split_valid; without the screen (in this worker process only), as it was
+    before: pandera on every row."""
+    from warehouse import validation
 
-    return lambda frame: frame, lambda frame: split_valid(frame, _contract()), _rows_of_outcome
+    if not screened:
+        validation.SCREEN_FROM_ROWS = 2**62
+    return (lambda frame: frame, lambda frame: validation.split_valid(frame, _contract()),
+            _rows_of_outcome)
 
 
 def _polars_frame_validate():
@@ -427,18 +301,18 @@ def _polars_frame_validate():
     return prepare, lambda p: p[0].validate(p[1], lazy=True), _no_rejects
 
 
-def _polars_pandas_validate(uniqueness: str = "pandera"):
+def _polars_pandas_validate():
     import polars as pl
 
     def prepare(frame):
-        return _polars_schema(_contract().to_schema(), frame, uniqueness), frame
+        return _polars_schema(_contract().to_schema(), frame), frame
 
     return (prepare, lambda p: p[0].validate(pl.from_pandas(p[1]), lazy=True), _no_rejects)
 
 
-def _polars_pandas_split(uniqueness: str = "pandera"):
+def _polars_pandas_split():
     def prepare(frame):
-        return _polars_schema(_contract().to_schema(), frame, uniqueness), frame
+        return _polars_schema(_contract().to_schema(), frame), frame
 
     def rows(result):
         return len(result[0]), np.unique(result[1])
@@ -498,17 +372,19 @@ def _ibis_validate():
     return prepare, lambda p: p[0].validate(p[1], lazy=True), rows
 
 
-def _fast_split():
-    return lambda frame: frame, lambda frame: fast_split(frame, _contract()), _rows_of_outcome
-
-
 PANDAS_BASELINE = "pandas: ObservationTable.validate, valid (baseline)"
 # The last number: GB to touch before the timed part, ~1.15x what the case grew by when measured
 # (reported as "grew" in the notes; a case that outgrows its touch is flagged there).
 CASES = {
     "pandas-validate": Case(PANDAS_BASELINE, "valid", _pandas_validate, 1.0),
-    "pandas-split": Case("pandas: split_valid, valid", "valid", _pandas_split, 1.0),
-    "pandas-split-bad": Case("pandas: split_valid, 1% bad", "bad", _pandas_split, 2.2),
+    "screened": Case("split_valid: screen, then pandera on suspects, valid", "valid",
+                     partial(_split, screened=True), 1.0),
+    "screened-bad": Case("split_valid: screen, then pandera on suspects, 1% bad", "bad",
+                         partial(_split, screened=True), 1.5),
+    "pandas-split": Case("split_valid, no screen (pandera on every row), valid", "valid",
+                         partial(_split, screened=False), 1.0),
+    "pandas-split-bad": Case("split_valid, no screen (pandera on every row), 1% bad", "bad",
+                             partial(_split, screened=False), 2.2),
     "polars-frame": Case("polars: validate a polars frame (no conversion), valid", "valid",
                          _polars_frame_validate, 2.7),
     "polars-pandas": Case("polars: pl.from_pandas + validate, valid", "valid",
@@ -517,14 +393,6 @@ CASES = {
                              _polars_pandas_split, 3.2),
     "ibis-duckdb": Case("ibis: validate a DuckDB table (load not timed), valid", "valid",
                         _ibis_validate, 1.8),
-    "polars-hashed": Case("polars + hashed-key uniqueness: from_pandas + validate, valid",
-                          "valid", partial(_polars_pandas_validate, uniqueness="hashed"), 1.2),
-    "polars-hashed-split-bad": Case("polars + hashed-key uniqueness: split, 1% bad", "bad",
-                                    partial(_polars_pandas_split, uniqueness="hashed"), 3.1),
-    "fast-split": Case("fast_split (polars screen + pandas on suspects), valid", "valid",
-                       _fast_split, 1.05),
-    "fast-split-bad": Case("fast_split (polars screen + pandas on suspects), 1% bad", "bad",
-                           _fast_split, 1.5),
 }
 _extra: dict[str, float] = {}
 
@@ -532,10 +400,13 @@ _extra: dict[str, float] = {}
 def run_case(name: str, folder: Path) -> None:
     """In a fresh process: read the frame, prepare, touch memory, time the case, verify.
     VALIDATION_TOUCH_GB=0 in the environment skips the touch (to see what a case grows by)."""
+    from warehouse.validation import SCREEN_FROM_ROWS as warm_rows  # before a case sets it
+
     case = CASES[name]
     prepare, run, rows = case.make()
     frame, injected = _read(folder, case.data)
-    run(prepare(frame.head(1_000)))  # imports, registrations, first calls: not timed
+    # imports, registrations, first calls (the screen's too): not timed
+    run(prepare(frame.head(max(1_000, warm_rows))))
     prepared = prepare(frame)
     _touch(float(os.environ.get("VALIDATION_TOUCH_GB", case.touch_gb)))
     Path("/proc/self/clear_refs").write_text("5")  # peak RSS := current RSS
@@ -595,17 +466,10 @@ def run_breakdown(folder: Path) -> None:
     parts.append(("pandera.polars validate without uniqueness",
                   _median_time(lambda: no_unique.validate(pframe, lazy=True))))
     for name, column in schema.columns.items():
-        checks = [_polars_check(c) for c in column.checks]
-        for check in checks:
+        for check in [_polars_check(c) for c in column.checks]:
             parts.append((f"  {name}: {check.name} {check.statistics or ''}".rstrip(),
                           _median_time(lambda c=check, n=name: c._check_fn(
                               PolarsData(lazy, n), **c._check_kwargs).collect())))
-        regex = _regex_checks(pframe, name, checks)
-        if regex:
-            seconds = _median_time(lambda c=regex, n=name: pl.collect_all(
-                _check_outputs(pframe, n, c, on_distinct=True)))
-            parts.append((f"  {name}: the same on its {pframe[name].n_unique():,} distinct "
-                          "values, mapped back", seconds))
     required = [pl.col(n).is_not_null() for n, c in schema.columns.items() if not c.nullable]
     parts.append((f"  not-null, all {len(required)} non-nullable columns",
                   _median_time(lambda: lazy.select(required).collect())))
@@ -613,43 +477,72 @@ def run_breakdown(folder: Path) -> None:
                   _median_time(lambda: pframe.select(key).is_duplicated())))
     parts.append((f"uniqueness: pandas duplicated on {len(key)} columns (pandera pandas)",
                   _median_time(lambda: frame.duplicated(key, keep=False))))
-    parts.append(("uniqueness: polars hash_rows + sort + exact recheck",
-                  _median_time(lambda: _duplicated(pframe, key))))
-
-    def packed():
-        # exact: categorical codes are one-to-one with the strings; period offset from its min
-        codes = pframe.select(
-            [pl.col(n).cast(pl.Categorical).to_physical().cast(pl.Int64).fill_null(-1) + 1
-             if pframe.schema[n] == pl.String else pl.col(n).cast(pl.Int64) - pl.col(n).min()
-             for n in key])
-        packed = codes.to_series(0)
-        for n in key[1:]:
-            packed = packed * (int(codes[n].max()) + 1) + codes[n]
-        ordered = packed.sort().to_numpy()
-        return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-
-    parts.append(("uniqueness: packed int64 key (categorical codes) + sort",
-                  _median_time(packed)))
     con = duckdb.connect()
     con.register("observation", frame)
     group = f"SELECT count(*) FROM (SELECT 1 FROM observation GROUP BY {', '.join(key)} " \
             "HAVING count(*) > 1)"
     parts.append(("uniqueness: DuckDB GROUP BY key HAVING count(*) > 1 (pandas frame)",
                   _median_time(lambda: con.execute(group).fetchall())))
-    parts.append(("fast_split screen (_suspects) on the pandas frame",
-                  _median_time(lambda: _suspects(frame, schema))))
+    parts += _screen_parts(frame, schema, key)
     bad, injected = _read(folder, "bad")
     parts += _bad_path(bad, injected, schema)
     print(json.dumps({"parts": parts, "corners": _corner_cases(bad.head(20_000))}))
+
+
+def _screen_parts(frame, schema, key) -> list[tuple[str, float]]:
+    """The screen's own parts (warehouse.screen), each timed alone: the pipeline runs the
+    polars queries side by side, and the pandas parts meanwhile."""
+    import polars as pl
+
+    from warehouse import screen
+
+    plan = screen.screen(schema)
+    columns = list(dict.fromkeys([*key, *(n for n, c in plan.columns.items() if c)]))
+    table = screen._to_polars(frame, columns)
+    lazy = table.lazy()
+    parts = [(f"screen: {len(columns)} columns to polars (Arrow text as string views)",
+              _median_time(lambda: screen._to_polars(frame, columns)))]
+    for name, checks in plan.columns.items():
+        dtype = table.schema.get(name)
+        for kind, check in checks:
+            form = screen._polars_form(kind, check, name, dtype)
+            if form is not None:
+                parts.append((f"  screen, polars: {name} {check}",
+                              _median_time(lambda f=form: lazy.select(f).collect())))
+            elif dtype != pl.String:
+                parts.append((f"  screen, pandera on every row: {name} {check}", _median_time(
+                    lambda c=check, n=name: screen._pandas_verdict(c, frame[n]))))
+        text = [check for kind, check in checks
+                if dtype == pl.String and screen._polars_form(kind, check, name, dtype) is None]
+        if text:
+            sample = screen._sampled(table[name])
+            good = sample.filter(~pl.Series(screen._judged(sample, text, frame[name].dtype)))
+            parts.append((f"  screen, pandera on the {len(sample):,} distinct values of a "
+                          f"{screen.SAMPLE:,}-row sample: {name} {', '.join(map(str, text))}",
+                          _median_time(lambda s=sample, c=text, n=name: screen._judged(
+                              s, c, frame[n].dtype))))
+            rest = screen._unvouched(lazy, name, good)
+            parts.append((f"  screen, polars: {name}'s other distinct values "
+                          f"({rest.collect().height:,})",
+                          _median_time(lambda r=rest: r.collect())))
+    parts.append((f"  screen: not-null, {len(plan.not_null)} columns (pandas isna)",
+                  _median_time(lambda: [frame[n].isna().to_numpy() for n in plan.not_null])))
+    parts.append((f"  screen: uniqueness, repeated hashes of the {len(key)}-column key",
+                  _median_time(lambda: screen._repeated_hashes(lazy, key).collect())))
+    plan.suspects(frame.head(200_000))  # its first calls (thread pools), as in run_case
+    parts.append(("screen: Screen.suspects, all of it", _median_time(
+        lambda: plan.suspects(frame))))
+    return parts
 
 
 def _bad_path(frame, injected, schema) -> list[tuple[str, float]]:
     """What the 1%-bad path costs besides finding the rows (pandas, the pipeline's own code)."""
     from pandera.errors import SchemaErrors
 
-    from warehouse.validation import split_valid
+    from warehouse import screen, validation
 
-    suspects = frame.iloc[_suspects(frame, schema)]
+    found = screen.screen(schema).suspects(frame)
+    suspects = frame.iloc[found]
 
     def validate():
         try:
@@ -660,23 +553,25 @@ def _bad_path(frame, injected, schema) -> list[tuple[str, float]]:
     keep = np.ones(len(frame), dtype=bool)
     keep[injected] = False
     return [
+        (f"1% bad: the screen suspects {len(found):,} rows", _median_time(
+            lambda: screen.screen(schema).suspects(frame))),
         (f"1% bad: pandera pandas validate on the {len(suspects):,} suspect rows",
          _median_time(validate)),
-        ("1% bad: split_valid on the suspect rows (2 passes + _describe)",
-         _median_time(lambda: split_valid(suspects, _contract()))),
-        ("1% bad: keeping the valid rows, frame.drop(index=rejected)",
-         _median_time(lambda: frame.drop(index=injected))),
+        ("1% bad: pandera on the suspect rows, as split_valid does (2 passes + reasons)",
+         _median_time(lambda: validation._validate(suspects, schema, ()))),
         ("1% bad: keeping the valid rows, frame[mask]", _median_time(lambda: frame[keep])),
+        ("1% bad: keeping the valid rows as split_valid does (Arrow's filter, in threads)",
+         _median_time(lambda: validation._kept(frame, keep))),
     ]
 
 
 def _corner_cases(sample) -> list[str]:
     """Values where the backends could disagree: the pandas contract is the reference. And
-    fast_split's whole outcome (valid rows, every rejected row's check and reason) against
-    split_valid's, on `sample` and these values."""
+    split_valid's whole outcome (valid rows, every rejected row's check and reason) with the
+    screen and without it, on `sample` and these values."""
     import pandas as pd
 
-    from warehouse.validation import split_valid
+    from warehouse import screen, validation
 
     cities = ["gn:12", "gn:12\n", "gn:\u0661\u0662", "gn:007", "gn:7", "gn:", "gn:1 "]
     values = [1.0, -0.0, 1e308, float("nan"), float("inf"), 2.0, 3.0]
@@ -690,24 +585,31 @@ def _corner_cases(sample) -> list[str]:
         "flag": pd.Series([None] * 7, dtype="str"),
     })
     contract = _contract()
-    reference = _rows_of_outcome(split_valid(frame, contract))[1]
+    reference = _rows_of_outcome(validation._validate(frame, contract.to_schema(), ()))[1]
     notes = []
     both = pd.concat([sample, frame], ignore_index=True)
-    theirs, ours = split_valid(both, contract), fast_split(both, contract)
+    theirs = validation._validate(both, contract.to_schema(), ())
+    ours = validation._screened(both, contract.to_schema(), ())
+    if ours is None:
+        sys.exit("the screen stepped aside on the corner cases + sample")
     if not (ours.valid.equals(theirs.valid) and ours.rejected.equals(theirs.rejected)):
-        sys.exit("fast_split's outcome differs from split_valid's on corner cases + sample")
-    notes.append(f"fast_split == split_valid (the valid frame and all {len(theirs.rejected):,} "
-                 f"rejection records) on {len(both):,} rows: the first 20,000 of the 1%-bad data "
-                 "and the corner cases")
+        sys.exit("split_valid's outcome with the screen differs from pandera's on every row "
+                 "on corner cases + sample")
+    notes.append(f"split_valid with the screen == pandera on every row (the valid frame and all "
+                 f"{len(theirs.rejected):,} rejection records) on {len(both):,} rows: the first "
+                 "20,000 of the 1%-bad data and the corner cases")
     _, polars = _polars_split(frame, _polars_schema(contract.to_schema(), frame))
-    for name, rows in (("pandera.polars", np.unique(polars)),
-                       ("polars screen (_suspects)", _suspects(frame, contract.to_schema()))):
+    for name, rows, verbs in (
+            ("pandera.polars", np.unique(polars), ("rejects", "accepts")),
+            ("the screen", screen.screen(contract.to_schema()).suspects(frame),
+             ("suspects", "passes"))):
         for row in np.setxor1d(rows, reference):
-            ours, theirs = ("rejects", "accepts") if row in rows else ("accepts", "rejects")
+            ours = verbs[0] if row in rows else verbs[1]
+            theirs = "accepts" if row in rows else "rejects"
             notes.append(f"{name} {ours} city_id={cities[row]!r} value={values[row]!r}, "
                          f"which the pandas contract {theirs}")
     if len(notes) == 1:
-        notes.append(f"pandera.polars and the polars screen agree with the pandas contract on "
+        notes.append(f"pandera.polars and the screen agree with the pandas contract on "
                      f"city_id {cities} / value {values}")
     return notes
 
@@ -741,8 +643,6 @@ def main(runs: int = RUNS) -> None:
 
     began, (busy, ours) = time.perf_counter(), _cpu_seconds()
     worker = [sys.executable, "-m", "benchmarks.validation"]
-    if find_spec("polars") is None:
-        sys.exit("the validation benchmark needs polars and pandera[polars] in the venv")
     cases = {key: case for key, case in CASES.items() if key != "ibis-duckdb" or find_spec("ibis")}
     print(f"\nMeasuring warehouse/{_fingerprint()}")
     if len(cases) < len(CASES):

@@ -9,8 +9,11 @@ from __future__ import annotations
 import pandas as pd
 from pandera import extensions
 
+from warehouse.screen import row_wise
+
 
 @extensions.register_check_method(statistics=["pattern"])
+@row_wise
 def str_fullmatch(values: pd.Series, *, pattern: str) -> pd.Series:
     """The whole text matches `pattern`. pandera's str_matches anchors only the start, and a
     `$` at the end of its pattern still lets a trailing newline through ('gn:1\\n')."""

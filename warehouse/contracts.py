@@ -16,6 +16,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from warehouse import schemas
+from warehouse.screen import row_wise
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class UnitRule:
         inclusive = {(True, True): "both", (False, True): "right", (True, False): "left",
                      (False, False): "neither"}[self.low_inclusive, self.high_inclusive]
 
+        @row_wise
         def holds(frame: pd.DataFrame) -> pd.Series:
             value = frame["value"]
             fits = value.between(self.low, self.high, inclusive)
@@ -71,7 +73,12 @@ UNIT_RULES = [
 
 def _references(ids, what: str) -> pa.Check:
     known = pd.Index(list(ids)).unique()
-    return pa.Check(lambda column: column.isin(known), error=what)
+
+    @row_wise
+    def refers(column: pd.Series) -> pd.Series:
+        return column.isin(known)
+
+    return pa.Check(refers, error=what)
 
 
 def contracts(

@@ -12,6 +12,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from warehouse import checks  # noqa: F401  (registers str_fullmatch for the models)
+from warehouse.screen import row_wise
 
 # Shanghai, the largest city proper, has ~25 M people; a city above 50 M is a unit error.
 MAX_CITY_POPULATION = 50_000_000
@@ -119,6 +120,7 @@ class ObservationTable(pa.DataFrameModel):
 
     @pa.check("value", error="a finite number")
     @classmethod
+    @row_wise
     def finite(cls, value: Series[float]) -> Series[bool]:
         return value.abs() != float("inf")
 
@@ -166,6 +168,7 @@ class CityLinkTable(pa.DataFrameModel):
 
     @pa.dataframe_check(error="city_a: a city before city_b (links are undirected)")
     @classmethod
+    @row_wise
     def ordered(cls, frame) -> Series[bool]:
         return frame["city_a"] < frame["city_b"]
 
@@ -207,6 +210,7 @@ class ScoreTable(pa.DataFrameModel):
 
     @pa.dataframe_check(error="rank_low: at most rank_high")
     @classmethod
+    @row_wise
     def interval(cls, frame) -> Series[bool]:
         both = frame["rank_low"].notna() & frame["rank_high"].notna()
         return ~both | (frame["rank_low"] <= frame["rank_high"])

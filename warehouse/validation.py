@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaErrors
+import pyarrow
+from pandas.arrays import ArrowStringArray
+from pandera.config import ValidationDepth, config_context
+from pandera.errors import SchemaError, SchemaErrors
+
+from warehouse.screen import Unscreenable, screen
 
 REJECTED_COLUMNS = ["row_number", "column_name", "check_name", "value", "reason"]
 # A frame-wide check named "<column>: <expectation>" is reported against that column alone.
@@ -22,6 +28,10 @@ _FOCUS = re.compile(r"^(?P<column>[a-z_]+): (?P<expected>.+)$")
 # Rows that fail only once others are gone (a first unit that was itself rejected) need
 # another pass; the passes are few because each one removes every row it finds.
 _MAX_PASSES = 4
+# Smaller frames are validated whole: the screen has a fixed cost (~20 ms: polars, threads).
+# Measured on slices of the validation benchmark's frames: valid rows break even near 50,000,
+# 1%-bad ones near 120,000 (100,000 rows: 45 vs 50 ms valid, 179 vs 161 ms 1% bad).
+SCREEN_FROM_ROWS = 100_000
 
 
 class FrameRejected(ValueError):
@@ -56,9 +66,82 @@ def split_valid(
     """Validate lazily; rows that fail any check go to `rejected` with the check and a reason.
 
     `identify` names the columns that tell a user which row it is (a file's line, a city and
-    year); their values start each reason. Valid data costs one validation pass.
+    year); their values start each reason. A frame of SCREEN_FROM_ROWS rows or more is first
+    screened (warehouse.screen): pandera validates only the rows the screen suspects, with the
+    same outcome as validating them all.
     """
     schema = contract if isinstance(contract, pa.DataFrameSchema) else contract.to_schema()
+    current = frame.reset_index(drop=True)
+    if len(current) >= SCREEN_FROM_ROWS:
+        screened = _screened(current, schema, identify)
+        if screened is not None:
+            return screened
+    return _validate(current, schema, identify)
+
+
+def _screened(
+    frame: pd.DataFrame, schema: pa.DataFrameSchema, identify: Sequence[str]
+) -> Outcome | None:
+    """split_valid's outcome, with pandera run on the rows the screen suspects alone (every
+    row of a repeated key among them); None where the screen steps aside."""
+    plan = screen(schema)
+    typed = None if plan.blockers else _typed(frame, schema)
+    if typed is None:
+        return None
+    try:
+        suspects = plan.suspects(typed)
+    except Unscreenable:
+        return None
+    if not len(suspects):
+        return Outcome(typed, no_rejects(), len(frame))
+    try:
+        checked = _validate(frame.iloc[suspects], schema, identify)
+    except FrameRejected:  # whatever refused the suspects, the whole frame shows it
+        return None
+    if checked.rejected.empty:
+        return Outcome(typed, no_rejects(), len(frame))
+    rows = suspects[checked.rejected["row_number"].to_numpy(dtype=np.int64) - 1]
+    keep = np.ones(len(frame), dtype=bool)
+    keep[rows] = False
+    return Outcome(_kept(typed, keep), checked.rejected.assign(row_number=rows + 1), len(frame))
+
+
+def _kept(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """frame[keep], the same frame, made faster: its Arrow text filtered by Arrow (a sequential
+    copy, ~3x faster than the take pandas makes of a mask), side by side in threads."""
+    text = [name for name in frame.columns if isinstance(frame[name].array, ArrowStringArray)]
+    if not text or frame.columns.has_duplicates or not all(isinstance(n, str) for n in text):
+        return frame[keep]
+    mask = pyarrow.array(keep)
+    with ThreadPoolExecutor(2) as pool:
+        filtered = pool.map(lambda name: pd.array(pyarrow.array(frame[name].array).filter(
+            mask), dtype=frame[name].dtype), text)
+        rest = frame[[name for name in frame.columns if name not in text]][keep]
+        kept = rest.assign(**dict(zip(text, filtered, strict=True)))
+    return kept[list(frame.columns)]
+
+
+def _typed(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame | None:
+    """The frame as pandera checks its rows: its columns coerced to the contract's types (and
+    filtered, if the contract says so). None if that fails: a column missing, a cell that cannot
+    take its type, an integer cut by casting."""
+    try:
+        with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
+            empty = schema.validate(frame.head(0))
+            columns = list(empty.columns)
+            if frame[columns].dtypes.equals(empty.dtypes):  # nothing to coerce
+                return frame[columns] if schema.strict == "filter" else frame
+            if not _lossy_integers(frame, schema).empty:
+                return None
+            return schema.validate(frame)
+    except (SchemaError, SchemaErrors):
+        return None
+
+
+def _validate(
+    frame: pd.DataFrame, schema: pa.DataFrameSchema, identify: Sequence[str]
+) -> Outcome:
+    """pandera on every row: valid data costs one pass."""
     current = frame.reset_index(drop=True)
     found = []
     lossy = _lossy_integers(current, schema)
@@ -137,8 +220,11 @@ def _describe(
         shown=cases["failure_case"].map(_quoted),
         failure_case=_as_read(cases, frame).map(_plain),
     )
-    focus = cases["check"].str.extract(_FOCUS)["column"]
-    spanned = focus.notna() & (focus != cases["column"]) & focus.isin(cases["column"])
+    # Per distinct check and column, not per case: a frame with many bad rows has few of those.
+    focused = {check: match["column"] if (match := _FOCUS.match(check)) else None
+               for check in cases["check"].unique()}
+    focus = cases["check"].map(focused)
+    spanned = focus.notna() & (focus != cases["column"]) & focus.isin(cases["column"].unique())
     # a check that spans several columns shows them, less those the label already names
     labelled = cases["column"].isin(identify) & cases.duplicated(["index", "check"], keep=False)
     cases = cases[~spanned & ~labelled]
@@ -149,12 +235,10 @@ def _describe(
     grouped = pd.concat([
         cases.loc[~spans, ["index", "check", "column", "failure_case", "shown"]].rename(
             columns=renamed),
-        cases[spans].groupby(["index", "check"], sort=False).agg(
-            column_name=("column", ", ".join), value=("failure_case", ", ".join),
-            shown=("shown", ", ".join),
-        ).reset_index(),
+        _joined(cases[spans]),
     ], ignore_index=True)
-    expected = grouped["check"].map(lambda check: expectation(check, schema))
+    expected = grouped["check"].map(
+        {check: expectation(check, schema) for check in grouped["check"].unique()})
     label = _labels(frame.loc[grouped["index"], list(identify)]) if identify else None
     reason = grouped["column_name"] + " = " + grouped["shown"] + ": expected " + expected
     if label is not None:
@@ -168,6 +252,29 @@ def _describe(
             "reason": reason,
         }
     )[REJECTED_COLUMNS]
+
+
+def _joined(cases: pd.DataFrame) -> pd.DataFrame:
+    """The cases of each row and check in one: their columns, values as read and as shown,
+    each joined with ", " in the cases' order; rows and checks in order of first appearance.
+    That is groupby(sort=False).agg(", ".join), without a Python call per group (seconds, on a
+    frame with 100,000 repeated keys): a stable sort, then one reduction per column."""
+    group, _ = pd.factorize(pd.MultiIndex.from_arrays([cases["index"], cases["check"]]))
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.diff(group[order], prepend=-1))
+    later = np.ones(len(order), dtype=bool)
+    later[starts] = False
+    first = cases.iloc[order[starts]]
+    joined = {"index": first["index"].to_numpy(), "check": first["check"].to_numpy()}
+    for name, column in (("column_name", "column"), ("value", "failure_case"),
+                         ("shown", "shown")):
+        text = cases[column].to_numpy(dtype=object)[order]
+        text[later] = ", " + text[later]
+        joined[name] = np.add.reduceat(text, starts) if len(starts) else text
+    return pd.DataFrame({name: pd.Series(values, dtype=cases[column].dtype)
+                         for (name, values), column in zip(
+                             joined.items(), ["index", "check", "column", "failure_case",
+                                              "shown"], strict=True)})
 
 
 def _as_read(cases: pd.DataFrame, frame: pd.DataFrame) -> pd.Series:
@@ -184,7 +291,11 @@ def _labels(rows: pd.DataFrame) -> pd.Series:
     text = rows.astype(object).where(rows.notna(), "").astype(str)
     # a reason is one line, whatever the cells hold
     text = text.apply(lambda column: column.str.replace("\r", "\\r").str.replace("\n", "\\n"))
-    return text.agg(" ".join, axis=1).str.strip()
+    # " ".join of each row's cells, a column at a time (a row at a time takes seconds)
+    joined = text.iloc[:, 0]
+    for column in text.columns[1:]:
+        joined = joined + " " + text[column]
+    return joined.str.strip()
 
 
 def _plain(value: object) -> str:
