@@ -25,7 +25,6 @@ while the case ran (VmHWM after resetting it).
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import time
@@ -33,8 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.timing import reported
-from benchmarks.validation import _memory_gb, _touch
+from benchmarks.timing import fresh_peak, machine_clock, memory_gb, report_machine_use, reported
 
 CITIES, ORGANISATIONS, NONZEROS, TOP = 100_000, 10_000, 1_000_000, 100
 SUBSET = 5_000  # cities the dense approach is measured on
@@ -93,13 +91,11 @@ def run_case(name: str) -> None:
     _, cities, function, touch = CASES[name]
     matrix = _matrix(cities)
     function(matrix[:50])  # imports and first calls, not timed
-    _touch(touch)
-    Path("/proc/self/clear_refs").write_text("5")  # peak RSS := current RSS
-    before = _memory_gb("VmRSS")
+    before = fresh_peak(touch)
     start = time.perf_counter()
     gnc, dyads = function(matrix)
     seconds = time.perf_counter() - start
-    grew = _memory_gb("VmHWM") - before
+    grew = memory_gb() - before
     print(json.dumps({
         "seconds": seconds, "grew_gb": grew, "nnz": int(matrix.nnz),
         "gnc_sum": None if gnc is None else float(gnc.sum()),
@@ -145,7 +141,7 @@ def _median(runs: list[dict], field: str) -> float:
 def main(runs: int = RUNS) -> None:
     from importlib.util import find_spec
 
-    began = time.perf_counter()
+    start = machine_clock()
     worker = [sys.executable, "-m", "benchmarks.network"]
     results: dict[str, list[dict]] = {name: [] for name in CASES}
     for _ in range(runs):  # round robin: a burst of other work hits one run of each case
@@ -200,10 +196,7 @@ def main(runs: int = RUNS) -> None:
             print(f"  {label:<52} {seconds:>10.2f} s {seconds / base:>10.2g}")
     else:
         print("\n(betweenness against networkx left out: needs ../shared/opendata and networkx)")
-    load = os.getloadavg()[1]
-    print(f"\nThe benchmark took {time.perf_counter() - began:.0f} s; the machine's load over "
-          f"the last 5 minutes averaged {load:.1f} on {os.cpu_count()} cores (above "
-          f"{os.cpu_count()}, other work slowed the cases down).")
+    report_machine_use(start)
 
 
 if __name__ == "__main__":

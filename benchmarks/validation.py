@@ -34,7 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.timing import report_throughput, reported
+from benchmarks.timing import (
+    fresh_peak,
+    machine_clock,
+    memory_gb,
+    report_machine_use,
+    report_throughput,
+    reported,
+)
 
 CITIES, INDICATORS, YEARS = 50_000, 40, 5
 ROWS = CITIES * INDICATORS * YEARS
@@ -141,13 +148,6 @@ def _read(folder: Path, name: str):
                 if buffer is not None:
                     int(np.frombuffer(buffer, dtype=np.uint8)[::4096].sum())
     return table.to_pandas(), np.load(folder / f"{name}.npy")
-
-
-def _touch(gigabytes: float) -> None:
-    """Write and free the memory the case is about to use: memory idle for a minute is ~10x
-    slower to touch the first time (STACK-NOTES, "Measuring on this machine")."""
-    block = np.ones(int(gigabytes * 2**30), dtype=np.uint8)
-    del block
 
 
 # --- the contract under polars, built from the pandas schema --------------------------------
@@ -408,13 +408,11 @@ def run_case(name: str, folder: Path) -> None:
     # imports, registrations, first calls (the screen's too): not timed
     run(prepare(frame.head(max(1_000, warm_rows))))
     prepared = prepare(frame)
-    _touch(float(os.environ.get("VALIDATION_TOUCH_GB", case.touch_gb)))
-    Path("/proc/self/clear_refs").write_text("5")  # peak RSS := current RSS
-    before = _memory_gb("VmRSS")
+    before = fresh_peak(float(os.environ.get("VALIDATION_TOUCH_GB", case.touch_gb)))
     start = time.perf_counter()
     result = run(prepared)
     seconds = time.perf_counter() - start
-    grew = _memory_gb("VmHWM") - before
+    grew = memory_gb() - before
     valid_rows, rejected = rows(result)
     if not np.array_equal(np.sort(rejected), injected):
         missed, extra = np.setdiff1d(injected, rejected), np.setdiff1d(rejected, injected)
@@ -424,13 +422,6 @@ def run_case(name: str, folder: Path) -> None:
     if valid_rows != ROWS - len(injected):
         sys.exit(f"{case.label}: {valid_rows:,} valid rows, expected {ROWS - len(injected):,}")
     print(json.dumps({"seconds": seconds, "grew_gb": grew, **_extra}))
-
-
-def _memory_gb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 2**20
-    return float("nan")
 
 
 # --- the breakdown, and the corner cases ------------------------------------------------------
@@ -456,7 +447,7 @@ def run_breakdown(folder: Path) -> None:
     schema = _contract().to_schema()
     pframe = pl.from_pandas(frame)
     lazy = pframe.lazy()
-    _touch(2.0)
+    fresh_peak(2.0)
     key = _unique_sets(schema)[0]
     parts: list[tuple[str, float]] = [
         (f"pl.from_pandas, all {frame.shape[1]} columns",
@@ -626,22 +617,10 @@ def _fingerprint() -> str:
                      if (root / name).exists())
 
 
-def _cpu_seconds() -> tuple[float, float]:
-    """(CPU seconds the whole machine has been busy, CPU seconds of this process and its
-    finished children): the difference over a run is what other work took from it."""
-    import resource
-
-    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    busy = (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-    ours = sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
-                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
-    return busy, ours
-
-
 def main(runs: int = RUNS) -> None:
     from importlib.util import find_spec
 
-    began, (busy, ours) = time.perf_counter(), _cpu_seconds()
+    start = machine_clock()
     worker = [sys.executable, "-m", "benchmarks.validation"]
     cases = {key: case for key, case in CASES.items() if key != "ibis-duckdb" or find_spec("ibis")}
     print(f"\nMeasuring warehouse/{_fingerprint()}")
@@ -686,12 +665,7 @@ def main(runs: int = RUNS) -> None:
     print("\nCorner cases against the pandas contract")
     for note in got["corners"]:
         print(f"  {note}")
-    elapsed = time.perf_counter() - began
-    busy_after, ours_after = _cpu_seconds()
-    others = max(0.0, (busy_after - busy) - (ours_after - ours))
-    print(f"\nThe benchmark took {elapsed:.0f} s; other work on the machine used {others:.0f} "
-          f"CPU-seconds meanwhile (of {elapsed * os.cpu_count():.0f} on {os.cpu_count()} cores: "
-          "figures are skewed when that is large).")
+    report_machine_use(start)
 
 
 if __name__ == "__main__":
