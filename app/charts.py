@@ -43,8 +43,8 @@ def rankings_bar(ranking: pd.DataFrame, index_name: str, attributions: Sequence[
                  scope: str = "all cities") -> alt.Chart:
     """Top cities by index score, one bar each, coloured by continent.
 
-    `ranking` has the columns of `app.data.rankings` (name, country_iso2, city_id, score, rank,
-    country, continent_name, percentile).
+    `ranking` has the columns of `warehouse.read_model.rankings` (name, country_iso2, city_id,
+    score, rank, country, continent_name, percentile).
     """
     frame = ranking.assign(city=_unique_labels(ranking))
     return (
@@ -77,9 +77,9 @@ def where_city_stands(distribution: pd.DataFrame, profile: pd.DataFrame, city_na
                       measure: str, attributions: Sequence[str]) -> alt.LayerChart:
     """For each indicator, how all cities spread (shaded bins) and where the city is (red mark).
 
-    `distribution` is `app.data.distribution` (label, bin_start, bin_end, cities) for the same
-    measure; `profile` is `app.data.profile` for the city (label, normalised, percentile, rank,
-    peers). Rows keep the profile's order: the index first.
+    `distribution` is `warehouse.read_model.distribution` (label, bin_start, bin_end, cities)
+    for the same measure; `profile` is `warehouse.read_model.profile` for the city (label,
+    normalised, percentile, rank, peers). Rows keep the profile's order: the index first.
     """
     if measure == "percentile":
         axis_title = "Percentile among all cities (0 = bottom, 1 = top)"

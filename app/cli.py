@@ -3,6 +3,9 @@
 `refresh` orchestrates through Prefect and `check` runs the refresh's rules on a file; both
 live in flows/. This module hands them over with exec, never by import, so the other commands
 start in a fraction of a second and the app layer stays independent of the flows (DESIGN.md).
+The interpreter is started with -P: `python -m` would otherwise put the working directory
+first on the import path, and a folder there named `flows` (or a stray `grp.py`) would run
+instead of citybench's own code.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from importlib import resources
 from pathlib import Path
 
 from app.status import status_lines
+from warehouse import config
 from warehouse.connect import WarehouseMissing
-from warehouse.location import resolve_db
 
 IN_FLOWS = {"refresh", "check"}
 
@@ -72,46 +75,45 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _exec_flows(argv: list[str]) -> None:
-    os.execv(sys.executable, [sys.executable, "-m", "flows", *argv])
+def _exec_module(module: str, argv: list[str]) -> None:
+    """Replace this process by `python -P -m module argv`: the working directory is not
+    importable, so only installed code runs."""
+    os.execv(sys.executable, [sys.executable, "-P", "-m", module, *argv])
 
 
-def _run_app(port: int, db: str | None) -> None:
+def _run_app(port: int, db: Path) -> None:
     if not 0 < port < 65536:
         raise SystemExit(f"citybench app: port {port} is not a TCP port")
-    os.environ["CITYBENCH_DB"] = str(resolve_db(db).absolute())
+    os.environ["CITYBENCH_DB"] = str(db.absolute())
     script = resources.files("app") / "streamlit_app.py"
     print(
         f"citybench app: serving {os.environ['CITYBENCH_DB']} on http://127.0.0.1:{port}",
         flush=True,
     )
-    os.execv(
-        sys.executable,
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(script),
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-    )
+    _exec_module("streamlit", [
+        "run", str(script),
+        "--server.address", "127.0.0.1",
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ])
+
+
+def _warehouse(command: str, explicit: str | None) -> Path:
+    """--db, else $CITYBENCH_DB, else the config file's [warehouse] db, else the default."""
+    try:
+        return config.read().db(explicit)
+    except config.ConfigError as error:
+        raise SystemExit(f"citybench {command}: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in IN_FLOWS:
-        _exec_flows(argv)
+        _exec_module("flows", argv)
     args = _parser().parse_args(argv)
     if args.command == "app":
-        _run_app(args.port, args.db)
+        _run_app(args.port, _warehouse("app", args.db))
     elif args.command == "network":
         from app.network_cli import run
 
@@ -122,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return score(args)
     elif args.command == "status":
         try:
-            print("\n".join(status_lines(resolve_db(args.db))))
+            print("\n".join(status_lines(_warehouse("status", args.db))))
         except WarehouseMissing as error:
             print(f"citybench status: {error}", file=sys.stderr)
             return 1

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from app import data
 from indicators.network import interlocking, tiers
 from indicators.network.links import (
     air_network,
@@ -25,6 +24,7 @@ from indicators.network.links import (
     membership_interlocks,
     network_reach,
 )
+from warehouse import read_model
 
 
 @dataclass(frozen=True)
@@ -61,13 +61,13 @@ def firm_connectivity(members: pd.DataFrame) -> pd.DataFrame:
 
 
 def compute(db: Path) -> Measures:
-    places = data.places(db)
-    members = data.memberships(db)
+    places = read_model.places(db)
+    members = read_model.memberships(db)
     firms = firm_connectivity(members[members["kind"] == "firm"])
     in_networks = members.loc[members["kind"] == "city-network",
                               ["network_id", "network", "city_id"]].drop_duplicates()
-    air_links = data.city_links(db, "air-route")
-    twins = data.city_links(db, "twinning")
+    air_links = read_model.city_links(db, "air-route")
+    twins = read_model.city_links(db, "twinning")
     empty = pd.DataFrame(index=pd.Index([], name="city_id"))
     air = (_ranked(air_network(air_links, places), ["partners", "weighted_degree",
                                                      "betweenness", "eigenvector"])

@@ -13,14 +13,14 @@ from benchmarks.timing import median_seconds, report
 
 
 def _tiny_warehouse(folder: Path) -> Path:
-    import duckdb
-
+    from warehouse.connect import open_read_write
     from warehouse.migrate import migrate
+    from warehouse.publish import record_publication
 
     db = folder / "bench.duckdb"
-    con = duckdb.connect(str(db))
+    con = open_read_write(db)
     migrate(con)
-    con.execute("INSERT INTO publication VALUES (1, current_timestamp, NULL, 'bench')")
+    record_publication(con, None, "bench")
     con.close()
     return db
 

@@ -9,21 +9,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import duckdb
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.app_fixtures import screenshot_app  # noqa: E402
-from warehouse.location import resolve_db  # noqa: E402
+from warehouse import config, read_model  # noqa: E402
 
 
 def main() -> None:
-    db = resolve_db(sys.argv[1] if len(sys.argv) > 1 else None).absolute()
-    con = duckdb.connect(str(db), read_only=True)
-    lagos = con.execute("SELECT city_id FROM city WHERE name = 'Lagos' AND country_iso2 = 'NG'"
-                        ).fetchone()[0]
-    con.close()
+    db = config.read().db(sys.argv[1] if len(sys.argv) > 1 else None).absolute()
+    found = read_model.search_cities(db, "Lagos")
+    lagos = found.loc[(found["name"] == "Lagos") & (found["country_iso2"] == "NG"),
+                      "city_id"].iloc[0]
     out = screenshot_app(db, ROOT / "docs" / "screenshot.png", f"city?city={lagos}",
                          viewport=(1280, 1400))
     print(f"wrote {out}")

@@ -1,24 +1,30 @@
 """`citybench check FILE`: a user's data file, checked by the rules a refresh applies to it.
 
-The file is read and its rows are checked against the user format's contract (UserRows);
-when a published warehouse exists, the cities are resolved against its registry and the
-values checked against its indicators' units, as `refresh --source user` would. Nothing is
-written. No Prefect: the check answers in about a second.
+It is a dry run of the refresh's own steps (flows/pipeline.stage_source) on the `user` source
+listing this one file: the user format's contract, then, when a published warehouse exists,
+the cities resolved against its registry and the values checked against its indicators'
+units; last, the source's rejection policy. Nothing is written. No Prefect: the check answers
+in about a second.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from flows.sources.base import Registry
+from flows.pipeline import stage_source
 from flows.sources.user_files import UserFiles
-from flows.user_data import UserRows, read_user_path
-from flows.validate import KEYS, canonical_contracts
+from flows.transport import Offline
+from flows.validate import policy_breach
+from warehouse.config import Config
 from warehouse.connect import open_read_only
-from warehouse.validation import no_rejects, split_valid
+from warehouse.validation import no_rejects
+
+# What the steps log as they go is the refresh's narrative; a check reports on its own.
+_QUIET = logging.getLogger("citybench.check")
 
 
 @dataclass
@@ -29,10 +35,12 @@ class CheckReport:
     rejected: pd.DataFrame = field(default_factory=no_rejects)
     unresolved: pd.DataFrame | None = None  # key, name, status, reason
     warehouse: Path | None = None  # checked against this registry, when there is one
+    refused: str | None = None  # why a refresh would load none of the file
 
     @property
     def ok(self) -> bool:
-        return self.rejected.empty and (self.unresolved is None or self.unresolved.empty)
+        return (self.rejected.empty and self.refused is None
+                and (self.unresolved is None or self.unresolved.empty))
 
     def lines(self) -> list[str]:
         lines = [f"{self.file}: {self.rows:,} row(s) with a value, {self.missing:,} without "
@@ -44,6 +52,8 @@ class CheckReport:
         elif self.unresolved is not None:
             lines += [f"  not loaded: {row.key}: {row.reason}"
                       for row in self.unresolved.itertuples(index=False)]
+        if self.refused:
+            lines.append(f"  a refresh would load none of it: {self.refused}")
         problems = self.rejected["row_number"].nunique() + (
             0 if self.unresolved is None else len(self.unresolved))
         against = f" against {self.warehouse}" if self.warehouse else ""
@@ -52,26 +62,23 @@ class CheckReport:
         return lines
 
 
-def check_file(path: Path, db: Path) -> CheckReport:
+def check_file(path: Path, db: Path, config: Config) -> CheckReport:
     """Raises ParseError when the file is not a table in the canonical format at all."""
-    source = UserFiles()
-    read = read_user_path(path)
-    parsed = source.frames({read.name: read}, {})
-    rows = split_valid(parsed["observations"], UserRows, ["file", "position"])
-    report = CheckReport(read.name, rows.rows_read, read.missing, rows.rejected)
-    if not db.is_file():
-        return report
-    con = open_read_only(db)
+    limit = config.source("user").max_rejected_share
+    # Every row is taken as far as it goes, whatever the policy; the policy is judged last,
+    # so that the report lists every problem, not only the first frame's.
+    source = UserFiles(UserFiles.Settings(files=[str(path)], max_rejected_share=1.0))
+    con = open_read_only(db) if db.is_file() else None
     try:
-        registry = Registry.read(con)
-        networks = con.execute("SELECT network_id FROM network").df()["network_id"]
+        staged = stage_source(con, source, Offline(), log=_QUIET)
     finally:
-        con.close()
-    conformed = source.conform({"datasets": parsed["datasets"], "observations": rows.valid},
-                               registry)
-    contract = canonical_contracts(registry, conformed, networks)["observation"]
-    canonical = split_valid(conformed.observation, contract, KEYS["observation"][:3])
-    report.rejected = pd.concat([rows.rejected, canonical.rejected], ignore_index=True)
-    report.unresolved = conformed.unresolved
-    report.warehouse = db
+        if con is not None:
+            con.close()
+    files = staged.raw["files"].valid
+    report = CheckReport(str(path), int(files["rows"].sum()), int(files["missing"].sum()),
+                         staged.invalid())
+    report.refused = policy_breach({**staged.raw, **(staged.canonical or {})}, limit)
+    if staged.conformed is not None:
+        report.warehouse = db
+        report.unresolved = staged.conformed.unresolved
     return report

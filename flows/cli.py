@@ -12,10 +12,9 @@ import os
 import sys
 from pathlib import Path
 
+from flows.sources.catalog import SOURCES, read_config
 from flows.transport import is_url
-from warehouse.location import config_path, load_config, resolve_db
-
-OFFLINE_DEFAULT = "geonames"
+from warehouse.config import Config, ConfigError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,23 +22,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message}\n")
 
 
-def _source_names() -> list[str]:
-    from flows.sources.catalog import SOURCES
-
-    return list(SOURCES)
-
-
-def default_sources(known: list[str]) -> list[str]:
-    """What a bare `citybench refresh` loads: `[refresh] sources` of citybench.toml, else the
-    offline default alone, so that a fresh machine with no network refreshes cleanly."""
-    configured = load_config().get("refresh", {}).get("sources", [OFFLINE_DEFAULT])
-    unknown = [name for name in configured if name not in known]
-    if unknown:
-        raise SystemExit(
-            f"citybench refresh: {config_path()}: [refresh] sources names unknown "
-            f"source(s) {', '.join(unknown)}; known: {', '.join(known)}"
-        )
-    return configured
+def _config(command: str) -> Config:
+    """The config file, parsed once for the whole command."""
+    try:
+        return read_config()
+    except ConfigError as error:
+        raise SystemExit(f"citybench {command}: {error}") from None
 
 
 def _check_writable(db: Path) -> None:
@@ -63,7 +51,7 @@ def _check_writable(db: Path) -> None:
 
 
 def refresh_main(argv: list[str]) -> int:
-    names = _source_names()
+    names = list(SOURCES)
     parser = _Parser(
         prog="citybench refresh", description="Refresh the warehouse from its sources."
     )
@@ -85,18 +73,22 @@ def refresh_main(argv: list[str]) -> int:
         help="warehouse file (default: $CITYBENCH_DB, citybench.toml, or data/citybench.duckdb)",
     )
     args = parser.parse_args(argv)
-    db = resolve_db(args.db).absolute()
+    config = _config("refresh")
+    db = config.db(args.db).absolute()
     _check_writable(db)
     if args.mirror and not is_url(args.mirror) and not Path(args.mirror).is_dir():
         raise SystemExit(f"citybench refresh: mirror directory {args.mirror} does not exist")
-    sources = args.source or default_sources(names)
+    # a bare refresh loads [refresh] sources, else the offline default alone, so that a fresh
+    # machine with no network refreshes cleanly
+    sources = args.source or config.refresh.sources
 
-    from flows.refresh import IntegrityFailed, refresh
-    from warehouse.publish import RefreshLocked
+    from flows.refresh import refresh
+    from flows.steps import IntegrityFailed
+    from warehouse.publish import PublishRefused, RefreshLocked
 
     try:
-        summary = refresh(db=str(db), sources=sources, mirror=args.mirror)
-    except (RefreshLocked, IntegrityFailed) as error:
+        summary = refresh(db=str(db), sources=sources, mirror=args.mirror, config=config)
+    except (RefreshLocked, IntegrityFailed, PublishRefused) as error:
         print(f"citybench refresh: {error}", file=sys.stderr)
         return 1
     print("\n".join(summary.lines()))
@@ -121,12 +113,13 @@ def check_main(argv: list[str]) -> int:
     if not args.file.is_file():
         print(f"citybench check: {args.file}: no such file", file=sys.stderr)
         return 1
+    config = _config("check")
 
     from flows.check import check_file
     from flows.sources.base import ParseError
 
     try:
-        report = check_file(args.file, resolve_db(args.db))
+        report = check_file(args.file, config.db(args.db), config)
     except ParseError as error:
         print(f"citybench check: {error}", file=sys.stderr)
         return 1

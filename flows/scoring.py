@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import import_module, resources
 
-import duckdb
 import pandas as pd
 
 import indicators.composite
@@ -17,8 +16,8 @@ from indicators.composite.build import build_frame
 from indicators.composite.results import scores_long
 from indicators.composite.spec import SpecError, load_framework, load_method
 from indicators.composite.uncertainty import analyse
-from warehouse.schemas import ScoreRunTable, ScoreTable
-from warehouse.sync import sync_table
+from warehouse import scores as stored
+from warehouse.connect import Connection
 
 DEFAULT_FRAMEWORK = "prominence"
 
@@ -56,30 +55,6 @@ def framework_files(name: str = DEFAULT_FRAMEWORK) -> tuple[str, str]:
     )
 
 
-def _latest_values(con: duckdb.DuckDBPyConnection, indicator_ids: list[str]) -> pd.DataFrame:
-    """Wide frame of each city's most recent value of each indicator, with its groups."""
-    long = con.execute(
-        """
-        SELECT o.city_id, o.indicator_id, arg_max(o.value, o.period) AS value
-        FROM observation o
-        WHERE list_contains(?, o.indicator_id)
-        GROUP BY ALL
-        """,
-        [indicator_ids],
-    ).df()
-    wide = long.pivot(index="city_id", columns="indicator_id", values="value")
-    groups = (
-        con.execute(
-            "SELECT c.city_id, c.country_iso2 AS country, k.continent "
-            "FROM city c JOIN country k ON k.iso2 = c.country_iso2"
-        )
-        .df()
-        .set_index("city_id")
-    )
-    wide = wide.reindex(columns=indicator_ids).join(groups, how="inner").sort_index()
-    return wide
-
-
 def _with_rank_intervals(scores: pd.DataFrame, coin, index_id: str) -> pd.DataFrame:
     """The index rank's 5-95% interval from the method's Monte Carlo, when it has one."""
     if not coin.method.uncertainty:
@@ -94,17 +69,12 @@ def _with_rank_intervals(scores: pd.DataFrame, coin, index_id: str) -> pd.DataFr
     )
 
 
-def score_warehouse(con: duckdb.DuckDBPyConnection, name: str = DEFAULT_FRAMEWORK) -> ScoreOutcome:
+def score_warehouse(con: Connection, name: str = DEFAULT_FRAMEWORK) -> ScoreOutcome:
     framework_text, method_text = framework_files(name)
     framework = load_framework(framework_text, f"{name}.toml")
     method = load_method(method_text, f"{name}.method.toml")
     indicator_ids = framework.indicators
-    directions = dict(
-        con.execute(
-            "SELECT indicator_id, direction FROM indicator WHERE list_contains(?, indicator_id)",
-            [indicator_ids],
-        ).fetchall()
-    )
+    directions = stored.directions(con, indicator_ids)
     for indicator in indicator_ids:
         if indicator not in directions:
             raise SpecError(f'{name}.toml: indicator "{indicator}": not in the warehouse')
@@ -115,10 +85,10 @@ def score_warehouse(con: duckdb.DuckDBPyConnection, name: str = DEFAULT_FRAMEWOR
                 f"the warehouse says {directions[indicator]}"
             )
 
-    data = _latest_values(con, indicator_ids)
+    data = stored.latest_values(con, indicator_ids)
     input_hash = _sha(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes())
     run_id = _sha("\0".join([framework_text, method_text, input_hash, ENGINE_HASH]))[:16]
-    if con.execute("SELECT 1 FROM score_run WHERE score_run_id = ?", [run_id]).fetchone():
+    if stored.has_score_run(con, run_id):
         return ScoreOutcome(run_id, len(data), reused=True)
 
     coin = build_frame(
@@ -131,24 +101,16 @@ def score_warehouse(con: duckdb.DuckDBPyConnection, name: str = DEFAULT_FRAMEWOR
         .assign(score_run_id=run_id)
     )
     scores = _with_rank_intervals(scores, coin, framework.id)
-    scores = ScoreTable.validate(scores)
-    run = ScoreRunTable.validate(pd.DataFrame(
-        [
-            {
-                "score_run_id": run_id,
-                "framework_id": framework.id,
-                "framework": framework_text,
-                "method": method_text,
-                "framework_hash": _sha(framework_text),
-                "method_hash": _sha(method_text),
-                "input_hash": input_hash,
-                "created_at": datetime.now(UTC),
-                "cities": len(data),
-            }
-        ]
-    ))
-    sync_table(con, "score_run", run, ["score_run_id"], owner=("score_run_id", run_id))
-    sync_table(
-        con, "score", scores, ["score_run_id", "city_id", "node_id"], owner=("score_run_id", run_id)
-    )
+    run = pd.DataFrame([{
+        "score_run_id": run_id,
+        "framework_id": framework.id,
+        "framework": framework_text,
+        "method": method_text,
+        "framework_hash": _sha(framework_text),
+        "method_hash": _sha(method_text),
+        "input_hash": input_hash,
+        "created_at": datetime.now(UTC),
+        "cities": len(data),
+    }])
+    stored.write_score_run(con, run, scores)
     return ScoreOutcome(run_id, len(data), reused=False)

@@ -31,6 +31,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
+from warehouse.redact import redact_text, redact_url
+
 USER_AGENT = "citybench/0.1 (open city-data benchmarking; +https://github.com/citybench/citybench)"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
@@ -98,8 +100,18 @@ def mirror_path(root: Path, url: str) -> Path:
     # Normalised, not resolved: a mirror may be made of symbolic links to files kept elsewhere.
     path = Path(os.path.normpath(root / relative))
     if not path.is_relative_to(Path(os.path.normpath(root))):
-        raise FetchFailed(f"{url}: leaves the mirror directory")
+        raise FetchFailed(f"{redact_url(url)}: leaves the mirror directory")
     return path
+
+
+class Offline:
+    """The transport of a run that must fetch nothing (a dry run on local files)."""
+
+    def get(self, url: str) -> Fetched:
+        raise FetchFailed(f"{redact_url(url)}: this run fetches nothing")
+
+    def close(self) -> None:
+        pass
 
 
 @dataclass
@@ -109,7 +121,8 @@ class MirrorTransport:
     def get(self, url: str) -> Fetched:
         path = mirror_path(self.root, url)
         if not path.is_file():
-            raise FetchFailed(f"{url}: not in the mirror (expected {path})", status=404)
+            raise FetchFailed(f"{redact_url(url)}: not in the mirror (expected {path})",
+                              status=404)
         stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         return Fetched(url, path.read_bytes(), stamp, email.utils.format_datetime(stamp, True))
 
@@ -167,7 +180,7 @@ class HttpTransport:
                 last_error = f"timed out after {self.timeout:g} s"
                 wait = self._backoff(attempt)
             except httpx.TransportError as error:
-                last_error = _one_line(error) or type(error).__name__
+                last_error = redact_text(_one_line(error)) or type(error).__name__
                 wait = self._backoff(attempt)
             else:
                 if response.status_code == 304 and cached_body is not None:
@@ -182,7 +195,8 @@ class HttpTransport:
                 wait = _retry_after(response) or self._backoff(attempt)
             if attempt < self.retries:
                 self.sleep(min(wait, self.max_wait))
-        raise FetchFailed(f"{url}: {last_error} (after {attempt + 1} attempt(s))", status)
+        raise FetchFailed(
+            f"{redact_url(url)}: {last_error} (after {attempt + 1} attempt(s))", status)
 
     def _backoff(self, attempt: int) -> float:
         return self.backoff * (2**attempt) * random.uniform(0.8, 1.2)
@@ -204,7 +218,8 @@ class HttpTransport:
         if response.headers.get("ETag") or last_modified:
             body.write_bytes(content)
             meta.write_text(json.dumps(
-                {"url": url, "etag": response.headers.get("ETag"), "last_modified": last_modified}
+                {"url": redact_url(url), "etag": response.headers.get("ETag"),
+                 "last_modified": last_modified}
             ))
         return Fetched(url, content, datetime.now(UTC), last_modified)
 
@@ -222,7 +237,7 @@ class HttpTransport:
             wait = recent[0] + limit.per_seconds - now
             if wait > self.max_wait:
                 raise FetchFailed(
-                    f"{url}: {host} allows {limit.requests} requests per "
+                    f"{redact_url(url)}: {host} allows {limit.requests} requests per "
                     f"{limit.per_seconds:g} s; the next is possible in {wait:.0f} s"
                 )
             self.sleep(wait)

@@ -25,7 +25,6 @@ This module imports neither Prefect nor the publishers' sources.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 import re
@@ -37,11 +36,15 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from flows.sources.base import ParseError
+from warehouse import checks  # noqa: F401  (registers str_fullmatch for UserRows)
+from warehouse.csv_records import read_csv_records
+from warehouse.parse_error import ParseError
+from warehouse.workbook import sheet_frame
 
 REQUIRED = ("city", "indicator", "period", "value")
 OPTIONAL = ("unit", "source", "country")
 FORMATS = (".csv", ".xlsx", ".parquet")
+PARQUET_MAGIC = b"PAR1"
 CANONICAL_ID = re.compile(r"gn:[0-9]+")  # whole text: use fullmatch
 # where a row is, the format's columns, and how many fields the row and its header have
 COLUMNS = ["file", "position", *REQUIRED, *OPTIONAL, "fields", "header_fields"]
@@ -131,32 +134,16 @@ def read_user_file(name: str, content: bytes) -> UserFile:
 
 # --- the three formats: (header, rows, position of row i (0 = header)) ---------------------
 def _csv_table(name: str, content: bytes):
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ParseError(name, f"byte {error.start}", "UTF-8 text", error.reason) from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    lines, rows = [], []
-    try:
-        for row in reader:
-            if any(cell.strip() for cell in row):  # blank lines carry nothing
-                lines.append(reader.line_num)
-                rows.append(row)
-    except csv.Error as error:
-        raise ParseError(name, f"line {reader.line_num}", "well-formed CSV", error) from None
-    if not rows:
+    records = read_csv_records(content, name, delimiter=",", ragged=True)
+    if not records.rows:
         raise ParseError(name, "line 1", "a header: " + ", ".join(REQUIRED))
-    return rows[0], rows[1:], lambda i: f"line {lines[i]}"
+    return records.rows[0], records.rows[1:], lambda i: f"line {records.lines[i]}"
 
 
 def _xlsx_table(name: str, content: bytes):
-    try:
-        # no NA guessing: a country NA is Namibia, a value "n/a" is text to be reported
-        sheet = pd.read_excel(io.BytesIO(content), sheet_name=0, header=None, dtype=object,
-                              engine="calamine", keep_default_na=False, na_values=[])
-    except Exception as error:  # calamine's errors carry no position; the whole file is bad
-        raise ParseError(name, f"the workbook ({len(content):,} bytes)", "an .xlsx workbook",
-                         error) from None
+    # no NA guessing: a country NA is Namibia, a value "n/a" is text to be reported
+    sheet = sheet_frame(content, name, 0, "an .xlsx workbook", header=None, dtype=object,
+                        keep_default_na=False, na_values=[])
     numbers, rows = [], []
     for number, row in enumerate(sheet.itertuples(index=False), start=1):  # sheet's numbers
         cells = list(row)
@@ -171,10 +158,15 @@ def _xlsx_table(name: str, content: bytes):
 def _parquet_table(name: str, content: bytes):
     import pyarrow.parquet as pq  # only when a Parquet file is read: check starts faster
 
+    if not content.startswith(PARQUET_MAGIC):
+        raise ParseError(name, "byte 0", "a Parquet file (it opens with PAR1)", content[:8])
+    if not content.endswith(PARQUET_MAGIC):  # its footer, which says where all is, is last
+        raise ParseError(name, f"byte {len(content):,} (end of file)",
+                         "a Parquet file, complete (it ends with PAR1)", content[-8:])
     try:
         table = pq.read_table(io.BytesIO(content))
         frame = table.to_pandas(ignore_metadata=True)  # no pandas objects rebuilt from the file
-    except Exception as error:  # pyarrow names no offset either
+    except Exception as error:  # pyarrow names no offset
         raise ParseError(name, f"the file ({len(content):,} bytes)", "a Parquet file",
                          error) from None
     rows = [list(row) for row in frame.itertuples(index=False)]

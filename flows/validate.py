@@ -1,8 +1,5 @@
-"""A source's frames against their contracts, under the source's rejection policy.
-
-The steps the refresh runs as Prefect tasks (flows/loading.py) and `citybench check` runs on
-a user's file, without Prefect: one set of rules for both.
-"""
+"""A source's frames against their contracts, under the source's rejection policy: the rules
+of the validate step, for the refresh and `citybench check` alike."""
 
 from __future__ import annotations
 
@@ -10,22 +7,11 @@ import pandas as pd
 
 from flows.sources.base import Conformed, Registry
 from warehouse.contracts import contracts
-from warehouse.location import max_rejected_share
+from warehouse.tables import LOADED
 from warehouse.validation import Outcome, no_rejects, split_valid
 
-# The canonical tables a source may write, each with its key, in load order; a rejected row
-# is named by its key.
-KEYS = {
-    "country": ["iso2"],
-    "city": ["city_id"],
-    "city_alias": ["scheme", "alias", "city_id"],
-    "dataset": ["source_id", "dataset_id"],
-    "indicator": ["indicator_id"],
-    "observation": ["city_id", "indicator_id", "period", "source_id"],
-    "network": ["network_id"],
-    "membership": ["network_id", "city_id", "period", "source_id"],
-    "city_link": ["kind", "city_a", "city_b", "period", "source_id"],
-}
+# A rejected canonical row is named by its table's key.
+KEYS = {name: list(table.key) for name, table in LOADED.items()}
 
 
 class SourceFailed(RuntimeError):
@@ -38,28 +24,31 @@ class SourceFailed(RuntimeError):
 
 
 def validate_frames(
-    source_id: str,
     stage: str,
     frames: dict[str, pd.DataFrame],
     contracts: dict,
-    identify: dict[str, list[str]] | None = None,
+    identify: dict[str, list[str]],
+    limit: float,
 ) -> dict[str, Outcome]:
     """Validate every frame against its contract; refuse the source when more of a frame is
-    broken than its policy ([sources.<id>] max_rejected_share) allows."""
-    limit = max_rejected_share(source_id)
+    broken than its policy (`limit`, [sources.<id>] max_rejected_share) allows."""
     outcomes = {
-        name: split_valid(frames[name], contract, (identify or {}).get(name, ()))
+        name: split_valid(frames[name], contract, identify.get(name, ()))
         for name, contract in contracts.items()
     }
+    if breach := policy_breach(outcomes, limit):
+        raise SourceFailed(breach, rejections(outcomes, stage))
+    return outcomes
+
+
+def policy_breach(outcomes: dict[str, Outcome], limit: float) -> str | None:
+    """Why the source must load nothing, when more of a frame was rejected than `limit`."""
     for name, outcome in outcomes.items():
         if outcome.rejected_share > limit:
             first = outcome.rejected.iloc[0]
-            raise SourceFailed(
-                f"{outcome.rejected_rows:,} of {outcome.rows_read:,} {name} rows rejected "
-                f"(more than {limit:.0%}), e.g. {first['reason']}",
-                rejections(outcomes, stage),
-            )
-    return outcomes
+            return (f"{outcome.rejected_rows:,} of {outcome.rows_read:,} {name} rows rejected "
+                    f"(more than {limit:.0%}), e.g. {first['reason']}")
+    return None
 
 
 def rejections(outcomes: dict[str, Outcome], stage: str) -> pd.DataFrame:

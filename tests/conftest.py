@@ -1,17 +1,36 @@
-"""Shared fixtures: real refreshes of real warehouses, run the way users run them."""
+"""Shared fixtures: real warehouses built by the real pipeline, the way users build them.
+
+Most tests run the pipeline's plain functions in this process on real DuckDB files (`load`,
+`refresh`); the commands themselves run as subprocesses only where processes are the point
+(the CLI, atomic publishing under SIGKILL, end-to-end runs). Flows run against one Prefect
+API for the whole session (`prefect`), which every `citybench refresh` subprocess shares too.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 
+import flows  # Prefect's defaults (telemetry off), set before Prefect is imported
+from flows.pipeline import LoadReport, RefreshSummary, load_source, refresh_version
+from flows.sources.base import Source
+from flows.sources.catalog import build
+from flows.transport import Offline, Transport
+from warehouse.config import Config
+from warehouse.connect import open_read_write
+from warehouse.migrate import migrate
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+LOG = logging.getLogger("citybench.tests")
 
 
 def query(db: Path, sql: str, params=()) -> list[tuple]:
@@ -23,38 +42,93 @@ def query(db: Path, sql: str, params=()) -> list[tuple]:
         con.close()
 
 
-def cli_env(prefect_home: Path, **extra: str) -> dict[str, str]:
+# --- the pipeline in this process ------------------------------------------------------------
+
+
+def load(db: Path, source: Source, transport: Transport | None = None) -> LoadReport:
+    """One source loaded into the warehouse file `db` (made if absent), as a refresh loads it:
+    the same steps, in a transaction, recorded in `load`; nothing scored or published."""
+    con = open_read_write(db)
+    try:
+        migrate(con)
+        return load_source(con, source, transport or Offline(), None, log=LOG)
+    finally:
+        con.close()
+
+
+def refresh(db: Path, sources: list[Source], transport: Transport | None = None,
+            config: Config | None = None) -> RefreshSummary:
+    """The whole refresh of `db` without Prefect: load, flag, score, check, publish."""
+    return refresh_version(db, sources, transport or Offline(), config or Config(),
+                           None, log=LOG)
+
+
+def copy_of(db: Path, folder: Path) -> Path:
+    copy = folder / db.name
+    shutil.copyfile(db, copy)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory) -> Path:
+    """A warehouse holding the offline default registry (GeoNames), loaded in this process;
+    tests load their source into a copy (`registry_copy`)."""
+    db = tmp_path_factory.mktemp("registry") / "registry.duckdb"
+    report = load(db, build("geonames", Config()))
+    assert report.status == "success", report.error
+    return db
+
+
+@pytest.fixture
+def registry_copy(registry, tmp_path) -> Path:
+    return copy_of(registry, tmp_path)
+
+
+# --- the commands, as users run them ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prefect:
+    """Where subprocesses find Prefect: the session's API, and a home of their own."""
+
+    api_url: str
+    home: Path
+
+
+@pytest.fixture(scope="session")
+def prefect(tmp_path_factory) -> Prefect:
+    """One Prefect API for the session (Prefect's own test harness: a real server on
+    127.0.0.1 with a temporary database), stopped when the session ends."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield Prefect(PREFECT_API_URL.value(), tmp_path_factory.mktemp("prefect-home"))
+
+
+def cli_env(prefect: Prefect, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CITYBENCH_"))}
-    env.update(PREFECT_HOME=str(prefect_home), PYTHONUNBUFFERED="1", **extra)
+    env.update(PREFECT_API_URL=prefect.api_url, PREFECT_HOME=str(prefect.home),
+               PYTHONUNBUFFERED="1", **flows._PREFECT_DEFAULTS, **extra)
     return env
 
 
-def citybench(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+def citybench(*args: str, env: dict[str, str], timeout: float = 300,
+              cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """Run the installed `citybench` command exactly as a user would."""
-    return subprocess.run(
-        [_citybench_bin(), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
+    return subprocess.run([citybench_bin(), *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
 
 
-def _citybench_bin() -> str:
+def citybench_bin() -> str:
     return str(Path(sys.executable).with_name("citybench"))
 
 
 @pytest.fixture(scope="session")
-def prefect_home(tmp_path_factory) -> Path:
-    """One Prefect home for every refresh of the session: its database is migrated once."""
-    return tmp_path_factory.mktemp("prefect-home")
-
-
-@pytest.fixture(scope="session")
-def published(tmp_path_factory, prefect_home) -> Path:
-    """A warehouse built by one real `citybench refresh` (Prefect's embedded API, real DuckDB)."""
+def published(tmp_path_factory, prefect) -> Path:
+    """A warehouse built by one real `citybench refresh` of the offline default (Prefect,
+    real DuckDB, atomic publishing): the end-to-end run the app and CLI tests read."""
     db = tmp_path_factory.mktemp("warehouse") / "citybench.duckdb"
-    result = citybench("refresh", "--db", str(db), env=cli_env(prefect_home))
+    result = citybench("refresh", "--db", str(db), env=cli_env(prefect))
     assert result.returncode == 0, result.stdout + result.stderr
     return db

@@ -26,9 +26,18 @@ EXPECTED = {
     "bad-format.json": "bad-format.json, the file name: expected a .csv, .xlsx, .parquet file",
     "bad-truncated.parquet": "expected a Parquet file",
     "bad-unknown-city.csv": "not loaded: Atlantis (GR): no city",
-    "bad-population.csv": "population 2024: value = 140000000.0: expected a city population, "
-                          "above 0 and at most 50 million",
+    "bad-population.csv": "population 2024 user: value = 140000000.0: expected a city "
+                          "population, above 0 and at most 50 million",
 }
+
+
+def test_a_file_a_refresh_would_refuse_says_so(published, capsys):
+    """The source's rejection policy is part of the rules: a file whose every row is bad
+    would load nothing, and the check says why, as the refresh would."""
+    code, output = _check(capsys, str(FILES / "bad-value.csv"), "--db", str(published))
+    assert code == 1
+    assert ("a refresh would load none of it: 1 of 1 observations rows rejected (more than "
+            "5%), e.g.") in output
 
 
 def test_every_file_has_an_expectation():
@@ -57,8 +66,8 @@ def test_good_files_pass_against_the_warehouse(name, published, capsys):
     assert output.strip().endswith(f"{name}: ok against {published}")
 
 
-def test_the_command_as_users_run_it(published, prefect_home):
-    env = cli_env(prefect_home)
+def test_the_command_as_users_run_it(published, prefect):
+    env = cli_env(prefect)
     bad = citybench("check", str(FILES / "bad-value.csv"), "--db", str(published), env=env)
     assert bad.returncode == 1 and EXPECTED["bad-value.csv"] in bad.stdout
     good = citybench("check", str(FILES / "good.csv"), "--db", str(published), env=env)
@@ -67,12 +76,12 @@ def test_the_command_as_users_run_it(published, prefect_home):
                                                 "(left out)")
 
 
-def test_without_a_warehouse_only_the_format_is_checked(tmp_path, prefect_home):
+def test_without_a_warehouse_only_the_format_is_checked(tmp_path, prefect):
     missing = tmp_path / "none.duckdb"
     result = citybench("check", str(FILES / "bad-unknown-city.csv"), "--db", str(missing),
-                       env=cli_env(prefect_home))
+                       env=cli_env(prefect))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "cities and units not checked: no warehouse yet" in result.stdout
-    result = citybench("check", str(tmp_path / "absent.csv"), env=cli_env(prefect_home))
+    result = citybench("check", str(tmp_path / "absent.csv"), env=cli_env(prefect))
     assert result.returncode == 1
     assert result.stderr.strip() == f"citybench check: {tmp_path / 'absent.csv'}: no such file"

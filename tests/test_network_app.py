@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from app import networks
 from tests.app_fixtures import build_warehouse
 from tests.conftest import ROOT
+from warehouse import read_model
 
 LONDON, MANCHESTER, BERLIN = "gn:2643743", "gn:2643123", "gn:2950159"
 MUNICH, TOKYO, OSAKA = "gn:2867714", "gn:1850147", "gn:1853909"
@@ -66,7 +67,7 @@ def test_measures_by_hand(warehouse):
         == [3, 3, 2]
     assert measures.twinning.loc[LONDON, ["partners", "countries", "continents"]].tolist() == [
         2, 2, 2]
-    partners = networks.strongest_air_partners(measures, LONDON, networks.data.places(warehouse))
+    partners = networks.strongest_air_partners(measures, LONDON, read_model.places(warehouse))
     assert partners["name"].tolist() == ["Berlin", "Tokyo", "Manchester"]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -14,9 +15,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import ROOT, _citybench_bin, citybench, cli_env
+from flows.sources.catalog import build
+from tests.conftest import ROOT, citybench_bin, cli_env, copy_of, refresh
+from warehouse.config import Config
 from warehouse.connect import open_read_only, open_read_write
-from warehouse.publish import RefreshLocked, next_version, staging_files
+from warehouse.publish import PublishRefused, RefreshLocked, next_version, staging_files
 
 
 def _sha(path: Path) -> str:
@@ -74,17 +77,48 @@ def test_leftovers_of_a_dead_refresh_are_swept(tmp_path):
         assert staging.exists()
 
 
-def test_sigkill_halfway_leaves_the_published_warehouse_serving(tmp_path, prefect_home):
-    db = tmp_path / "citybench.duckdb"
-    first = citybench("refresh", "--db", str(db), env=cli_env(prefect_home))
-    assert first.returncode == 0, first.stderr
+def _publish_once(db: Path, value: int) -> None:
+    with next_version(db) as staging:
+        con = open_read_write(staging)
+        con.execute("UPDATE t SET v = ?", [value])
+        con.close()
+
+
+def test_the_next_version_keeps_the_warehouses_mode_owner_and_group(tmp_path):
+    """A warehouse someone restricted (600, its own group) stays so after a refresh."""
+    db = tmp_path / "w.duckdb"
+    _make_published(db, 1)
+    os.chmod(db, 0o640)
+    owner = (os.getuid(), 65534) if os.getuid() == 0 else (os.getuid(), os.getgid())
+    os.chown(db, *owner)
+    _publish_once(db, 2)
+    status = db.stat()
+    assert (stat.S_IMODE(status.st_mode), status.st_uid, status.st_gid) == (0o640, *owner)
+    os.chmod(db, 0o600)
+    _publish_once(db, 3)
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_a_read_only_warehouse_is_not_replaced(tmp_path):
+    db = tmp_path / "w.duckdb"
+    _make_published(db, 1)
+    os.chmod(db, 0o444)
+    before = _sha(db)
+    with pytest.raises(PublishRefused, match=r"read-only \(mode 0444\)"), next_version(db):
+        pass
+    assert _sha(db) == before and stat.S_IMODE(db.stat().st_mode) == 0o444
+    assert staging_files(db) == []
+
+
+def test_sigkill_halfway_leaves_the_published_warehouse_serving(tmp_path, published, prefect):
+    db = copy_of(published, tmp_path)
     before = _sha(db)
     version = _version(db)
 
-    # Start a second refresh and kill it (and its Prefect server) while it writes its copy.
+    # Start a refresh and kill its process group while it writes its copy.
     proc = subprocess.Popen(
-        [_citybench_bin(), "refresh", "--db", str(db)],
-        env=cli_env(prefect_home),
+        [citybench_bin(), "refresh", "--db", str(db)],
+        env=cli_env(prefect),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -119,8 +153,8 @@ def test_sigkill_halfway_leaves_the_published_warehouse_serving(tmp_path, prefec
     assert f"Published version {version}" in app.caption[0].value
     assert len(app.dataframe[0].value) == 25
 
-    again = citybench("refresh", "--db", str(db), env=cli_env(prefect_home))
-    assert again.returncode == 0, again.stderr
+    again = refresh(db, [build("geonames", Config())])
+    assert not again.failed
     assert _version(db) == version + 1
     assert staging_files(db) == []
 

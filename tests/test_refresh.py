@@ -1,15 +1,19 @@
-"""The real refresh flow end to end: `citybench refresh` into a temporary warehouse."""
+"""The refresh: the warehouse one real `citybench refresh` publishes (the `published`
+fixture), what Prefect records of it, a second refresh in this process, and the command's
+refusals."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import json
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import ROOT, citybench, cli_env, query
+from flows.sources.catalog import build
+from tests.conftest import ROOT, citybench, cli_env, copy_of, query, refresh
+from warehouse.config import Config
 
 CHECKED_CITIES = {  # name, country, plausible population range of the city proper
     "London": ("GB", 7_000_000, 11_000_000),
@@ -126,18 +130,16 @@ def _snapshot(db) -> dict:
     return {"counts": counts, "digest": digest.hexdigest(), "version": versions}
 
 
-def test_second_refresh_adds_nothing_and_changes_nothing(published, prefect_home):
-    before = _snapshot(published)
-    result = citybench("refresh", "--db", str(published), env=cli_env(prefect_home))
-    assert result.returncode == 0, result.stderr
-    after = _snapshot(published)
+def test_second_refresh_adds_nothing_and_changes_nothing(published, tmp_path):
+    db = copy_of(published, tmp_path)
+    before = _snapshot(db)
+    summary = refresh(db, [build("geonames", Config())])
+    after = _snapshot(db)
     assert after["counts"] == before["counts"]
     assert after["digest"] == before["digest"]
     assert after["version"] == before["version"] + 1
-    assert "0 rows changed" in result.stdout
-    loads = query(
-        published, 'SELECT rows_changed, status FROM "load" ORDER BY load_id DESC LIMIT 1'
-    )
+    assert summary.loads[0].rows_changed == 0 and summary.score.reused
+    loads = query(db, 'SELECT rows_changed, status FROM "load" ORDER BY load_id DESC LIMIT 1')
     assert loads == [(0, "success")]
 
 
@@ -161,37 +163,52 @@ def test_status_reports_freshness_without_prefect(published):
     assert f"{observations:,} rows held" in result.stdout
 
 
-def test_runs_are_in_prefect_history_with_logs(published, prefect_home):
-    """The refresh ran through Prefect's API: the run and its log lines are stored there."""
-    code = """
-import asyncio, json, sys
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
-
-async def main():
-    async with get_client() as client:
-        runs = [r for r in await client.read_flow_runs() if r.name]
-        flows = {f.id: f.name for f in await client.read_flows()}
-        refresh = [r for r in runs if flows.get(r.flow_id) == "refresh"
-                   and r.parameters.get("db") == sys.argv[1]]
-        logs = await client.read_logs(
-            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[refresh[0].id])))
-        print(json.dumps({"states": [r.state_type.value for r in refresh],
-                          "logs": [l.message for l in logs]}))
-asyncio.run(main())
-"""
-    env = cli_env(prefect_home)
-    import flows  # its defaults: telemetry off, a patient start-up timeout
-
-    env.update(flows._PREFECT_DEFAULTS)
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(published)],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=240,
+def _history(db) -> dict:
+    """What the session's Prefect API holds of the refresh of `db`: its flow run, the task
+    runs, their log lines and the run's artifacts."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        LogFilter,
+        LogFilterFlowRunId,
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    history = json.loads(result.stdout.strip().splitlines()[-1])
-    assert history["states"] and set(history["states"]) == {"COMPLETED"}
-    assert any(message.startswith("published version") for message in history["logs"])
+
+    async def read():
+        async with get_client() as client:
+            flows = {f.id: f.name for f in await client.read_flows()}
+            (run,) = [r for r in await client.read_flow_runs()
+                      if flows.get(r.flow_id) == "refresh" and r.parameters.get("db") == str(db)]
+            tasks = await client.read_task_runs()
+            logs = await client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+            mine = {t.id: t.name.rsplit("-", 1)[0] for t in tasks if t.flow_run_id == run.id}
+            return {"run": run, "tasks": sorted(set(mine.values())),
+                    "logs": [(mine.get(log.task_run_id), log.message) for log in logs],
+                    "artifacts": {a.key: a.data for a in artifacts}}
+
+    return asyncio.run(read())
+
+
+def test_runs_are_in_prefect_history_with_logs_and_artifacts(published, prefect):
+    """The refresh ran through Prefect: each step a task of its name, logging to its own task
+    run, and the run's four artifacts, with the config recorded by file and hash only."""
+    history = _history(published)
+    assert history["run"].state_type.value == "COMPLETED"
+    assert history["tasks"] == sorted(["extract", "parse", "validate", "conform", "load",
+                                       "flag_quality", "score", "check_integrity"])
+    logs = history["logs"]
+    assert (None, "published version 1") in logs
+    assert any(task == "extract" and message.startswith("geonames: extracted 2 file(s)")
+               for task, message in logs)
+    (observations,) = query(published, "SELECT count(*) FROM observation")[0]
+    assert ("load", f"geonames: observation +{observations} ~0 -0") in logs
+    assert set(history["artifacts"]) == {"data-quality", "data-quality-report",
+                                         "refresh-loads", "refresh-summary"}
+    assert "## Rejected rows, by source and check" in history["artifacts"]["data-quality-report"]
+    assert history["run"].parameters["config"] == {"file": None, "sha256": None}
 
 
 @pytest.mark.parametrize(
@@ -202,19 +219,19 @@ asyncio.run(main())
         (["--db", "/proc/citybench/warehouse.duckdb"], "cannot write the warehouse"),
     ],
 )
-def test_bad_arguments_fail_with_one_line(args, expected, prefect_home):
-    result = citybench("refresh", *args, env=cli_env(prefect_home), timeout=60)
+def test_bad_arguments_fail_with_one_line(args, expected, prefect):
+    result = citybench("refresh", *args, env=cli_env(prefect), timeout=60)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_file_standing_in_for_a_directory_is_refused(tmp_path, prefect_home):
+def test_file_standing_in_for_a_directory_is_refused(tmp_path, prefect):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     result = citybench(
-        "refresh", "--db", str(blocker / "w.duckdb"), env=cli_env(prefect_home), timeout=60
+        "refresh", "--db", str(blocker / "w.duckdb"), env=cli_env(prefect), timeout=60
     )
     assert result.returncode == 1
     assert result.stderr.strip() == (

@@ -34,6 +34,7 @@ from tests.test_validation_properties import (
 from warehouse import schemas, screen, validation
 from warehouse.contracts import contracts
 from warehouse.screen import Unscreenable, row_wise
+from warehouse.tables import WRITTEN
 from warehouse.validation import FrameRejected, split_valid
 
 # rows sampled to learn a text column's values: none (every value judged after), a few, all
@@ -189,10 +190,7 @@ LOAD = contracts(
                  columns=["indicator_id", "unit", "domain"]),
     pd.Index(["gn:1", "gn:12"]), pd.Index(["s:x", "firm"]), pd.Index(["b", "a_1"]))
 EVERY_CONTRACT = {
-    **{f"model {name}": model.to_schema() for name, model in schemas.TABLES.items()},
-    "model score": schemas.ScoreTable.to_schema(),
-    "model score_run": schemas.ScoreRunTable.to_schema(),
-    "model source": schemas.SourceTable.to_schema(),
+    **{f"model {name}": table.model.to_schema() for name, table in WRITTEN.items()},
     **{f"load {name}": schema for name, schema in LOAD.items()},
 }
 

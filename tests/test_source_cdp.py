@@ -1,29 +1,21 @@
 """CDP city-wide emissions 2016 and 2017 from the real exports, read in place: every report
-read, values and derived per-capita emissions read back, cities resolved or reported, broken
-exports named with their position."""
+read, values and derived per-capita emissions read back, cities resolved or reported, exports
+whose columns or cells are not CDP's refused with their position."""
 
 from __future__ import annotations
 
 import csv
 import io
-import shutil
-from datetime import UTC, datetime
 
-import duckdb
 import pytest
 
-from flows.sources.base import Extracted, ParseError, Registry
 from flows.sources.cdp import C40, REPORTS_2016, REPORTS_2017, Cdp
-from flows.transport import mirror_path
-from tests.conftest import SHARED, citybench, cli_env
+from tests.conftest import query
+from tests.source_fixtures import PUBLISHED_FILES, needs_sample, sample_fixture
+from warehouse.parse_error import ParseError
 
-CDP = SHARED / "opendata" / "cdp"
-FILES = {
-    REPORTS_2016: CDP / "2016_-_Citywide_GHG_Emissions_20240207.csv",
-    REPORTS_2017: CDP / "2017_-_Cities_Community_Wide_Emissions.csv",
-}
-PUBLISHED_FILES = {Cdp.urls[name]: path for name, path in FILES.items()}
-pytestmark = pytest.mark.skipif(not CDP.is_dir(), reason="../shared/opendata/cdp absent")
+FILES = {name: PUBLISHED_FILES["cdp"][Cdp.urls[name]] for name in (REPORTS_2016, REPORTS_2017)}
+pytestmark = needs_sample("cdp")
 
 
 def _rows(name):
@@ -31,28 +23,12 @@ def _rows(name):
         return list(csv.DictReader(handle))
 
 
-def _extracted(**replaced):
-    files = {name: path.read_bytes() for name, path in FILES.items()}
-    return Extracted({**files, **replaced}, "test", datetime.now(UTC))
+run = sample_fixture("cdp")
 
 
-@pytest.fixture(scope="module")
-def parsed():
-    return Cdp().parse(_extracted())
-
-
-@pytest.fixture(scope="module")
-def conformed(parsed, published):
-    con = duckdb.connect(str(published), read_only=True)
-    registry = Registry.read(con)
-    con.close()
-    frames = {name: Cdp.raw_models[name].validate(f) for name, f in parsed.items()}
-    return Cdp().conform(frames, registry)
-
-
-def test_every_report_is_read(parsed):
-    reports = parsed["reports"]
-    assert len(Cdp.raw_models["reports"].validate(reports)) == len(reports) == 187 + 229
+def test_every_report_is_read(run):
+    reports = run.parsed["reports"]
+    assert run.raw["reports"].rejected_rows == 0 and len(reports) == 187 + 229
     for name, total in ((REPORTS_2016, "Total City-wide Emissions (metric tonnes CO2e)"),
                         (REPORTS_2017, "Total emissions (metric tonnes CO2e)")):
         rows, mine = _rows(name), reports[reports["dataset_id"] == name]
@@ -63,7 +39,8 @@ def test_every_report_is_read(parsed):
     assert reports["c40"].sum() == 54 + 56
 
 
-def test_madrid_read_back_with_its_derived_emissions_per_resident(conformed):
+def test_madrid_read_back_with_its_derived_emissions_per_resident(run):
+    conformed = run.conformed
     madrid = conformed.city_alias.loc[conformed.city_alias["alias"] == "31171", "city_id"]
     assert len(madrid) == 1
     mine = conformed.observation[conformed.observation["city_id"] == madrid.iloc[0]]
@@ -79,8 +56,8 @@ def test_madrid_read_back_with_its_derived_emissions_per_resident(conformed):
     assert ((members["city_id"] == madrid.iloc[0]) & (members["network_id"] == C40)).sum() == 2
 
 
-def test_every_report_is_resolved_or_reported(conformed, parsed):
-    reports = Cdp.raw_models["reports"].validate(parsed["reports"])
+def test_every_report_is_resolved_or_reported(run):
+    conformed, reports = run.conformed, run.valid("reports")
     keys = set(reports["dataset_id"] + ":" + reports["account"].astype(str))
     resolved = keys - set(conformed.unresolved["key"])
     assert len(resolved) + len(conformed.unresolved) == len(keys)
@@ -94,51 +71,41 @@ def test_every_report_is_resolved_or_reported(conformed, parsed):
     assert len(conformed.membership) == len(flagged_keys & resolved)
 
 
-def test_missing_values_stay_missing_and_gdp_is_us_dollars_only(conformed, parsed):
-    observation = conformed.observation
+def test_missing_values_stay_missing_and_gdp_is_us_dollars_only(run):
+    observation = run.conformed.observation
     assert observation["value"].notna().all()
     per_capita = (observation["indicator_id"] == "ghg_emissions_per_capita").sum()
     totals = (observation["indicator_id"] == "ghg_emissions_total").sum()
     assert 0 < per_capita <= totals
     gdp = observation[observation["indicator_id"] == "city_gdp_usd"]
-    usd = parsed["reports"][parsed["reports"]["gdp_currency"] == "USD"]
+    usd = run.parsed["reports"][run.parsed["reports"]["gdp_currency"] == "USD"]
     assert 0 < len(gdp) <= len(usd)
-    assert any("GDP figures left out" in note for note in conformed.notes)
+    assert any("GDP figures left out" in note for note in run.conformed.notes)
 
 
-def test_broken_exports_name_file_and_position():
+def _parse(run, **replaced: bytes):
+    return Cdp().parse(type(run.extracted)({**run.extracted.files, **replaced}, None,
+                                           run.extracted.retrieved_at))
+
+
+def test_an_export_with_other_columns_or_cells_names_its_position(run):
     content = FILES[REPORTS_2017].read_bytes()
-    with pytest.raises(ParseError, match=rf"^{REPORTS_2017}, line \d+: expected"):
-        Cdp().parse(_extracted(**{REPORTS_2017: content[: len(content) // 2]}))
-    with pytest.raises(ParseError, match=rf"^{REPORTS_2017}, byte 1000: expected UTF-8"):
-        Cdp().parse(_extracted(**{REPORTS_2017: content[:1000] + b"\xff" + content[1001:]}))
     renamed = content.replace(b"Population year", b"Pop year", 1)
     with pytest.raises(ParseError, match=rf"^{REPORTS_2017}, line 1: expected the columns"):
-        Cdp().parse(_extracted(**{REPORTS_2017: renamed}))
+        _parse(run, **{REPORTS_2017: renamed})
     text = FILES[REPORTS_2016].read_text(encoding="utf-8")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     rows[3][rows[0].index("Current Population")] = "about a million"
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)
-    where = r"line \d+, column 'Current Population'"
-    with pytest.raises(ParseError, match=rf"{where}: expected a number"):
-        Cdp().parse(_extracted(**{REPORTS_2016: out.getvalue().encode()}))
+    with pytest.raises(ParseError, match=r"line 4, column 'Current Population': expected a "
+                                         r"number, found 'about a million'"):
+        _parse(run, **{REPORTS_2016: out.getvalue().encode()})
 
 
-def test_refresh_from_a_mirror_loads_the_source(published, prefect_home, tmp_path, conformed):
-    root = tmp_path / "mirror"
-    for url, path in PUBLISHED_FILES.items():
-        target = mirror_path(root, url)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(path)
-    db = tmp_path / "w.duckdb"
-    shutil.copyfile(published, db)
-    result = citybench("refresh", "--source", "cdp", "--mirror", str(root), "--db", str(db),
-                       env=cli_env(prefect_home))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    con = duckdb.connect(str(db), read_only=True)
-    held = con.execute("SELECT count(*) FROM observation WHERE source_id = 'cdp'").fetchone()[0]
-    members = con.execute("SELECT count(*) FROM membership WHERE network_id = ?",
-                          [C40]).fetchone()[0]
-    con.close()
-    assert (held, members) == (len(conformed.observation), len(conformed.membership))
+def test_the_load_holds_what_was_conformed(run):
+    held = query(run.db, "SELECT count(*) FROM observation WHERE source_id = 'cdp'")
+    members = query(run.db, "SELECT count(*) FROM membership WHERE network_id = ?", [C40])
+    assert (held[0][0], members[0][0]) == (len(run.conformed.observation),
+                                           len(run.conformed.membership))
+    assert run.report.rows_loaded == held[0][0] + members[0][0]  # the facts it holds

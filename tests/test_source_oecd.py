@@ -5,23 +5,21 @@ responses."""
 from __future__ import annotations
 
 import csv
-import re
-import shutil
-from datetime import UTC, datetime
+import io
+from dataclasses import replace
 from urllib.parse import urlsplit
 
-import duckdb
 import pytest
 
-from flows.sources.base import Extracted, ParseError, Registry
+from flows.pipeline import HOST_LIMITS, make_transport
 from flows.sources.oecd import DENSITY, ECONOMY, POPULATION, Oecd
-from flows.transport import FetchFailed, HostLimit, HttpTransport, mirror_path
-from tests.conftest import ROOT, citybench, cli_env
+from flows.transport import FetchFailed, HostLimit, HttpTransport
+from tests.conftest import query
 from tests.http_server import FileServer
+from tests.source_fixtures import DATA, OECD_FILES, sample_fixture
+from warehouse.parse_error import ParseError
 
-DATA = ROOT / "tests" / "data" / "oecd"
-FILES = {POPULATION: "fua-population.csv", DENSITY: "fua-density.csv", ECONOMY: "fua-economy.csv"}
-PUBLISHED_FILES = {Oecd.urls[name]: DATA / file for name, file in FILES.items()}
+FILES = {name: DATA / "oecd" / file for name, file in OECD_FILES.items()}
 LOADED = {  # dataflow -> (MEASURE, UNIT_MEASURE) pairs the source loads
     POPULATION: {("POP", "PS")},
     DENSITY: {("POP_DEN", "PS_KM2")},
@@ -30,7 +28,7 @@ LOADED = {  # dataflow -> (MEASURE, UNIT_MEASURE) pairs the source loads
 
 
 def _rows(name):
-    with (DATA / FILES[name]).open(newline="") as handle:
+    with FILES[name].open(newline="") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -43,45 +41,21 @@ def _expected_values(name):
     ]
 
 
-def _mirror(tmp_path):
-    root = tmp_path / "mirror"
-    for url, path in PUBLISHED_FILES.items():
-        target = mirror_path(root, url)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(path)
-    return root
+run = sample_fixture("oecd")
 
 
-def _extracted(**replaced):
-    files = {name: (DATA / file).read_bytes() for name, file in FILES.items()}
-    return Extracted({**files, **replaced}, "test", datetime.now(UTC))
-
-
-@pytest.fixture(scope="module")
-def parsed():
-    return Oecd().parse(_extracted())
-
-
-@pytest.fixture(scope="module")
-def conformed(parsed, published):
-    con = duckdb.connect(str(published), read_only=True)
-    registry = Registry.read(con)
-    con.close()
-    frames = {name: Oecd.raw_models[name].validate(f) for name, f in parsed.items()}
-    return Oecd().conform(frames, registry)
-
-
-def test_every_fua_value_of_the_loaded_measures_is_read(parsed):
-    values = parsed["values"]
+def test_every_fua_value_of_the_loaded_measures_is_read(run):
+    values = run.parsed["values"]
     for name in FILES:
         assert (values["dataflow"] == name).sum() == len(_expected_values(name))
-    assert len(Oecd.raw_models["values"].validate(values)) == len(values)
-    assert parsed["datasets"]["title"].tolist() == [
+    assert run.raw["values"].rejected_rows == 0
+    assert run.parsed["datasets"]["title"].tolist() == [
         "Population by age and sex", "Population density", "Economy - FUAs"]
     assert not values["code"].str.endswith("C").any()  # cores are not loaded
 
 
-def test_values_read_back_with_flags_units_and_missing_left_out(conformed):
+def test_values_read_back_with_flags_units_and_missing_left_out(run):
+    conformed = run.conformed
     aliases = conformed.city_alias.set_index("alias")["city_id"]
     observation = conformed.observation.assign(
         code=lambda f: f["city_id"].map({v: k for k, v in aliases.items()})
@@ -95,16 +69,13 @@ def test_values_read_back_with_flags_units_and_missing_left_out(conformed):
     assert ("JPN01F", "fua_population", 2020) in observation.index
 
 
-def test_areas_resolve_to_cities_or_are_reported(conformed, published):
+def test_areas_resolve_to_cities_or_are_reported(run):
+    conformed = run.conformed
     aliases = conformed.city_alias
     assert (aliases["scheme"] == "oecd").all()
     assert sorted(aliases["alias"]) == ["AT001F", "DEU01F", "DEU02F", "JPN01F", "MEX01F",
                                         "USA01F"]
-    con = duckdb.connect(str(published), read_only=True)
-    names = dict(con.execute(
-        "SELECT city_id, name FROM city WHERE list_contains(?, city_id)",
-        [aliases["city_id"].tolist()]).fetchall())
-    con.close()
+    names = run.registry.cities.set_index("city_id")["name"]
     resolved = {a: names[c] for a, c in zip(aliases["alias"], aliases["city_id"], strict=True)}
     assert resolved["AT001F"] == "Vienna" and resolved["DEU01F"] == "Berlin"
     unresolved = conformed.unresolved.set_index("key")
@@ -120,60 +91,48 @@ def test_areas_resolve_to_cities_or_are_reported(conformed, published):
     assert len(conformed.observation) == loaded
 
 
-def test_one_request_per_dataflow_and_the_limit_holds_across_runs(tmp_path, monkeypatch):
-    from flows.refresh import HOST_LIMITS, make_transport
-
+def test_one_request_per_dataflow_and_the_limit_holds_across_runs(tmp_path):
     assert {urlsplit(url).hostname for url in Oecd.urls.values()} == {"sdmx.oecd.org"}
     publisher = make_transport(tmp_path / "w.duckdb", None)
     assert publisher.limits["sdmx.oecd.org"] == HOST_LIMITS["sdmx.oecd.org"]
     publisher.close()
-    with FileServer(DATA) as server:
-        config = tmp_path / "citybench.toml"
-        config.write_text("[sources.oecd.urls]\n" + "".join(
-            f'"{name}" = "{server.url}/files/{file}"\n' for name, file in FILES.items()))
-        monkeypatch.setenv("CITYBENCH_CONFIG", str(config))
+    with FileServer(DATA / "oecd") as server:
+        source = Oecd(Oecd.Settings(urls={name: f"{server.url}/files/{file}"
+                                          for name, file in OECD_FILES.items()}))
         # the OECD's allowance shrunk to one refresh's worth of requests
         limits = {"127.0.0.1": HostLimit(requests=len(FILES), per_seconds=3600)}
         first = HttpTransport(tmp_path / "cache", limits=limits, sleep=lambda s: None)
-        Oecd().extract(first)
+        source.extract(first)
         first.close()
         assert len(server.requests) == len(FILES)
         later = HttpTransport(tmp_path / "cache", limits=limits, sleep=lambda s: None)
         with pytest.raises(FetchFailed, match=f"allows {len(FILES)} requests per 3600 s"):
-            Oecd().extract(later)
+            source.extract(later)
         later.close()
     assert len(server.requests) == len(FILES)  # the refused run sent nothing
 
 
-def _broken(name, content):
-    return Oecd().parse(_extracted(**{name: content}))
+def _broken(run, name, content):
+    return Oecd().parse(replace(run.extracted, files={**run.extracted.files, name: content}))
 
 
-def test_truncated_garbled_or_unlabelled_responses_name_file_and_line():
-    content = (DATA / FILES[POPULATION]).read_bytes()
-    lines = content.count(b"\n", 0, len(content) // 2) + 1
-    with pytest.raises(ParseError, match=rf"^{re.escape(POPULATION)}, line {lines}: expected 28"):
-        _broken(POPULATION, content[: len(content) // 2])
-    garbled = content[:500] + b"\xff" + content[501:]
-    with pytest.raises(ParseError, match=r", byte 500: expected UTF-8 text"):
-        _broken(POPULATION, garbled)
-    economy = (DATA / FILES[ECONOMY]).read_text()
+def test_cells_and_headers_unlike_sdmx_csv_name_their_position(run):
+    economy = FILES[ECONOMY].read_text()
     with pytest.raises(ParseError, match=r"line 2, column OBS_VALUE: expected a number"):
-        _broken(ECONOMY, economy.replace(",255000.0,", ",2x5000,", 1).encode())
+        _broken(run, ECONOMY, economy.replace(",255000.0,", ",2x5000,", 1).encode())
+    # format=csvfile instead of csvfilewithlabels: no label column after REF_AREA
+    rows = list(csv.reader(io.StringIO(economy, newline="")))
+    label = rows[0].index("Reference area")
+    plain = io.StringIO()
+    csv.writer(plain, lineterminator="\n").writerows([r[:label] + r[label + 1:] for r in rows])
     with pytest.raises(ParseError, match=r"line 1: expected the label column after REF_AREA"):
-        _broken(ECONOMY, economy.replace("Reference area,", "", 1).encode())
+        _broken(run, ECONOMY, plain.getvalue().encode())
     with pytest.raises(ParseError, match=r"line \d+: expected well-formed CSV"):
-        _broken(DENSITY, (DATA / FILES[DENSITY]).read_bytes().replace(b",Wien,", b',"Wien,', 1))
+        _broken(run, DENSITY, FILES[DENSITY].read_bytes().replace(b",Wien,", b',"Wien,', 1))
 
 
-def test_refresh_from_a_mirror_loads_the_source(published, prefect_home, tmp_path, conformed):
-    db = tmp_path / "w.duckdb"
-    shutil.copyfile(published, db)
-    result = citybench("refresh", "--source", "oecd", "--mirror", str(_mirror(tmp_path)),
-                       "--db", str(db), env=cli_env(prefect_home))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    con = duckdb.connect(str(db), read_only=True)
-    held = con.execute("SELECT count(*) FROM observation WHERE source_id = 'oecd'").fetchone()[0]
-    codes = con.execute("SELECT count(*) FROM city_alias WHERE scheme = 'oecd'").fetchone()[0]
-    con.close()
-    assert (held, codes) == (len(conformed.observation), len(conformed.city_alias))
+def test_the_load_holds_what_was_conformed(run):
+    held = query(run.db, "SELECT count(*) FROM observation WHERE source_id = 'oecd'")
+    codes = query(run.db, "SELECT count(*) FROM city_alias WHERE scheme = 'oecd'")
+    assert (held[0][0], codes[0][0]) == (len(run.conformed.observation),
+                                         len(run.conformed.city_alias))

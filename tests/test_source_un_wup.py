@@ -1,39 +1,52 @@
-"""UN WUP 2018 (F12) from the real publisher's file: through a mirror, through HTTP, and the
+"""UN WUP 2018 (F12) from the real publisher's file: read, conformed, loaded over HTTP, and the
 failure of one source leaving the others published; F22 (annual) from a workbook made here in
 F22's layout, since no real F22 is at hand."""
 
 from __future__ import annotations
 
 import io
-import shutil
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime
 
-import duckdb
 import pandas as pd
 import pytest
 
-from flows.sources.base import Extracted, ParseError, Registry
+from app.status import status_lines
+from flows.sources.base import Extracted
+from flows.sources.gawc import MATRICES, Gawc
 from flows.sources.un_wup import F12, F22, LAST_ESTIMATE_YEAR, UnWup
-from flows.transport import FetchFailed, HttpTransport, MirrorTransport
-from tests.conftest import SHARED, citybench, cli_env
+from flows.transport import FetchFailed, HttpTransport, MirrorTransport, mirror_path
+from tests.conftest import query, refresh
 from tests.http_server import FileServer
+from tests.source_fixtures import (
+    GAWC,
+    OPENDATA,
+    WUP,
+    Recorder,
+    load_recorded,
+    make_mirror,
+    needs_sample,
+    sample_fixture,
+    served_over_http,
+)
+from warehouse.parse_error import ParseError
 
-WUP = SHARED / "opendata" / "un-wup-2018"
-pytestmark = pytest.mark.skipif(not WUP.is_dir(), reason="../shared/opendata/un-wup-2018 absent")
-# F22 has no real file here: the mirror of every source holds F12 alone, which must load.
-PUBLISHED_FILES = {UnWup.urls[F12]: WUP / F12}
+pytestmark = needs_sample("un-wup")
+
+
+run = sample_fixture("un-wup")
 
 
 @pytest.fixture(scope="module")
-def parsed():
-    extracted = Extracted({F12: (WUP / F12).read_bytes()}, "test", datetime.now(UTC))
-    return UnWup().parse(extracted)
+def raw(run):
+    return run.parsed["agglomerations"]
 
 
-@pytest.fixture(scope="module")
-def raw(parsed):
-    return parsed["agglomerations"]
+def _urls(base: str, annual: str | None = None) -> UnWup:
+    """The source with both files pointed at the test server: F22 where asked, else at a name
+    the server lacks."""
+    return UnWup(UnWup.Settings(urls={F12: base + F12, F22: annual or base + F22}))
 
 
 def test_every_agglomeration_and_year_is_parsed(raw):
@@ -44,12 +57,9 @@ def test_every_agglomeration_and_year_is_parsed(raw):
     assert len(outcome) == 1860
 
 
-def test_values_become_persons_with_projections_flagged(parsed, raw, published):
-    con = duckdb.connect(str(published), read_only=True)
-    registry = Registry.read(con)
-    con.close()
-    valid = UnWup.raw_models["agglomerations"].validate(raw)
-    conformed = UnWup().conform({**parsed, "agglomerations": valid}, registry)
+def test_values_become_persons_with_projections_flagged(run, raw):
+    conformed = run.conformed
+    assert all(o.rejected_rows == 0 for o in run.raw.values())
     aliases = conformed.city_alias
     observation = conformed.observation
     assert len(aliases) + len(conformed.unresolved) == 1860  # every record accounted for
@@ -69,68 +79,24 @@ def test_values_become_persons_with_projections_flagged(parsed, raw, published):
     assert conformed.unresolved["reason"].str.len().gt(0).all()
 
 
-def _mirror(tmp_path):
-    """A mirror laid out like the URLs, made of links to the publisher's file (no copy)."""
-    url = UnWup.urls[F12]
-    target = tmp_path / "mirror" / url.split("://", 1)[1]
-    target.parent.mkdir(parents=True)
-    target.symlink_to(WUP / F12)
-    return tmp_path / "mirror"
-
-
-def test_the_mirror_serves_the_publishers_url(tmp_path):
-    extracted = UnWup().extract(MirrorTransport(_mirror(tmp_path)))
-    assert extracted.files[F12] == (WUP / F12).read_bytes()
-
-
-def _copy_of(published, tmp_path):
-    db = tmp_path / "w.duckdb"
-    shutil.copyfile(published, db)
-    return db
-
-
-def _config(tmp_path, url, annual_url=None):
-    """Both files pointed at the test server: F22 where asked, else at a name it lacks."""
-    annual_url = annual_url or url.replace(F12, F22)
-    config = tmp_path / "citybench.toml"
-    config.write_text(f'[sources.un-wup.urls]\n"{F12}" = "{url}"\n"{F22}" = "{annual_url}"\n')
-    return config
-
-
-def test_refresh_over_http_loads_the_source(published, prefect_home, tmp_path):
-    db = _copy_of(published, tmp_path)
-    with FileServer(SHARED / "opendata") as server:
-        config = _config(tmp_path, f"{server.url}/files/un-wup-2018/{F12}")
-        result = citybench("refresh", "--source", "un-wup", "--db", str(db),
-                           env=cli_env(prefect_home, CITYBENCH_CONFIG=str(config)))
-    assert result.returncode == 0, result.stderr[-3000:]
-    con = duckdb.connect(str(db), read_only=True)
-    loaded = con.execute(
-        "SELECT count(*) FROM observation WHERE source_id = 'un-wup'"
-    ).fetchone()[0]
-    codes = con.execute("SELECT count(*) FROM city_alias WHERE scheme = 'un-wup'").fetchone()[0]
-    reported = con.execute("SELECT count(*) FROM rejected WHERE source_id = 'un-wup' "
-                           "AND check_name LIKE 'resolve:%'").fetchone()[0]
-    con.close()
-    assert codes + reported == 1860
-    assert loaded >= 18 * codes * 0.99  # nearly every agglomeration has all 18 years
-    assert f"un-wup: {loaded:,} rows held" in result.stdout
-
-
-def test_a_failing_publisher_fails_only_its_source(published, prefect_home, tmp_path):
-    db = _copy_of(published, tmp_path)
-    with FileServer(SHARED / "opendata") as server:
-        config = _config(tmp_path, f"{server.url}/fault/500/99/un-wup-2018/{F12}")
-        env = cli_env(prefect_home, CITYBENCH_CONFIG=str(config))
-        result = citybench("refresh", "--source", "geonames", "--source", "un-wup",
-                           "--db", str(db), env=env)
-    assert result.returncode == 1
-    assert "un-wup: FAILED - " in result.stdout and "HTTP 500" in result.stdout
-    assert "geonames: FAILED" not in result.stdout
-    status = citybench("status", "--db", str(db), env=env)
-    failed = [line for line in status.stdout.splitlines() if "last run FAILED" in line]
+def test_a_failing_publisher_fails_only_its_source(registry_copy, tmp_path):
+    """A refresh in which the UN's server answers HTTP 500 however often it is asked: un-wup
+    fails with that reason, the other source loads, and the version is published."""
+    with FileServer(OPENDATA) as server:
+        transport = HttpTransport(tmp_path / "http-cache", sleep=lambda seconds: None)
+        gawc = Gawc(Gawc.Settings(urls={
+            m.file: f"{server.url}/files/{GAWC.relative_to(OPENDATA)}/{m.file}"
+            for m in MATRICES}))
+        failing = _urls(f"{server.url}/fault/500/99/un-wup-2018/")
+        summary = refresh(registry_copy, [gawc, failing], transport)
+        transport.close()
+    assert [(r.source_id, r.status) for r in summary.loads] == [("gawc", "success"),
+                                                                ("un-wup", "failed")]
+    assert "HTTP 500" in summary.failed[0].error and summary.version == 1
+    lines = status_lines(registry_copy)
+    failed = [line for line in lines if "last run FAILED" in line]
     assert len(failed) == 1 and "HTTP 500" in failed[0]
-    assert "un-wup: never refreshed" in status.stdout
+    assert any("un-wup: never refreshed" in line for line in lines)
 
 
 # --- F22 (annual) ---------------------------------------------------------------------------
@@ -198,18 +164,69 @@ def test_f22_is_read_as_a_second_dataset(tmp_path, raw):
     assert parsed["datasets"]["url"].iloc[1] == UnWup.urls[F22]
 
 
+def test_a_broken_f22_names_itself_and_where(tmp_path, raw):
+    extracted, _ = _both(tmp_path, raw)
+    content = extracted.files[F22]
+    # cut in half, and the Data sheet's compressed bytes garbled
+    data_sheet = zipfile.ZipFile(io.BytesIO(content)).getinfo("xl/worksheets/sheet1.xml")
+    at = data_sheet.header_offset + 100
+    garbled = content[:at] + b"\xa5" * 200 + content[at + 200:]
+    for broken, where in ((content[: len(content) // 2], r"byte [\d,]+ \(end of file\)"),
+                          (garbled, "sheet 'Data'")):
+        files = {**extracted.files, F22: broken}
+        with pytest.raises(ParseError, match=rf"^{F22}, {where}: expected"):
+            UnWup().parse(replace(extracted, files=files))
+    five_yearly = tmp_path / "f12-shaped.xlsx"
+    write_f22(five_yearly, raw, years=range(1950, 2036, 5))  # an F12 under F22's name
+    files = {**extracted.files, F22: five_yearly.read_bytes()}
+    with pytest.raises(ParseError, match=rf"^{F22}, sheet 'Data', row 17: expected the header"):
+        UnWup().parse(Extracted(files, "test", datetime.now(UTC)))
+
+
+def test_mirror_with_and_without_f22(tmp_path, raw):
+    mirror = make_mirror(tmp_path / "mirror", {UnWup.urls[F12]: WUP / F12})
+    assert set(UnWup().extract(MirrorTransport(mirror)).files) == {F12}
+    write_f22(mirror_path(mirror, UnWup.urls[F22]), raw)
+    assert set(UnWup().extract(MirrorTransport(mirror)).files) == {F12, F22}
+
+
+def test_f22_missing_is_skipped_but_an_outage_or_a_missing_f12_fails(tmp_path):
+    with FileServer(WUP) as server:
+        base = f"{server.url}/files/"
+        http = HttpTransport(tmp_path / "cache", retries=1, sleep=lambda s: None)
+        cases = {
+            "absent": _urls(base),
+            "outage": _urls(base, f"{server.url}/fault/500/99/{F12}"),
+            "no F12": UnWup(UnWup.Settings(urls={F12: base + "nothing.xls"})),
+        }
+        outcomes = {}
+        for case, source in cases.items():
+            try:
+                outcomes[case] = sorted(source.extract(http).files)
+            except FetchFailed as error:
+                outcomes[case] = str(error)
+        http.close()
+    assert outcomes["absent"] == [F12]
+    assert "HTTP 500" in outcomes["outage"]
+    assert "nothing.xls: HTTP 404" in outcomes["no F12"]
+
+
 def test_annual_values_fill_the_years_between_and_f12_wins_where_both_give_one(
-    tmp_path, raw, published
+    registry_copy, tmp_path, raw
 ):
-    con = duckdb.connect(str(published), read_only=True)
-    registry = Registry.read(con)
-    con.close()
+    """Both files over HTTP, F22 made here with one five-yearly value that disagrees with
+    F12's: every agglomeration resolved, F22's years between F12's loaded, F12 kept."""
     tokyo = int(raw.loc[raw["name"] == "Tokyo", "city_code"].iloc[0])
     f12_2010 = float(raw.loc[raw["name"] == "Tokyo", "2010"].iloc[0])
-    extracted, written = _both(tmp_path, raw, changed=("Tokyo", 2010, f12_2010 + 50))
-    parsed = UnWup().parse(extracted)
-    frames = {name: UnWup.raw_models[name].validate(frame) for name, frame in parsed.items()}
-    conformed = UnWup().conform(frames, registry)
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / F12).symlink_to(WUP / F12)
+    written = write_f22(served / F22, raw, changed=("Tokyo", 2010, f12_2010 + 50))
+    recorder = Recorder()
+    with served_over_http(served, tmp_path / "cache", as_mirror=False) as (url, http):
+        report = load_recorded(registry_copy, _urls(f"{url}/files/"), http, recorder)
+    assert report.status == "success", report.error
+    conformed = recorder.kept["conformed"]
     observation, aliases = conformed.observation, conformed.city_alias
     city = aliases.loc[aliases["alias"] == str(tokyo), "city_id"].iloc[0]
     series = observation[observation["city_id"] == city].set_index("period")
@@ -222,83 +239,19 @@ def test_annual_values_fill_the_years_between_and_f12_wins_where_both_give_one(
     assert "1 five-yearly values differ from F12" in " ".join(conformed.notes)
     # F22's cities gain 86 - 18 annual values each; everyone else keeps F12's 18 at most
     per_city = observation.groupby("city_id").size()
-    resolved = [c for c in written if str(c) in set(aliases["alias"])]
-    assert (per_city >= 86).sum() == len(resolved)
+    assert (per_city >= 86).sum() == len(written)  # all three resolve
     assert len(observation) == len(observation.drop_duplicates(["city_id", "period"]))
-
-
-def test_a_broken_f22_names_itself_and_where(tmp_path, raw):
-    extracted, _ = _both(tmp_path, raw)
-    content = extracted.files[F22]
-    # cut in half, and the Data sheet's compressed bytes garbled
-    data_sheet = zipfile.ZipFile(io.BytesIO(content)).getinfo("xl/worksheets/sheet1.xml")
-    at = data_sheet.header_offset + 100
-    garbled = content[:at] + b"\xa5" * 200 + content[at + 200:]
-    for broken in (content[: len(content) // 2], garbled):
-        files = {**extracted.files, F22: broken}
-        with pytest.raises(ParseError, match=rf"^{F22}, the workbook \("):
-            UnWup().parse(Extracted(files, "test", datetime.now(UTC)))
-    five_yearly = tmp_path / "f12-shaped.xlsx"
-    write_f22(five_yearly, raw, years=range(1950, 2036, 5))  # an F12 under F22's name
-    files = {**extracted.files, F22: five_yearly.read_bytes()}
-    with pytest.raises(ParseError, match=rf"^{F22}, sheet 'Data', row 17: expected the header"):
-        UnWup().parse(Extracted(files, "test", datetime.now(UTC)))
-
-
-def test_a_broken_f12_fails_with_a_parse_error():
-    content = (WUP / F12).read_bytes()
-    with pytest.raises(ParseError, match=rf"^{F12}, the workbook \(485,888 bytes\)"):
-        UnWup().parse(Extracted({F12: content[:485_888]}, "test", datetime.now(UTC)))
-
-
-def test_mirror_with_and_without_f22(tmp_path, raw):
-    mirror = _mirror(tmp_path)
-    assert set(UnWup().extract(MirrorTransport(mirror)).files) == {F12}
-    write_f22(mirror / UnWup.urls[F22].split("://", 1)[1], raw)
-    assert set(UnWup().extract(MirrorTransport(mirror)).files) == {F12, F22}
-
-
-def test_f22_missing_is_skipped_but_an_outage_or_a_missing_f12_fails(tmp_path, monkeypatch):
-    with FileServer(SHARED / "opendata") as server:
-        base = f"{server.url}/files/un-wup-2018"
-        http = HttpTransport(tmp_path / "cache", retries=1, sleep=lambda s: None)
-        cases = {
-            "absent": (f"{base}/{F12}", f"{base}/{F22}"),
-            "outage": (f"{base}/{F12}", f"{server.url}/fault/500/99/un-wup-2018/{F12}"),
-            "no F12": (f"{base}/nothing.xls", f"{base}/{F22}"),
-        }
-        outcomes = {}
-        for case, (five, annual) in cases.items():
-            monkeypatch.setenv("CITYBENCH_CONFIG", str(_config(tmp_path, five, annual)))
-            try:
-                outcomes[case] = sorted(UnWup().extract(http).files)
-            except FetchFailed as error:
-                outcomes[case] = str(error)
-        http.close()
-    assert outcomes["absent"] == [F12]
-    assert "HTTP 500" in outcomes["outage"]
-    assert "nothing.xls: HTTP 404" in outcomes["no F12"]
-
-
-def test_refresh_over_http_loads_f22_too(published, prefect_home, tmp_path, raw):
-    served = tmp_path / "served"
-    served.mkdir()
-    (served / F12).symlink_to(WUP / F12)
-    written = write_f22(served / F22, raw)
-    db = _copy_of(published, tmp_path)
-    with FileServer(served) as server:
-        config = _config(tmp_path, f"{server.url}/files/{F12}")
-        result = citybench("refresh", "--source", "un-wup", "--db", str(db),
-                           env=cli_env(prefect_home, CITYBENCH_CONFIG=str(config)))
-    assert result.returncode == 0, result.stderr[-3000:]
-    con = duckdb.connect(str(db), read_only=True)
-    annual = con.execute(
-        "SELECT count(*), count(DISTINCT city_id) FROM observation "
-        "WHERE source_id = 'un-wup' AND dataset_id = 'wup2018-f22'"
-    ).fetchone()
-    datasets = con.execute(
-        "SELECT dataset_id FROM dataset WHERE source_id = 'un-wup' ORDER BY 1"
-    ).fetchall()
-    con.close()
-    assert datasets == [("wup2018-f12",), ("wup2018-f22",)]
-    assert annual == (len(written) * (86 - 18), len(written))  # all three resolve
+    # and the warehouse holds them: every agglomeration loaded or reported
+    codes = query(registry_copy, "SELECT count(*) FROM city_alias WHERE scheme = 'un-wup'")[0][0]
+    reported = query(registry_copy, "SELECT count(*) FROM rejected WHERE source_id = 'un-wup' "
+                                    "AND check_name LIKE 'resolve:%'")[0][0]
+    assert codes + reported == 1860
+    five_yearly = query(registry_copy, "SELECT count(*) FROM observation WHERE source_id = "
+                                       "'un-wup' AND dataset_id = 'wup2018-f12'")[0][0]
+    assert five_yearly >= 18 * codes * 0.99  # nearly every agglomeration has all 18 years
+    annual = query(registry_copy, "SELECT count(*), count(DISTINCT city_id) FROM observation "
+                                  "WHERE source_id = 'un-wup' AND dataset_id = 'wup2018-f22'")
+    assert annual == [(len(written) * (86 - 18), len(written))]
+    assert query(registry_copy, "SELECT dataset_id FROM dataset WHERE source_id = 'un-wup' "
+                                "ORDER BY 1") == [("wup2018-f12",), ("wup2018-f22",)]
+    assert report.rows_loaded == len(observation) == five_yearly + annual[0][0]

@@ -5,32 +5,27 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
-import duckdb
 import pytest
 
-from flows.sources.base import Extracted, ParseError, Registry
-from flows.sources.wikidata import QUERIES, Wikidata, query_url, read_results
-from tests.conftest import ROOT, SHARED, citybench, cli_env, query
-from tests.http_server import FileServer
+from flows.sources.base import Extracted
+from flows.sources.sparql import read_results
+from flows.sources.wikidata import ENTITY, QUERIES, Wikidata, query_url
+from tests.conftest import query
+from tests.source_fixtures import (
+    DATA,
+    WIKIDATA_ANSWERS,
+    WIKIDATA_REAL,
+    needs_sample,
+    read_registry_file,
+    sample_run,
+)
+from warehouse.parse_error import ParseError
 
-REAL = SHARED / "opendata" / "wikidata" / "staedtl_body.eu.sparql-results.json"
-DATA = ROOT / "tests" / "data" / "wikidata"
-pytestmark = pytest.mark.skipif(not REAL.is_file(), reason="../shared/opendata/wikidata absent")
-
-# The real answer has the shape of the cities query (labels, country, point, population) but
-# not its QIDs or dates; the other queries are answered by our own files.
-ANSWERS = {
-    "countries": DATA / "countries.sparql.json",
-    "cities": REAL,
-    "areas": DATA / "areas.sparql.json",
-    "networks": DATA / "networks.sparql.json",
-    "twinning": DATA / "twinning.sparql.json",
-}
-PUBLISHED_FILES = {Wikidata.urls[name]: path for name, path in ANSWERS.items()}
+REAL = WIKIDATA_REAL
+pytestmark = needs_sample("wikidata")
 RETRIEVED = datetime(2026, 3, 1, tzinfo=UTC)
 
 
@@ -39,30 +34,27 @@ def bindings(path) -> list[dict]:
 
 
 def extracted(**files: bytes) -> Extracted:
-    answers = {name: path.read_bytes() for name, path in ANSWERS.items()}
+    answers = {name: path.read_bytes() for name, path in WIKIDATA_ANSWERS.items()}
     return Extracted({**answers, **files}, None, RETRIEVED)
 
 
 @pytest.fixture(scope="module")
-def registry(published):
-    con = duckdb.connect(str(published), read_only=True)
-    try:
-        return Registry.read(con)
-    finally:
-        con.close()
+def cities(registry):
+    """The registry's frames, which the answers resolve against."""
+    return read_registry_file(registry)
 
 
 def conformed(registry, **files: bytes):
     source = Wikidata()
     raw = source.parse(extracted(**files))
-    valid = {name: model.validate(raw[name]) for name, model in source.raw_models.items()}
+    valid = {name: model.validate(raw[name]) for name, model in source.raw_contracts().items()}
     return source.conform(valid, registry)
 
 
 @pytest.fixture(scope="module")
-def ours(registry):
+def ours(cities):
     """Every query answered by our own files, cities with dated populations."""
-    return conformed(registry, cities=(DATA / "cities.sparql.json").read_bytes())
+    return conformed(cities, cities=(DATA / "wikidata" / "cities.sparql.json").read_bytes())
 
 
 def tally(result, dataset: str) -> tuple[int, int]:
@@ -78,7 +70,7 @@ def tally(result, dataset: str) -> tuple[int, int]:
 
 def test_every_binding_of_the_real_answer_is_read():
     raw = json.loads(REAL.read_bytes())
-    frame = read_results("real", REAL.read_bytes(), set())
+    frame = read_results("real", REAL.read_bytes(), set(), ENTITY)
     assert len(frame) == len(raw["results"]["bindings"]) == 285
     assert list(frame.columns) == raw["head"]["vars"]
     for var in raw["head"]["vars"]:  # an unbound optional variable is missing, not empty
@@ -97,8 +89,8 @@ def test_every_binding_of_the_real_answer_is_read():
     assert (frame["cityLabel"] == "Q12073682").sum() == 2
 
 
-def test_real_answer_as_the_cities_query_reports_every_undated_population(registry):
-    result = conformed(registry)
+def test_real_answer_as_the_cities_query_reports_every_undated_population(cities):
+    result = conformed(cities)
     assert tally(result, "cities") == (285, 285)
     undated = result.unresolved[result.unresolved["status"] == "no date"]
     assert len(undated) == 285
@@ -125,8 +117,6 @@ def _set(path: list, value):
 @pytest.mark.parametrize(
     ("data", "where"),
     [
-        (lambda: REAL.read_bytes()[: len(REAL.read_bytes()) // 2], r"line \d+, column \d+ \(byte"),
-        (lambda: REAL.read_bytes().replace(b"Isparta", b"Ispar\xff\xfe", 1), r"byte \d+"),
         (lambda: _variant(REAL, _set(["results", "bindings", 0, "location", "value"],
                                      "Point(30.55)")),
          r"\$\.results\.bindings\[0\]\.location: expected a WKT point"),
@@ -140,7 +130,7 @@ def _set(path: list, value):
          r"\$\.results\.bindings\[7\]\.country: expected an RDF term"),
     ],
 )
-def test_broken_answers_raise_parse_error(data, where):
+def test_answers_unlike_sparql_results_name_the_json_path(data, where):
     with pytest.raises(ParseError, match=r"^sparql \[cities query\], " + where):
         Wikidata().parse(extracted(cities=data()))
 
@@ -157,25 +147,26 @@ def _city(registry, name, country):
 def test_every_binding_is_accounted_for(ours):
     for dataset in ("cities", "areas", "networks", "twinning"):
         total, parts = tally(ours, dataset)
-        assert total == parts == len(bindings(DATA / f"{dataset}.sparql.json")), dataset
+        answer = DATA / "wikidata" / f"{dataset}.sparql.json"
+        assert total == parts == len(bindings(answer)), dataset
 
 
-def test_latest_dated_population_and_areas_in_km2(ours, registry):
+def test_latest_dated_population_and_areas_in_km2(ours, cities):
     values = {
         (row.city_id, row.indicator_id, row.period): row.value
         for row in ours.observation.itertuples()
     }
-    london, paris = _city(registry, "London", "GB"), _city(registry, "Paris", "FR")
+    london, paris = _city(cities, "London", "GB"), _city(cities, "Paris", "FR")
     assert values[(london, "wikidata_population", 2021)] == 8_866_180  # not the 2011 value
     assert (london, "wikidata_population", 2011) not in values
-    assert values[(_city(registry, "Munich", "DE"), "wikidata_population", 2022)] == 1_512_491
+    assert values[(_city(cities, "Munich", "DE"), "wikidata_population", 2022)] == 1_512_491
     assert values[(paris, "area_km2", 2020)] == pytest.approx(105.4)  # 10,540 ha
-    assert values[(_city(registry, "Berlin", "DE"), "area_km2", RETRIEVED.year)] == 891.12
-    nyc = _city(registry, "New York City", "US")
+    assert values[(_city(cities, "Berlin", "DE"), "area_km2", RETRIEVED.year)] == 891.12
+    nyc = _city(cities, "New York City", "US")
     assert values[(nyc, "area_km2", RETRIEVED.year)] == pytest.approx(302.6 * 2.589988, 1e-6)
-    assert values[(_city(registry, "Prague", "CZ"), "area_km2", 2020)] == 496.21
+    assert values[(_city(cities, "Prague", "CZ"), "area_km2", 2020)] == 496.21
     # the same area in km2 and in hectares is one value, not a conflict
-    assert values[(_city(registry, "Vienna", "AT"), "area_km2", RETRIEVED.year)] == 414.87
+    assert values[(_city(cities, "Vienna", "AT"), "area_km2", RETRIEVED.year)] == 414.87
     assert ours.observation["dataset_id"].isin(["cities", "areas"]).all()
 
 
@@ -191,39 +182,39 @@ def test_what_is_not_loaded_is_reported_with_its_reason(ours):
     assert ours.unresolved["reason"].str.len().gt(0).all()
 
 
-def test_qids_become_aliases_geonames_ids_first(ours, registry):
+def test_qids_become_aliases_geonames_ids_first(ours, cities):
     aliases = ours.city_alias.set_index("alias")
     assert (aliases["scheme"] == "wikidata").all()
     london = aliases.loc["Q84"]
     assert (london["city_id"], london["method"], london["confidence"]) == (
-        _city(registry, "London", "GB"), "geonames id (P1566)", 1.0)
+        _city(cities, "London", "GB"), "geonames id (P1566)", 1.0)
     # no GeoNames id (Munich), or one that is no registry city (Tokyo's is the prefecture's)
-    assert aliases.loc["Q1726", "city_id"] == _city(registry, "Munich", "DE")
-    assert aliases.loc["Q1490", "city_id"] == _city(registry, "Tokyo", "JP")
+    assert aliases.loc["Q1726", "city_id"] == _city(cities, "Munich", "DE")
+    assert aliases.loc["Q1490", "city_id"] == _city(cities, "Tokyo", "JP")
     assert aliases.loc["Q1490", "method"].startswith("name")
-    assert aliases.loc["Q64", "city_id"] == _city(registry, "Berlin", "DE")  # two P1566, one city
+    assert aliases.loc["Q64", "city_id"] == _city(cities, "Berlin", "DE")  # two P1566, one city
 
 
-def test_networks_found_by_search_and_their_member_cities(ours, registry):
+def test_networks_found_by_search_and_their_member_cities(ours, cities):
     networks = ours.network.set_index("wikidata_qid")
     assert len(networks) == 6 and (networks["kind"] == "city-network").all()
     assert (networks.index.map(lambda q: f"wikidata:{q}") == networks["network_id"]).all()
     assert "Q999100002" not in networks.index  # a second search hit with fewer members
     c40 = ours.membership[ours.membership["network_id"] == "wikidata:Q999100001"]
-    assert set(c40["city_id"]) >= {_city(registry, "London", "GB"), _city(registry, "Tokyo", "JP")}
+    assert set(c40["city_id"]) >= {_city(cities, "London", "GB"), _city(cities, "Tokyo", "JP")}
     assert len(c40) == 7 and (c40["value"] == 1).all()
-    barcelona = ours.membership[ours.membership["city_id"] == _city(registry, "Barcelona", "ES")]
+    barcelona = ours.membership[ours.membership["city_id"] == _city(cities, "Barcelona", "ES")]
     assert len(barcelona) == 4  # Eurocities (listed twice), UCLG, Metropolis, Intercultural
     # the networks' QIDs come from the search in the query, none is written in the source
     assert "EntitySearch" in QUERIES["networks"] and "P463" in QUERIES["networks"]
     assert not re.search(r"wd:Q\d+", QUERIES["networks"])
 
 
-def test_twinning_links_are_undirected_and_never_a_city_with_itself(ours, registry):
+def test_twinning_links_are_undirected_and_never_a_city_with_itself(ours, cities):
     links = ours.city_link
     assert (links["city_a"] < links["city_b"]).all()
     assert (links["kind"] == "twinning").all() and (links["weight"] == 1).all()
-    city = {name: _city(registry, name, country) for name, country in [
+    city = {name: _city(cities, name, country) for name, country in [
         ("Paris", "FR"), ("Rome", "IT"), ("Berlin", "DE"), ("Warsaw", "PL"), ("Tokyo", "JP"),
         ("New York City", "US"), ("Beijing", "CN")]}
     expected = [("Paris", "Rome"), ("Berlin", "Paris"), ("Berlin", "Warsaw"),
@@ -248,23 +239,12 @@ def test_each_query_has_one_stable_url():
     assert len(set(Wikidata.urls.values())) == len(QUERIES)
 
 
-def test_refresh_over_http_loads_networks_links_and_areas(published, prefect_home, tmp_path):
-    served = tmp_path / "served"
-    served.mkdir()
-    for name, path in ANSWERS.items():
-        (served / f"{name}.json").symlink_to(path)
-    config = tmp_path / "citybench.toml"
-    with FileServer(served) as server:
-        config.write_text("[sources.wikidata.urls]\n" + "".join(
-            f'{name} = "{server.url}/files/{name}.json"\n' for name in ANSWERS))
-        db = tmp_path / "w.duckdb"
-        shutil.copyfile(published, db)
-        result = citybench("refresh", "--source", "wikidata", "--db", str(db),
-                           env=cli_env(prefect_home, CITYBENCH_CONFIG=str(config)))
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+def test_the_load_holds_networks_links_and_areas(registry, tmp_path_factory):
+    run = sample_run("wikidata", registry, tmp_path_factory)
+    report = run.report
 
     def count(sql: str) -> int:
-        return query(db, sql)[0][0]
+        return query(run.db, sql)[0][0]
 
     assert count("SELECT count(*) FROM network WHERE source_id = 'wikidata'") == 6
     assert count("SELECT count(*) FROM membership WHERE source_id = 'wikidata'") == 27
@@ -273,3 +253,4 @@ def test_refresh_over_http_loads_networks_links_and_areas(published, prefect_hom
     assert count("SELECT count(*) FROM rejected WHERE source_id = 'wikidata' "
                  "AND check_name = 'resolve: no date'") == 285
     assert count("SELECT count(*) FROM dataset WHERE source_id = 'wikidata'") == 5
+    assert report.rows_loaded == 27 + 5 + 7

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from datetime import UTC, datetime
+from dataclasses import replace
 
-import duckdb
 import pytest
 
-from flows.sources.base import Extracted, ParseError, Registry
 from flows.sources.worldbank import (
-    COUNTRIES,
     GDP_PER_CAPITA,
     POPULATION,
     YEARS_KEPT,
@@ -22,58 +18,37 @@ from flows.sources.worldbank import (
     page_file,
     page_url,
 )
-from flows.transport import MirrorTransport, mirror_path
-from tests.conftest import ROOT, citybench, cli_env
+from flows.transport import MirrorTransport
+from tests.conftest import query
+from tests.source_fixtures import (
+    DATA,
+    PUBLISHED_FILES,
+    WORLDBANK_PAGES,
+    make_mirror,
+    sample_fixture,
+)
+from warehouse.parse_error import ParseError
 
-DATA = ROOT / "tests" / "data" / "worldbank"
-PAGES = {  # request -> (file name, pages)
-    GDP_PER_CAPITA: ("gdp-per-capita", 2),
-    POPULATION: ("population", 2),
-    COUNTRIES: ("country", 1),
-}
-PUBLISHED_FILES = {
-    page_url(WorldBank.urls[name], page): DATA / f"{slug}-page-{page}.json"
-    for name, (slug, pages) in PAGES.items()
-    for page in range(1, pages + 1)
-}
+PAGES = DATA / "worldbank"
 
 
 def _records(slug):
-    return [r for path in sorted(DATA.glob(f"{slug}-page-*.json"))
+    return [r for path in sorted(PAGES.glob(f"{slug}-page-*.json"))
             for r in json.loads(path.read_text())[1]]
 
 
 def _mirror(tmp_path, leave_out=()):
-    root = tmp_path / "mirror"
-    for url, path in PUBLISHED_FILES.items():
-        if url not in leave_out:
-            target = mirror_path(root, url)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(path)
-    return root
+    files = {url: path for url, path in PUBLISHED_FILES["worldbank"].items()
+             if url not in leave_out}
+    return make_mirror(tmp_path / "mirror", files)
 
 
-@pytest.fixture(scope="module")
-def extracted(tmp_path_factory):
-    return WorldBank().extract(MirrorTransport(_mirror(tmp_path_factory.mktemp("wb"))))
+run = sample_fixture("worldbank")
 
 
-@pytest.fixture(scope="module")
-def parsed(extracted):
-    return WorldBank().parse(extracted)
-
-
-@pytest.fixture(scope="module")
-def conformed(parsed, published):
-    con = duckdb.connect(str(published), read_only=True)
-    registry = Registry.read(con)
-    con.close()
-    frames = {name: WorldBank.raw_models[name].validate(f) for name, f in parsed.items()}
-    return WorldBank().conform(frames, registry), registry
-
-
-def test_every_page_is_followed_and_every_record_read(extracted, parsed):
-    assert len(extracted.files) == len(PUBLISHED_FILES) == 5
+def test_every_page_is_followed_and_every_record_read(run):
+    extracted, parsed = run.extracted, run.parsed
+    assert len(extracted.files) == len(PUBLISHED_FILES["worldbank"]) == 5
     values = parsed["values"]
     gdp, population = _records("gdp-per-capita"), _records("population")
     assert len(values) == len(gdp) + len(population) == 2 * 1056
@@ -85,8 +60,8 @@ def test_every_page_is_followed_and_every_record_read(extracted, parsed):
     )
 
 
-def test_each_city_gets_its_countrys_values(conformed, extracted):
-    conformed, registry = conformed
+def test_each_city_gets_its_countrys_values(run):
+    conformed, registry, extracted = run.conformed, run.registry, run.extracted
     observation = conformed.observation
     berlin = registry.cities.query("name == 'Berlin' and country_iso2 == 'DE'")["city_id"].iloc[0]
     mine = observation[observation["city_id"] == berlin].set_index(["indicator_id", "period"])
@@ -107,8 +82,8 @@ def test_each_city_gets_its_countrys_values(conformed, extracted):
         "country_gdp_per_capita", "country_population"}
 
 
-def test_counts_agree_with_the_pages(conformed):
-    conformed, registry = conformed
+def test_counts_agree_with_the_pages(run):
+    conformed, registry = run.conformed, run.registry
     countries = {"DE", "FR", "US", "JP", "BR", "NG", "IN", "ET", "VE", "XK"}
     cities = registry.cities["country_iso2"].value_counts()
     # per country: 10 years of GDP and of population, and the income group unless VE
@@ -121,13 +96,12 @@ def test_counts_agree_with_the_pages(conformed):
 
 
 def _with(extracted, name, page, content):
-    return Extracted({**extracted.files, page_file(name, page): content},
-                     "test", datetime.now(UTC))
+    return replace(extracted, files={**extracted.files, page_file(name, page): content})
 
 
 def _page(name, page):
-    slug = PAGES[name][0]
-    return json.loads((DATA / f"{slug}-page-{page}.json").read_text())
+    slug = WORLDBANK_PAGES[name][0]
+    return json.loads((PAGES / f"{slug}-page-{page}.json").read_text())
 
 
 @pytest.mark.parametrize(
@@ -140,25 +114,13 @@ def _page(name, page):
         (lambda doc: [doc[0], [*doc[1][:3], {"date": "2020"}, *doc[1][4:]]], "$[1][3]"),
     ],
 )
-def test_a_page_that_disagrees_fails_naming_it(extracted, change, found):
+def test_a_page_that_disagrees_fails_naming_it(run, change, found):
     content = json.dumps(change(_page(GDP_PER_CAPITA, 2))).encode()
     with pytest.raises(ParseError) as caught:
-        WorldBank().parse(_with(extracted, GDP_PER_CAPITA, 2, content))
+        WorldBank().parse(_with(run.extracted, GDP_PER_CAPITA, 2, content))
     message = str(caught.value)
     assert message.startswith(page_url(WorldBank.urls[GDP_PER_CAPITA], 2) + ", ")
     assert found in message
-
-
-def test_truncated_or_garbled_pages_fail_with_their_position(extracted):
-    content = (DATA / "population-page-2.json").read_bytes()
-    url = page_url(WorldBank.urls[POPULATION], 2)
-    half = len(content) // 2
-    at = r"line 1 column \d+ \(byte \d+\)"
-    with pytest.raises(ParseError, match=rf"^{re.escape(url)}, {at}: expected JSON"):
-        WorldBank().parse(_with(extracted, POPULATION, 2, content[:half]))
-    garbled = content[:half] + b"\xff\xfe" + content[half + 2:]
-    with pytest.raises(ParseError, match=rf"^{re.escape(url)}, byte {half}: expected UTF-8 JSON"):
-        WorldBank().parse(_with(extracted, POPULATION, 2, garbled))
 
 
 def test_a_missing_page_fails_the_source_naming_it(tmp_path):
@@ -167,19 +129,11 @@ def test_a_missing_page_fails_the_source_naming_it(tmp_path):
         WorldBank().extract(MirrorTransport(_mirror(tmp_path, leave_out={missing})))
 
 
-def test_refresh_from_a_mirror_loads_the_source(published, prefect_home, tmp_path):
-    db = tmp_path / "w.duckdb"
-    shutil.copyfile(published, db)
-    result = citybench("refresh", "--source", "worldbank", "--mirror", str(_mirror(tmp_path)),
-                       "--db", str(db), env=cli_env(prefect_home))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    con = duckdb.connect(str(db), read_only=True)
-    by_indicator = dict(con.execute(
-        "SELECT indicator_id, count(*) FROM observation WHERE source_id = 'worldbank' GROUP BY 1"
-    ).fetchall())
-    rejected = con.execute(
-        "SELECT value FROM rejected WHERE source_id = 'worldbank'").fetchall()
-    con.close()
+def test_the_load_gives_every_city_its_countrys_values(run):
+    by_indicator = dict(query(
+        run.db,
+        "SELECT indicator_id, count(*) FROM observation WHERE source_id = 'worldbank' GROUP BY 1"))
+    rejected = query(run.db, "SELECT value FROM rejected WHERE source_id = 'worldbank'")
     assert by_indicator["country_gdp_per_capita"] == by_indicator["country_population"] > 0
     assert rejected == [("CHI Channel Islands",)]
-    assert f"worldbank: {sum(by_indicator.values()):,} rows held" in result.stdout
+    assert run.report.rows_loaded == sum(by_indicator.values()) == len(run.conformed.observation)

@@ -9,6 +9,7 @@ import pytest
 from warehouse import integrity, schemas
 from warehouse.migrate import available, migrate
 from warehouse.sync import sync_table
+from warehouse.tables import WRITTEN
 from warehouse.validation import FrameRejected, split_valid
 
 DESIGN_TABLES = {"city", "city_alias", "source", "indicator", "observation", "load", "rejected",
@@ -105,3 +106,32 @@ def test_integrity_names_orphans(con):
     assert "1 memberships of unknown cities" in problems
     assert "1 memberships of unknown networks" in problems
     assert "1 links of unknown cities" in problems
+
+
+# --- what tables.py says of each table holds in the migrated schema --------------------------
+def _columns(con, table: str) -> set[str]:
+    return {row[0] for row in con.execute(f'DESCRIBE "{table}"').fetchall()}
+
+
+def _primary_key(con, table: str) -> tuple[str, ...]:
+    (constraint,) = con.execute(
+        "SELECT constraint_column_names FROM duckdb_constraints() "
+        "WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'", [table]).fetchone()
+    return tuple(constraint)
+
+
+@pytest.mark.parametrize("name", sorted(WRITTEN))
+def test_each_tables_key_contract_and_references_match_its_schema(con, name):
+    table = WRITTEN[name]
+    columns = _columns(con, name)
+    assert _primary_key(con, name) == table.key
+    contract = set(table.model.to_schema().columns)
+    # written by the load itself, not by the source's frame: the load id and retrieval time
+    assert contract <= columns and columns - contract <= {"load_id", "retrieved_at",
+                                                          "created_at"}
+    for ref in table.references:
+        assert {ref.column, *ref.also} <= columns
+        assert {ref.target, *ref.also} <= _columns(con, ref.table)
+    if table.owner:
+        assert table.owner in columns
+    assert ("load_id" in columns) == table.fact

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import duckdb
 
+# What the layers above hold a connection as, without importing DuckDB themselves.
+Connection = duckdb.DuckDBPyConnection
+
 # Extensions outside the built-in set would be downloaded; offline that stalls for seconds
 # before failing. Failing at once is better.
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -16,11 +19,16 @@ class WarehouseMissing(FileNotFoundError):
     """No published warehouse at the given path yet."""
 
 
-def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+def open_read_only(path: Path) -> Connection:
     if not path.is_file():
         raise WarehouseMissing(f"no warehouse at {path}: run `citybench refresh` first")
     return duckdb.connect(str(path), read_only=True, config=_CONFIG)
 
 
-def open_read_write(path: Path) -> duckdb.DuckDBPyConnection:
+def open_read_write(path: Path) -> Connection:
     return duckdb.connect(str(path), config=_CONFIG)
+
+
+def checkpoint(con: Connection) -> None:
+    """Write everything into the file itself, so that it can be copied or renamed alone."""
+    con.execute("CHECKPOINT")

@@ -1,65 +1,32 @@
-"""Cross-table checks run on the staging file before it may be published."""
+"""Cross-table checks run on the staging file before it may be published: every reference
+that tables.py declares must lead to a row."""
 
 from __future__ import annotations
 
-import duckdb
+from itertools import groupby
 
-# (description, query counting the offending rows)
-_CHECKS = [
-    (
-        "observations of unknown cities",
-        "SELECT count(*) FROM observation o ANTI JOIN city c USING (city_id)",
-    ),
-    (
-        "observations of unknown indicators",
-        "SELECT count(*) FROM observation o ANTI JOIN indicator i USING (indicator_id)",
-    ),
-    (
-        "observations of unknown sources",
-        "SELECT count(*) FROM observation o ANTI JOIN source s USING (source_id)",
-    ),
-    (
-        "aliases of unknown cities",
-        "SELECT count(*) FROM city_alias a ANTI JOIN city c USING (city_id)",
-    ),
-    (
-        "cities of unknown countries",
-        "SELECT count(*) FROM city c ANTI JOIN country k ON k.iso2 = c.country_iso2",
-    ),
-    ("scores of unknown cities", "SELECT count(*) FROM score s ANTI JOIN city c USING (city_id)"),
-    (
-        "observations of unknown datasets",
-        "SELECT count(*) FROM observation o ANTI JOIN dataset d USING (source_id, dataset_id)",
-    ),
-    (
-        "memberships of unknown cities",
-        "SELECT count(*) FROM membership m ANTI JOIN city c USING (city_id)",
-    ),
-    (
-        "memberships of unknown networks",
-        "SELECT count(*) FROM membership m ANTI JOIN network n USING (network_id)",
-    ),
-    (
-        "memberships of unknown datasets",
-        "SELECT count(*) FROM membership m ANTI JOIN dataset d USING (source_id, dataset_id)",
-    ),
-    (
-        "links of unknown cities",
-        "SELECT count(*) FROM city_link l WHERE l.city_a NOT IN (SELECT city_id FROM city)"
-        " OR l.city_b NOT IN (SELECT city_id FROM city)",
-    ),
-    (
-        "links of unknown datasets",
-        "SELECT count(*) FROM city_link l ANTI JOIN dataset d USING (source_id, dataset_id)",
-    ),
-]
+from warehouse.connect import Connection
+from warehouse.tables import WRITTEN, Reference, Table
 
 
-def violations(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """One line per broken rule, empty when the warehouse is consistent."""
+def _leads_nowhere(ref: Reference) -> str:
+    pairs = [(ref.column, ref.target), *((c, c) for c in ref.also)]
+    match = " AND ".join(f"r.{theirs} = t.{ours}" for ours, theirs in pairs)
+    return f"NOT EXISTS (SELECT 1 FROM {ref.table} r WHERE {match})"
+
+
+def _orphans(table: Table, refs: list[Reference]) -> str:
+    """Count the rows with a reference to the table that leads nowhere (a link with two
+    unknown cities counts once). Names come from tables.py, never from user text."""
+    return f"SELECT count(*) FROM {table.name} t WHERE " + " OR ".join(map(_leads_nowhere, refs))
+
+
+def violations(con: Connection) -> list[str]:
+    """One line per broken rule ("3 observations of unknown cities"), empty when the warehouse
+    is consistent."""
     found = []
-    for description, query in _CHECKS:
-        count = con.execute(query).fetchone()[0]
-        if count:
-            found.append(f"{count} {description}")
+    for table in WRITTEN.values():
+        for target, refs in groupby(table.references, key=lambda ref: ref.table):
+            if count := con.execute(_orphans(table, list(refs))).fetchone()[0]:
+                found.append(f"{count} {table.plural} of unknown {WRITTEN[target].plural}")
     return found

@@ -13,8 +13,9 @@ that may well be right but deserve a look before anyone draws conclusions from t
 - stale: a source not refreshed, or a dataset not updated by its publisher, within the
   source's usual cadence.
 
-Thresholds come from citybench.toml, [quality]. The flags are recomputed over the whole
-warehouse by every refresh, so they always describe the data published beside them.
+Thresholds come from citybench.toml, [quality] (warehouse/config.py). The flags are recomputed
+over the whole warehouse by every refresh, so they always describe the data published beside
+them.
 """
 
 from __future__ import annotations
@@ -22,35 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import duckdb
 import pandas as pd
 
-from warehouse.location import config_path, load_config
+from warehouse.config import QualitySettings
+from warehouse.connect import Connection
 
-DEFAULTS = {"yoy_jump": 0.5, "robust_z": 3.5, "min_cities": 10}
 # How publishers state a last update: HTTP Last-Modified, ISO 8601 with or without time.
 _DATE_FORMATS = ["%a, %d %b %Y %H:%M:%S GMT", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S",
                  "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    yoy_jump: float = DEFAULTS["yoy_jump"]
-    robust_z: float = DEFAULTS["robust_z"]
-    min_cities: int = DEFAULTS["min_cities"]
-
-    @classmethod
-    def configured(cls) -> Thresholds:
-        settings = load_config().get("quality", {})
-        unknown = sorted(set(settings) - set(DEFAULTS))
-        if unknown:
-            raise ValueError(f"{config_path()}: [quality] has unknown key(s) {', '.join(unknown)}"
-                             f"; known: {', '.join(DEFAULTS)}")
-        for key, value in settings.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ValueError(f"{config_path()}: [quality] {key} must be a positive number, "
-                                 f"not {value!r}")
-        return cls(**settings)
 
 
 _JUMPS = """
@@ -115,7 +95,7 @@ WHERE cadence_days IS NOT NULL AND date_diff('day', updated, $as_of) > cadence_d
 """
 
 
-def flag(con: duckdb.DuckDBPyConnection, as_of: datetime, thresholds: Thresholds) -> int:
+def flag(con: Connection, as_of: datetime, thresholds: QualitySettings) -> int:
     """Replace the warehouse's quality flags with those of the data it holds now."""
     con.execute("DELETE FROM quality_flag")
     checks = [
@@ -130,7 +110,7 @@ def flag(con: duckdb.DuckDBPyConnection, as_of: datetime, thresholds: Thresholds
 
 
 # --- the report: what a refresh publishes as an artifact and the app shows ----------------
-def rejected_by_check(con: duckdb.DuckDBPyConnection, load_ids: list[int] | None = None):
+def rejected_by_check(con: Connection, load_ids: list[int] | None = None):
     """Rejected rows by source and check, with an example reason; of the given loads, else of
     each source's latest load."""
     loads = (
@@ -147,7 +127,7 @@ def rejected_by_check(con: duckdb.DuckDBPyConnection, load_ids: list[int] | None
     ).df()
 
 
-def flags_by_check(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def flags_by_check(con: Connection) -> pd.DataFrame:
     return con.execute(
         """
         SELECT source_id, check_name, count(*) AS flags,
@@ -158,7 +138,7 @@ def flags_by_check(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def freshness(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pd.DataFrame:
+def freshness(con: Connection, as_of: datetime) -> pd.DataFrame:
     """Per source: when its data was fetched, how old that is, its cadence, whether stale."""
     return con.execute(
         """
@@ -172,7 +152,21 @@ def freshness(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pd.DataFrame:
     ).df()
 
 
-def markdown(rejected: pd.DataFrame, flags: pd.DataFrame, fresh: pd.DataFrame) -> str:
+@dataclass(frozen=True)
+class Report:
+    """What a refresh publishes beside its version: rejected rows of its loads by source and
+    check, the flags by source and check, and each source's freshness."""
+
+    rejected: pd.DataFrame
+    flags: pd.DataFrame
+    freshness: pd.DataFrame
+
+
+def report(con: Connection, load_ids: list[int], as_of: datetime) -> Report:
+    return Report(rejected_by_check(con, load_ids), flags_by_check(con), freshness(con, as_of))
+
+
+def markdown(report: Report) -> str:
     """The report as Markdown, for the refresh's Prefect artifact."""
     def table(frame: pd.DataFrame) -> list[str]:
         if frame.empty:
@@ -184,7 +178,7 @@ def markdown(rejected: pd.DataFrame, flags: pd.DataFrame, fresh: pd.DataFrame) -
 
     return "\n".join([
         "# Data quality", "",
-        "## Rejected rows, by source and check", "", *table(rejected),
-        "## Flagged values (loaded, worth a look)", "", *table(flags),
-        "## Freshness", "", *table(fresh),
+        "## Rejected rows, by source and check", "", *table(report.rejected),
+        "## Flagged values (loaded, worth a look)", "", *table(report.flags),
+        "## Freshness", "", *table(report.freshness),
     ])

@@ -214,17 +214,3 @@ class ScoreTable(pa.DataFrameModel):
     def interval(cls, frame) -> Series[bool]:
         both = frame["rank_low"].notna() & frame["rank_high"].notna()
         return ~both | (frame["rank_low"] <= frame["rank_high"])
-
-
-# Every table a refresh writes, in load order (a table before the ones that refer to it).
-TABLES: dict[str, type[pa.DataFrameModel]] = {
-    "country": CountryTable,
-    "city": CityTable,
-    "city_alias": CityAliasTable,
-    "dataset": DatasetTable,
-    "indicator": IndicatorTable,
-    "observation": ObservationTable,
-    "network": NetworkTable,
-    "membership": MembershipTable,
-    "city_link": CityLinkTable,
-}

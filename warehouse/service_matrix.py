@@ -14,21 +14,18 @@ can use it too, without Prefect or pandera.
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from dataclasses import dataclass
 
 import pandas as pd
-import python_calamine
 
-from warehouse.csv_records import read_csv_records
+from warehouse.csv_records import STRAY_BYTE_SHARE, read_csv_records
 from warehouse.parse_error import ParseError
+from warehouse.workbook import is_workbook, sheet_rows
 
 MAX_SERVICE_VALUE = 5
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-_ZIP = b"PK\x03\x04"
-_OLE2 = b"\xd0\xcf\x11\xe0"  # legacy .xls
 
 
 @dataclass(frozen=True)
@@ -108,35 +105,10 @@ def read_service_matrix(content: bytes, file: str, sheet: str | None = None,
 
 
 def _grid(content: bytes, file: str, sheet: str | None) -> _Grid:
-    if content.startswith((_ZIP, _OLE2)):
-        return _excel_grid(content, file, sheet)
-    return _csv_grid(content, file)
-
-
-def _excel_grid(content: bytes, file: str, sheet: str | None) -> _Grid:
-    try:
-        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
-    except Exception as error:  # calamine raises several kinds for a damaged workbook
-        raise ParseError(file, f"byte {len(content):,} (end of file)",
-                         "a complete Excel workbook", _first_line(error)) from None
-    name = sheet if sheet is not None else book.sheet_names[0]
-    if name not in book.sheet_names:
-        raise ParseError(file, f"sheet {name!r}", "the matrix sheet",
-                         f"sheets {', '.join(book.sheet_names)}")
-    try:
-        # Rows from A1, blank leading rows and columns kept, so that positions are real cells.
-        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-    except Exception as error:
-        raise ParseError(file, f"sheet {name!r}", "readable cells", _first_line(error)) from None
-    return _Grid([list(r) for r in rows], list(range(1, len(rows) + 1)), file, name)
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error) or type(error).__name__).splitlines()[0]
-
-
-def _csv_grid(content: bytes, file: str) -> _Grid:
-    records = read_csv_records(content, file)
+    if is_workbook(content):
+        name, rows = sheet_rows(content, file, 0 if sheet is None else sheet, "the matrix sheet")
+        return _Grid(rows, list(range(1, len(rows) + 1)), file, name)
+    records = read_csv_records(content, file, stray_bytes=STRAY_BYTE_SHARE)
     return _Grid(records.rows, records.lines, file, None)
 
 

@@ -3,17 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from app import charts, data, networks, ui
+from app import charts, networks, reads, ui
+from warehouse import read_model
 
 
-@st.cache_data(show_spinner="Computing network measures…", max_entries=4)
-def network_measures(snap: data.Snapshot) -> networks.Measures:
-    return networks.compute(snap.path)
-
-
-def network_section(snap: data.Snapshot, city_id: str, name: str) -> None:
+def network_section(snap: reads.Snapshot, city_id: str, name: str) -> None:
     """Relational measures: firms' interlocks, air routes, city networks, twinning."""
-    measures = network_measures(snap)
+    measures = reads.network_measures(snap)
     st.subheader("Networks")
 
     def of(frame: pd.DataFrame):
@@ -52,7 +48,7 @@ def network_section(snap: data.Snapshot, city_id: str, name: str) -> None:
         return
     st.dataframe(pd.DataFrame(rows, columns=["Measure", "Value", "Rank"]), hide_index=True,
                  width="stretch")
-    members = ui.read(snap, "memberships")
+    members = reads.memberships(snap)
     mine = measures.reach.loc[measures.reach.index.isin(
         members.loc[members["city_id"] == city_id, "network_id"])]
     if len(mine):
@@ -60,10 +56,10 @@ def network_section(snap: data.Snapshot, city_id: str, name: str) -> None:
         st.dataframe(mine[["network", "cities", "countries", "continents"]]
                      .sort_values("cities", ascending=False), hide_index=True, width="stretch")
     if air is not None:
-        places = ui.read(snap, "places")
+        places = reads.places(snap)
         st.altair_chart(charts.strongest_links(
             networks.strongest_air_partners(measures, city_id, places), name,
-            ui.read(snap, "attributions")), width="stretch")
+            reads.attributions(snap)), width="stretch")
 
 st.title("City profile")
 snap = ui.published()
@@ -71,10 +67,10 @@ if snap is not None:
     ui.freshness(snap)
     requested = st.query_params.get("city")
     text = st.text_input("Search a city", placeholder="e.g. Lagos, Sao Paulo, München")
-    found = ui.read(snap, "search_cities", text)
+    found = reads.search_cities(snap, text)
     options = found["city_id"].tolist()
     if requested and requested not in options and not text:
-        chosen = ui.read(snap, "city", requested)
+        chosen = reads.city(snap, requested)
         if not chosen.empty:
             options = [requested, *options]
             found = pd.concat([chosen[found.columns.intersection(chosen.columns)], found])
@@ -86,10 +82,10 @@ if snap is not None:
     city_id = st.selectbox("City", options, index=start, format_func=labels.get)
     st.query_params["city"] = city_id
 
-    city = ui.read(snap, "city", city_id).iloc[0]
-    profile = ui.read(snap, "profile", ui.FRAMEWORK, city_id)
+    city = reads.city(snap, city_id).iloc[0]
+    profile = reads.profile(snap, ui.FRAMEWORK, city_id)
     st.subheader(f"{city['name']}, {city['country']}")
-    st.caption(f"{data.CONTINENTS.get(city['continent'], city['continent'])} · "
+    st.caption(f"{read_model.CONTINENTS.get(city['continent'], city['continent'])} · "
                f"population {int(city['population']):,}"
                + (" · national capital" if city["is_capital"] else ""))
     if profile.empty:
@@ -100,7 +96,8 @@ if snap is not None:
     cols = st.columns(3)
     for col, scope, suffix in ((cols[0], "all cities", ""),
                                (cols[1], f"cities of {city['country']}", "_country"),
-                               (cols[2], f"cities of {data.CONTINENTS.get(city['continent'])}",
+                               (cols[2],
+                                f"cities of {read_model.CONTINENTS.get(city['continent'])}",
                                 "_continent")):
         col.metric(f"Rank among {scope}",
                    f"{int(index['rank' + suffix]):,} of {int(index['peers' + suffix]):,}",
@@ -142,10 +139,10 @@ if snap is not None:
     measure = st.radio("Chart position by", ["percentile", "normalised"], horizontal=True,
                        format_func={"percentile": "percentile", "normalised": "normalised value"}
                        .get)
-    distribution = ui.read(snap, "distribution", ui.FRAMEWORK, measure)
+    distribution = reads.distribution(snap, ui.FRAMEWORK, measure)
     st.altair_chart(
         charts.where_city_stands(distribution, profile, city["name"], measure,
-                                 ui.read(snap, "attributions", ui.FRAMEWORK)),
+                                 reads.attributions(snap, ui.FRAMEWORK)),
         width="stretch")
     network_section(snap, city_id, city["name"])
     ui.attribution_footer(snap, ui.FRAMEWORK)

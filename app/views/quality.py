@@ -4,13 +4,13 @@ each source is. For the analysts who decide whether a figure can be used."""
 import altair as alt
 import streamlit as st
 
-from app import ui
+from app import reads, ui
 
 st.title("Data quality")
 snap = ui.published()
 if snap is not None:
     ui.freshness(snap)
-    summary = ui.read(snap, "quality_summary")
+    summary = reads.quality_summary(snap)
     if summary is None:
         st.info("This version was published before the quality checks existed: run "
                 "`citybench refresh` to check it.")
@@ -47,7 +47,7 @@ if snap is not None:
             "example": "Example"})
         source = st.selectbox("Rejected rows of", counts["source_id"].tolist())
         # the reason names the check; the row's number is its place in the source's frame
-        st.dataframe(ui.read(snap, "rejected_rows", source), hide_index=True,
+        st.dataframe(reads.rejected_rows(snap, source), hide_index=True,
                      width="stretch", column_order=["reason", "column_name", "value",
                                                     "row_number"],
                      column_config={"row_number": "Row", "column_name": "Column",
@@ -64,7 +64,7 @@ if snap is not None:
             "source_id": "Source", "check_name": "Check", "flags": "Values",
             "example": "Largest example"})
         check = st.selectbox("Flagged values of the check", sorted(flags["check_name"].unique()))
-        st.dataframe(ui.read(snap, "flagged_values", check), hide_index=True,
+        st.dataframe(reads.flagged_values(snap, check), hide_index=True,
                      width="stretch", column_config={
                          "source_id": "Source", "city": "City", "country": "Country",
                          "indicator": "Indicator", "dataset_id": "Dataset", "period": "Year",

@@ -2,17 +2,19 @@
 
 import streamlit as st
 
-from app import charts, data, ui
+from app import charts, reads, ui
+from warehouse import read_model
 
 st.title("City rankings")
 snap = ui.published()
 if snap is not None:
     ui.freshness(snap)
-    countries = ui.read(snap, "countries")
+    countries = reads.countries(snap)
     left, middle, right = st.columns([2, 3, 1])
-    continents = sorted(countries["continent"].unique(), key=lambda c: data.CONTINENTS.get(c, c))
+    names = read_model.CONTINENTS
+    continents = sorted(countries["continent"].unique(), key=lambda c: names.get(c, c))
     continent = left.selectbox("Continent", [None, *continents],
-                               format_func=lambda c: "All" if c is None else data.CONTINENTS[c])
+                               format_func=lambda c: "All" if c is None else names[c])
     in_scope = countries if continent is None else countries[countries["continent"] == continent]
     country = middle.selectbox(
         "Country", [None, *in_scope["iso2"]],
@@ -20,18 +22,18 @@ if snap is not None:
         else in_scope.set_index("iso2").loc[c, "name"])
     top = right.number_input("Top", min_value=5, max_value=200, value=25, step=5)
 
-    ranking = ui.read(snap, "rankings", ui.FRAMEWORK, continent, country, int(top))
+    ranking = reads.rankings(snap, ui.FRAMEWORK, continent, country, int(top))
     if ranking.empty:
         st.warning("No scored cities match these filters.")
     else:
         scope = ("all cities" if continent is None and country is None
                  else f"cities of {ranking['country'].iloc[0]}" if country
-                 else f"cities of {data.CONTINENTS[continent]}")
+                 else f"cities of {read_model.CONTINENTS[continent]}")
         st.caption(f"Scored: {int(ranking['matching'].iloc[0]):,} ({scope}). Rank 1 = highest "
                    "score; the percentile is the share of the other cities scoring below.")
-        index_name = data.index_label(ui.FRAMEWORK)
+        index_name = read_model.index_label(ui.FRAMEWORK)
         st.altair_chart(charts.rankings_bar(ranking, index_name,
-                                            ui.read(snap, "attributions", ui.FRAMEWORK),
+                                            reads.attributions(snap, ui.FRAMEWORK),
                                             scope=scope), width="stretch")
         st.dataframe(
             ranking[["rank", "rank_range", "name", "country", "continent_name", "score",

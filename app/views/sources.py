@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from app import ui
+from app import reads, ui
 
 st.title("Sources and freshness")
 snap = ui.published()
 if snap is not None:
     ui.freshness(snap)
-    sources = ui.read(snap, "sources")
+    sources = reads.sources(snap)
     for row in sources.itertuples():
         with st.container(border=True):
             where = f" · {row.licence} · [{row.url}]({row.url})" if row.url else ""
@@ -26,7 +26,7 @@ if snap is not None:
     st.subheader("Datasets")
     st.caption("Where every value comes from: each observation names its dataset.")
     st.dataframe(
-        ui.read(snap, "datasets"), hide_index=True, width="stretch",
+        reads.datasets(snap), hide_index=True, width="stretch",
         column_config={
             "source_id": "Source", "dataset_id": "Dataset", "title": "Title",
             "url": st.column_config.LinkColumn("URL"),
@@ -39,7 +39,7 @@ if snap is not None:
     st.subheader("Recent loads")
     when = st.column_config.DatetimeColumn
     st.dataframe(
-        ui.read(snap, "loads"), hide_index=True, width="stretch",
+        reads.loads(snap), hide_index=True, width="stretch",
         # the error next to the status, where it is seen without scrolling sideways
         column_order=["load_id", "source_id", "started_at", "finished_at", "status", "error",
                       "rows_read", "rows_loaded", "rows_changed", "rows_rejected"],

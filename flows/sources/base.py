@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 import pandas as pd
 import pandera.pandas as pa
 
 from flows.transport import Transport
 from warehouse import checks  # noqa: F401  (registers str_fullmatch for the sources' models)
-from warehouse.location import source_urls
+from warehouse.config import ConfigError, SourceSettings
 from warehouse.parse_error import ParseError as ParseError  # what every source raises
+from warehouse.registry import Registry as Registry  # what a source's records resolve against
+from warehouse.schemas import DatasetTable
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,17 @@ class Extracted:
     retrieved_at: datetime
     # per file, the publisher's Last-Modified where the server stated one
     last_modified: dict[str, str] = field(default_factory=dict)
+
+    def stated_year(self, *files: str) -> int:
+        """The year files describe when their publisher dates them no other way: the latest
+        Last-Modified stated for them (for any file, when none is named), else the year they
+        were fetched."""
+        years = []
+        for file in files or self.last_modified:
+            # no header, or an unreadable one, says nothing; the fetch date holds
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                years.append(email.utils.parsedate_to_datetime(self.last_modified[file]).year)
+        return max(years, default=self.retrieved_at.year)
 
 
 def fetch_all(
@@ -75,46 +91,6 @@ def dataset_frame(source_id: str, datasets: list[Dataset]) -> pd.DataFrame:
     )
 
 
-@dataclass(frozen=True)
-class Registry:
-    """The canonical cities a source's records resolve to, as the staging warehouse has them."""
-
-    cities: pd.DataFrame  # city_id, name, country_iso2, latitude, longitude, population
-    aliases: pd.DataFrame  # alias, city_id (names only)
-    countries: pd.DataFrame  # iso2, iso3, iso_numeric, name
-    # crosswalks of codes held so far (GeoNames ids of folded districts, Eurostat codes, ...):
-    # scheme, alias, city_id, confidence
-    codes: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(columns=["scheme", "alias", "city_id", "confidence"])
-    )
-    # indicators defined so far: indicator_id, unit, domain, source_id
-    indicators: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(
-            columns=["indicator_id", "unit", "domain", "source_id"]
-        )
-    )
-
-    @classmethod
-    def read(cls, con) -> Registry:
-        """The registry as a warehouse (a DuckDB connection to it) holds it."""
-        return cls(
-            cities=con.execute(
-                "SELECT city_id, name, country_iso2, latitude, longitude, population "
-                "FROM city ORDER BY city_id"
-            ).df(),
-            aliases=con.execute(
-                "SELECT alias, city_id FROM city_alias WHERE scheme = 'name'"
-            ).df(),
-            countries=con.execute("SELECT iso2, iso3, iso_numeric, name FROM country").df(),
-            codes=con.execute(
-                "SELECT scheme, alias, city_id, confidence FROM city_alias WHERE scheme <> 'name'"
-            ).df(),
-            indicators=con.execute(
-                "SELECT indicator_id, unit, domain, source_id FROM indicator"
-            ).df(),
-        )
-
-
 @dataclass
 class Conformed:
     """A source's data in the canonical model, one frame per warehouse table it writes.
@@ -139,24 +115,67 @@ class Conformed:
     notes: list[str] = field(default_factory=list)
 
 
-class FromPublisher:
-    """A source whose files are named in `urls` (name -> the publisher's URL); each URL can be
-    overridden in the config file ([sources.<source_id>.urls])."""
+class Source(ABC):
+    """A publisher's data: what it fetches, how it parses the bytes into raw frames (each
+    checked by its model in `raw_models`), and how it conforms them to the canonical model.
+
+    A source is made with its table of the config file ([sources.<id>], a `Settings`); the
+    URLs of its files are the publisher's (`urls`), each of which the settings may point
+    elsewhere ([sources.<id>.urls]).
+    """
 
     meta: ClassVar[SourceMeta]
-    urls: ClassVar[dict[str, str]]
-
-    def _urls(self) -> dict[str, str]:
-        return source_urls(self.meta.source_id, self.urls)
-
-
-class Source(Protocol):
-    meta: ClassVar[SourceMeta]
-    # pandera models of the raw frames parse() returns, by frame name
+    # pandera models of the raw frames parse() returns besides "datasets", by frame name
     raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]]
+    # the columns that name a rejected raw row, by frame (default: its position)
+    raw_identify: ClassVar[dict[str, list[str]]] = {}
+    # the publisher's files: the source's name for a file -> its URL
+    urls: dict[str, str] = {}
+    Settings: ClassVar[type[SourceSettings]] = SourceSettings
 
-    def extract(self, transport: Transport) -> Extracted: ...
+    @classmethod
+    def raw_contracts(cls) -> dict[str, type[pa.DataFrameModel]]:
+        """Every raw frame's model: each source lists its datasets in the frame "datasets",
+        checked by the warehouse's own contract of the table."""
+        return {"datasets": DatasetTable, **cls.raw_models}
 
+    def __init__(self, settings: SourceSettings | None = None) -> None:
+        self.settings = self.Settings() if settings is None else settings
+        publishers = type(self).urls
+        if unknown := sorted(set(self.settings.urls) - set(publishers)):
+            raise ConfigError(
+                f"[sources.{self.meta.source_id}.urls] {unknown[0]}: unknown file; known: "
+                f"{', '.join(publishers) or 'none'}")
+        self.urls = {**publishers, **self.settings.urls}
+
+    def extract(self, transport: Transport) -> Extracted:
+        """Fetch every file through the one transport (HTTP or a mirror)."""
+        return fetch_all(transport, self.urls)
+
+    def dataset(self, extracted: Extracted, file: str, title: str, dataset_id: str | None = None,
+                last_update: str | None = None) -> Dataset:
+        """The dataset one of the source's files holds (`file`: the source's name for it): its
+        URL, and the publisher's last update, as the file states it, else as the server did."""
+        return Dataset(dataset_id or file, title, self.urls[file],
+                       last_update or extracted.last_modified.get(file))
+
+    def datasets_frame(self, datasets: list[Dataset]) -> pd.DataFrame:
+        """The frame "datasets" every parse returns."""
+        return dataset_frame(self.meta.source_id, datasets)
+
+    def conformed(self, raw: dict[str, pd.DataFrame], indicator: pd.DataFrame | None = None,
+                  **frames) -> Conformed:
+        """What a conform returns: the datasets its parse named, the indicators it defines
+        (stamped with the source's id), and its other canonical frames (of the records it
+        could not tie to a city, the columns the load reports)."""
+        if indicator is not None:
+            indicator = indicator.assign(source_id=self.meta.source_id)
+        if frames.get("unresolved") is not None:
+            frames["unresolved"] = frames["unresolved"][["key", "name", "status", "reason"]]
+        return Conformed(dataset=raw["datasets"], indicator=indicator, **frames)
+
+    @abstractmethod
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]: ...
 
+    @abstractmethod
     def conform(self, raw: dict[str, pd.DataFrame], registry: Registry) -> Conformed: ...

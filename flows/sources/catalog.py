@@ -1,4 +1,8 @@
-"""The sources a refresh can run, in load order."""
+"""The sources a refresh can run, in load order, and how each is made from the config file."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 from flows.sources.base import Source
 from flows.sources.cdp import Cdp
@@ -14,6 +18,7 @@ from flows.sources.un_wup import UnWup
 from flows.sources.user_files import UserFiles
 from flows.sources.wikidata import Wikidata
 from flows.sources.worldbank import WorldBank
+from warehouse import config
 
 # In load order: the registry first, so every other source resolves against the new one.
 SOURCES: dict[str, type[Source]] = {
@@ -33,3 +38,24 @@ SOURCES: dict[str, type[Source]] = {
         TwinCities,
     )
 }
+
+
+def read_config(path: Path | None = None) -> config.Config:
+    """The config file, every table checked: [sources.<id>] by the source's own settings, the
+    sources [refresh] names against this catalogue."""
+    settings = config.read(path, {name: source.Settings for name, source in SOURCES.items()})
+    if unknown := [name for name in settings.refresh.sources if name not in SOURCES]:
+        raise config.ConfigError(f"{settings.file}: [refresh] sources: unknown source "
+                                 f"{unknown[0]!r}; known: {', '.join(SOURCES)}")
+    for name in settings.sources:
+        build(name, settings)
+    return settings
+
+
+def build(name: str, settings: config.Config) -> Source:
+    """The source `name`, made with its table of the config file."""
+    source = SOURCES[name]
+    try:
+        return source(settings.source(name, source.Settings))
+    except config.ConfigError as error:
+        raise config.ConfigError(f"{settings.file}: {error}") from None

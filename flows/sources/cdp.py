@@ -13,10 +13,7 @@ value for one city, indicator and period, the 2017 export's is kept (the later r
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -24,20 +21,11 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from flows.matching import match_cities
-from flows.sources.base import (
-    Conformed,
-    Dataset,
-    Extracted,
-    FromPublisher,
-    ParseError,
-    Registry,
-    SourceMeta,
-    dataset_frame,
-    fetch_all,
-)
-from flows.sources.resolve import one_record_per_city
-from flows.transport import Transport
-from warehouse.schemas import DatasetTable
+from flows.sources import resolve
+from flows.sources.base import Conformed, Extracted, ParseError, Registry, Source
+from flows.sources.publishers import publisher_of
+from flows.sources.raw_model import RawModel
+from warehouse.csv_records import read_csv_records
 
 EXPORT = "https://data.cdp.net/api/views/{}/rows.csv?accessType=DOWNLOAD"
 REPORTS_2016 = "dfed-thx7"  # 2016 - Citywide GHG Emissions
@@ -130,7 +118,7 @@ INDICATORS = pd.DataFrame(
 )
 
 
-class ReportRaw(pa.DataFrameModel):
+class ReportRaw(RawModel):
     dataset_id: Series[str] = pa.Field(isin=list(TITLES))
     account: Series[int] = pa.Field(gt=0)
     name: Series[str] = pa.Field(str_length={"min_value": 1})
@@ -151,44 +139,19 @@ class ReportRaw(pa.DataFrameModel):
     longitude: Series[float] = pa.Field(ge=-180, le=180, nullable=True)
 
     class Config:
-        strict = "filter"
-        coerce = True
         unique = ["dataset_id", "account"]
 
 
-class Cdp(FromPublisher):
-    meta: ClassVar[SourceMeta] = SourceMeta(
-        source_id="cdp",
-        publisher="CDP (with ICLEI - Local Governments for Sustainability)",
-        dataset="City-wide GHG emissions reported by cities, 2016 and 2017",
-        url="https://data.cdp.net/",
-        licence="CDP terms of use: internal, non-commercial use without written consent",
-        attribution="This data was collected in partnership by CDP and ICLEI - Local "
-        "Governments for Sustainability (data.cdp.net).",
-        cadence_days=365,  # CDP publishes its cities' responses once a year
-    )
-    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
-        "datasets": DatasetTable,
-        "reports": ReportRaw,
-    }
-    urls: ClassVar[dict[str, str]] = {
-        REPORTS_2016: EXPORT.format(REPORTS_2016),
-        REPORTS_2017: EXPORT.format(REPORTS_2017),
-    }
-
-    def extract(self, transport: Transport) -> Extracted:
-        return fetch_all(transport, self._urls())
+class Cdp(Source):
+    meta = publisher_of("cdp")
+    raw_models = {"reports": ReportRaw}
+    urls = {name: EXPORT.format(name) for name in TITLES}
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        urls = self._urls()
-        reports = pd.concat(
-            [read_export(name, extracted.files[name]) for name in TITLES], ignore_index=True
-        )
-        datasets = [
-            Dataset(name, title, urls[name], extracted.last_modified.get(name))
-            for name, title in TITLES.items()
-        ]
-        return {"datasets": dataset_frame(self.meta.source_id, datasets), "reports": reports}
+        reports = [read_export(name, extracted.files[name]) for name in TITLES]
+        datasets = [self.dataset(extracted, name, title) for name, title in TITLES.items()]
+        return {"datasets": self.datasets_frame(datasets),
+                "reports": pd.concat(reports, ignore_index=True)}
 
     def conform(self, raw: dict[str, pd.DataFrame], registry: Registry) -> Conformed:
         reports = raw["reports"].assign(
@@ -208,7 +171,7 @@ class Cdp(FromPublisher):
             }
         )
         verdicts = match_cities(records, registry.cities, registry.aliases)
-        verdicts = one_record_per_city(
+        verdicts = resolve.one_record_per_city(
             verdicts,
             [verdicts["confidence"], verdicts["key"].map(reports.set_index("key")["population"])
              .fillna(0)],
@@ -222,13 +185,9 @@ class Cdp(FromPublisher):
         unresolved = pd.concat(
             [
                 verdicts[verdicts["status"] != "matched"].merge(reports[["key", "name"]], on="key"),
-                pd.DataFrame(
-                    {
-                        "key": no_country["key"],
-                        "name": no_country["name"],
-                        "status": "unmatched",
-                        "reason": "no country called " + no_country["country"] + " in the registry",
-                    }
+                resolve.unresolved(
+                    no_country["key"], no_country["name"], "unmatched",
+                    "no country called " + no_country["country"] + " in the registry",
                 ),
             ],
             ignore_index=True,
@@ -249,24 +208,16 @@ class Cdp(FromPublisher):
               None, None, self.meta.source_id)],
             columns=["network_id", "kind", "name", "sector", "wikidata_qid", "source_id"],
         )
-        alias = pd.DataFrame(
-            {
-                "scheme": "cdp",
-                "alias": resolved["account"].astype(str),
-                "city_id": resolved["city_id"],
-                "method": resolved["method"],
-                "confidence": resolved["confidence"],
-                "source_id": self.meta.source_id,
-            }
-        ).drop_duplicates(["alias", "city_id"])
-        return Conformed(
-            dataset=raw["datasets"],
-            indicator=INDICATORS.assign(source_id=self.meta.source_id),
+        alias = resolve.city_aliases("cdp", resolved["account"].astype(str), resolved,
+                                     self.meta.source_id).drop_duplicates(["alias", "city_id"])
+        return self.conformed(
+            raw,
+            INDICATORS,
             observation=observation.assign(source_id=self.meta.source_id),
             network=network,
             membership=membership,
             city_alias=alias,
-            unresolved=unresolved[["key", "name", "status", "reason"]],
+            unresolved=unresolved,
             notes=[
                 f"{len(matched):,} of {len(reports):,} city reports resolved to cities",
                 f"{gdp_left_out:,} GDP figures left out (not in US$, or not between "
@@ -277,27 +228,15 @@ class Cdp(FromPublisher):
 
 def read_export(name: str, content: bytes) -> pd.DataFrame:
     """One export's reports in our column names; numbers and years checked cell by cell."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ParseError(name, f"byte {error.start}", "UTF-8 text", error.reason) from error
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    # Socrata ends every line: a last line without an end is a download cut short.
+    records = read_csv_records(content, name, final_line_end=True, delimiter=",")
+    header = [column.strip() for column in records.rows[0]] if records.rows else []
     wanted = COLUMNS[name]
-    rows = []
-    try:
-        header = [column.strip() for column in next(reader, [])]
-        missing = [c for c in wanted.values() if c not in header]
-        if missing:
-            raise ParseError(name, "line 1", f"the columns of {TITLES[name]}", missing)
-        at = {ours: header.index(theirs) for ours, theirs in wanted.items()}
-        for row in reader:
-            if len(row) != len(header):
-                raise ParseError(
-                    name, f"line {reader.line_num}", f"{len(header)} fields", len(row)
-                )
-            rows.append(_report(name, reader.line_num, {k: row[i].strip() for k, i in at.items()}))
-    except csv.Error as error:
-        raise ParseError(name, f"line {reader.line_num}", "well-formed CSV", error) from error
+    if missing := [c for c in wanted.values() if c not in header]:
+        raise ParseError(name, "line 1", f"the columns of {TITLES[name]}", missing)
+    at = {ours: header.index(theirs) for ours, theirs in wanted.items()}
+    rows = [_report(name, line, {k: row[i].strip() for k, i in at.items()})
+            for row, line in zip(records.rows[1:], records.lines[1:], strict=True)]
     columns = ["dataset_id", "account", "name", "country", "c40", "reporting_year",
                "inventory_year", *NUMBERS, "population_year", "gdp_currency", "gdp_year",
                "latitude", "longitude"]

@@ -26,31 +26,23 @@ rows, since a source's rows are replaced as a whole.
 from __future__ import annotations
 
 import re
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
+from pydantic import field_validator
 
 from flows.matching import match_cities
 from flows.sources import eurostat_places as places
-from flows.sources.base import (
-    Conformed,
-    Dataset,
-    Extracted,
-    FromPublisher,
-    Registry,
-    SourceMeta,
-    dataset_frame,
-    fetch_all,
-)
+from flows.sources import resolve
+from flows.sources.base import Conformed, Extracted, Registry, Source
 from flows.sources.eurostat_formats import read_codelist, read_dataset, read_formulas
 from flows.sources.eurostat_formulas import Expression, Operation, Variable, derived, evaluate
 from flows.sources.eurostat_formulas import variables as inputs_of
-from flows.transport import Transport
-from warehouse.location import config_path, load_config
-from warehouse.schemas import DatasetTable
+from flows.sources.publishers import publisher_of
+from flows.sources.raw_model import RawModel
+from warehouse.config import SourceSettings
 
 SOURCE_ID = "eurostat"
 API = "https://ec.europa.eu/eurostat/api/dissemination"
@@ -107,7 +99,7 @@ CODE = re.compile(r"^[A-Z]{2}\d{4}[VI]$")
 UNKNOWN = "unknown"  # a label found nowhere in the code list: reported, not counted as skipped
 
 
-class CellRaw(pa.DataFrameModel):
+class CellRaw(RawModel):
     dataset_id: Series[str] = pa.Field(isin=list(DATASETS))
     indicator: Series[str] = pa.Field(str_length={"min_value": 1})
     spatial: Series[str] = pa.Field(str_length={"min_value": 1})
@@ -116,48 +108,45 @@ class CellRaw(pa.DataFrameModel):
     value: Series[float] = pa.Field(nullable=True)
     flag: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[a-z]+")
 
-    class Config:
-        strict = "filter"
-        coerce = True
 
-
-class NameRaw(pa.DataFrameModel):
+class NameRaw(RawModel):
     code: Series[str] = pa.Field(str_length={"min_value": 1})
     name: Series[str] = pa.Field(str_length={"min_value": 1})
     origin: Series[str]  # 'CITIES' (the code list) or the dataset that labelled it
 
-    class Config:
-        strict = "filter"
 
-
-class FormulaRaw(pa.DataFrameModel):
+class FormulaRaw(RawModel):
     code: Series[str] = pa.Field(unique=True, str_fullmatch=r"[A-Z]{2}[0-9]{4}I")
     label: Series[str]
     numerator: Series[str] = pa.Field(str_length={"min_value": 1})
     denominator: Series[str] = pa.Field(str_length={"min_value": 1})
 
-    class Config:
-        strict = "filter"
+
+class EurostatSettings(SourceSettings):
+    """[sources.eurostat] datasets = ["urb_cpop1", ...]: the datasets to load (default: all)."""
+
+    datasets: list[str] = list(DATASETS)
+
+    @field_validator("datasets")
+    @classmethod
+    def _known(cls, chosen: list[str]) -> list[str]:
+        unknown = [name for name in chosen if name not in DATASETS]
+        if unknown or not chosen:
+            raise ValueError(("unknown dataset(s) " + ", ".join(unknown) if unknown else "none")
+                             + f"; known: {', '.join(DATASETS)}")
+        return chosen
 
 
-class Eurostat(FromPublisher):
-    meta: ClassVar[SourceMeta] = SourceMeta(
-        source_id=SOURCE_ID,
-        publisher="Eurostat",
-        dataset="City statistics (Urban Audit): cities and greater cities",
-        url="https://ec.europa.eu/eurostat/web/cities/database",
-        licence="CC BY 4.0",
-        attribution="Source: Eurostat, city statistics (urb_*), (c) European Union, CC BY 4.0.",
-        cadence_days=365,  # Eurostat updates the city statistics about once a year
-    )
-    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
-        "datasets": DatasetTable,
+class Eurostat(Source):
+    meta = publisher_of(SOURCE_ID)
+    Settings = EurostatSettings
+    raw_models = {
         "cells": CellRaw,
         "places": NameRaw,
         "indicator_names": NameRaw,
         "formulas": FormulaRaw,
     }
-    urls: ClassVar[dict[str, str]] = {
+    urls = {
         CODELIST: f"{API}/sdmx/2.1/codelist/ESTAT/{CODELIST}?format=TSV&lang=en",
         FORMULAS: f"https://ec.europa.eu/eurostat/cache/metadata/Annexes/{FORMULAS}.xlsx",
         # urb_cecfi as the SDMX TSV, successor of the bulk file; the others as JSON-stat,
@@ -166,35 +155,26 @@ class Eurostat(FromPublisher):
            for name in DATASETS},
     }
 
-    def extract(self, transport: Transport) -> Extracted:
-        return fetch_all(transport, self._urls())
-
-    def _urls(self) -> dict[str, str]:
-        chosen = load_config().get("sources", {}).get(SOURCE_ID, {}).get("datasets",
-                                                                         list(DATASETS))
-        unknown = [name for name in chosen if name not in DATASETS]
-        if unknown or not chosen:
-            raise ValueError(f"{config_path()}: [sources.{SOURCE_ID}] datasets names "
-                             f"{'unknown dataset(s) ' + ', '.join(unknown) if unknown else 'none'}"
-                             f"; known: {', '.join(DATASETS)}")
-        urls = super()._urls()
-        return {name: url for name, url in urls.items() if name not in DATASETS or name in chosen}
+    def __init__(self, settings: EurostatSettings | None = None) -> None:
+        super().__init__(settings)
+        chosen = self.settings.datasets
+        self.urls = {name: url for name, url in self.urls.items()
+                     if name not in DATASETS or name in chosen}
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        urls = self._urls()
         cells, names, indicator_names, datasets = [], [], [], []
-        codelist = read_codelist(urls[CODELIST], extracted.files[CODELIST])
+        codelist = read_codelist(self.urls[CODELIST], extracted.files[CODELIST])
         names.append(codelist.assign(origin=CODELIST))
-        formulas = read_formulas(urls[FORMULAS], extracted.files[FORMULAS])
+        formulas = read_formulas(self.urls[FORMULAS], extracted.files[FORMULAS])
         for name in (n for n in DATASETS if n in extracted.files):
-            table = read_dataset(urls[name], extracted.files[name], LABELS)
+            table = read_dataset(self.urls[name], extracted.files[name], LABELS)
             cells.append(table.cells.assign(dataset_id=name, by_label=table.by_label))
             names.append(_named(table.place_names, name))
             indicator_names.append(_named(table.indicator_names, name))
-            datasets.append(Dataset(name, table.title or DATASETS[name][0], urls[name],
-                                    table.last_update or extracted.last_modified.get(name)))
+            datasets.append(self.dataset(extracted, name, table.title or DATASETS[name][0],
+                                         last_update=table.last_update))
         return {
-            "datasets": dataset_frame(SOURCE_ID, datasets),
+            "datasets": self.datasets_frame(datasets),
             "cells": pd.concat(cells, ignore_index=True),
             "places": pd.concat(names, ignore_index=True),
             "indicator_names": pd.concat(indicator_names, ignore_index=True),
@@ -215,20 +195,13 @@ class Eurostat(FromPublisher):
         observation = pd.concat([observed, computed], ignore_index=True)
         indicator = _indicators(observation, raw["indicator_names"], raw["formulas"])
         observation["indicator_id"] = observation["code"].map(_indicator_id)
-        alias = pd.DataFrame({
-            "scheme": "eurostat",
-            "alias": matched["key"],
-            "city_id": matched["city_id"],
-            "method": matched["method"],
-            "confidence": matched["confidence"],
-            "source_id": SOURCE_ID,
-        })
+        alias = resolve.city_aliases("eurostat", matched["key"], matched, SOURCE_ID)
         reported = pd.concat(unresolved, ignore_index=True)
         notes.insert(0, f"{len(matched):,} of {len(records):,} Eurostat cities resolved; "
                         f"{len(observed):,} values loaded, {len(computed):,} derived")
-        return Conformed(
-            dataset=raw["datasets"],
-            indicator=indicator,
+        return self.conformed(
+            raw,
+            indicator,
             observation=observation.assign(source_id=SOURCE_ID)[
                 ["city_id", "indicator_id", "period", "source_id", "dataset_id", "value", "flag"]
             ],
@@ -342,11 +315,10 @@ def _city_records(cells: pd.DataFrame, names: pd.DataFrame):
     nameless = records[records["name"].isna()]
     if len(nameless):
         counts = city[city["value"].notna()].groupby("current").size()
-        unresolved.append(pd.DataFrame({
-            "key": nameless["current"], "name": nameless["current"], "status": "unnamed",
-            "reason": [f"no name for the code in the code list or the data "
-                       f"({counts.get(c, 0):,} values not loaded)" for c in nameless["current"]],
-        }))
+        unresolved.append(resolve.unresolved(
+            nameless["current"], nameless["current"], "unnamed",
+            [f"no name for the code in the code list or the data "
+             f"({counts.get(c, 0):,} values not loaded)" for c in nameless["current"]]))
     records = records.dropna(subset=["name"])
     return pd.DataFrame({"key": records["current"],
                          "name": records["name"].map(places.readable_name),
@@ -359,14 +331,13 @@ def _label_problems(cells: pd.DataFrame) -> pd.DataFrame:
     problems = held[held["label_problem"].notna() & ~held["doubled"]]
     unclear = problems.groupby(["spatial", "label_problem"]).size().reset_index(name="n")
     return pd.concat([
-        pd.DataFrame({"key": doubled.index, "name": doubled.index, "status": "ambiguous",
-                      "reason": [f"the export gives this label to two spatial units (a city "
-                                 f"and its greater city): rows cannot be told apart ({n:,} "
-                                 "values not loaded)" for n in doubled]}),
-        pd.DataFrame({"key": unclear["spatial"], "name": unclear["spatial"],
-                      "status": "unmatched",
-                      "reason": unclear["label_problem"] + " (" + unclear["n"].map("{:,}".format)
-                      + " values not loaded)"}),
+        resolve.unresolved(doubled.index, doubled.index, "ambiguous",
+                           [f"the export gives this label to two spatial units (a city and its "
+                            f"greater city): rows cannot be told apart ({n:,} values not loaded)"
+                            for n in doubled]),
+        resolve.unresolved(unclear["spatial"], unclear["spatial"], "unmatched",
+                           unclear["label_problem"] + " (" + unclear["n"].map("{:,}".format)
+                           + " values not loaded)"),
     ], ignore_index=True)
 
 

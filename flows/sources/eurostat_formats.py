@@ -31,18 +31,19 @@ ticket instead of data.
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
-import json
 import re
 import zlib
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from flows.sources.base import ParseError
 from flows.sources.eurostat_formulas import FormulaError, derived
+from warehouse.csv_records import csv_records
+from warehouse.json_document import read_json
+from warehouse.parse_error import ParseError
+from warehouse.text import require_final_line_end, utf8_text
+from warehouse.workbook import ZIP, sheet_frame
 
 CELL_COLUMNS = ["indicator", "spatial", "period", "value", "flag"]
 INDICATOR_DIMENSION, SPATIAL_DIMENSION = "indic_ur", "cities"
@@ -100,7 +101,7 @@ def read_codelist(file: str, body: bytes) -> pd.DataFrame:
     text = _text(file, body)
     first_line = text.split("\n", 1)[0]
     if "UA_CODE" in first_line.upper():
-        rows = _csv_rows(file, text)
+        rows = _csv_rows(file, text, ragged=True)
         header = [h.strip().upper() for h in rows[0][1]]
         code_at = next(i for i, h in enumerate(header) if h.startswith("UA_CODE"))
         if "NAME" not in header:
@@ -108,13 +109,12 @@ def read_codelist(file: str, body: bytes) -> pd.DataFrame:
         name_at = header.index("NAME")
         pairs = []
         for line, row in rows[1:]:
-            if not any(cell.strip() for cell in row):
-                continue
             if len(row) <= max(code_at, name_at):
                 raise ParseError(file, f"line {line}", f"at least {max(code_at, name_at) + 1} "
                                  "columns", row)
             pairs.append((line, row[code_at], row[name_at]))
     else:
+        require_final_line_end(text, file)
         pairs = []
         for line, raw in enumerate(text.splitlines(), start=1):
             if not raw.strip():
@@ -139,15 +139,12 @@ def read_formulas(file: str, body: bytes) -> pd.DataFrame:
     """code, label, numerator, denominator of each derived indicator in the metadata annex
     (urb_esms_an2), as Eurostat's spreadsheet or a CSV export of it. Each formula is parsed
     here, so a formula outside the grammar fails the file at its line."""
-    if body[:4] == b"PK\x03\x04":
-        try:
-            sheet = pd.read_excel(io.BytesIO(body), header=None, dtype=str, engine="calamine")
-        except Exception as error:  # calamine raises its own types for broken workbooks
-            raise ParseError(file, "workbook", "a readable .xlsx workbook", error) from None
+    if body.startswith(ZIP):
+        sheet = sheet_frame(body, file, 0, header=None, dtype=str)
         rows = [(n + 1, ["" if pd.isna(c) else str(c) for c in r])
                 for n, r in enumerate(sheet.itertuples(index=False))]
     else:
-        rows = _csv_rows(file, _text(file, body))
+        rows = _csv_rows(file, _text(file, body), ragged=True)
     at = next((n for n, (_, row) in enumerate(rows)
                if {"code", "label"} <= {c.strip().casefold() for c in row}), None)
     if at is None:
@@ -187,19 +184,15 @@ def _text(file: str, body: bytes) -> str:
             body = gzip.decompress(body)
         except (OSError, EOFError, zlib.error) as error:
             raise ParseError(file, "gzip stream", "a complete gzip stream", error) from None
-    try:
-        return body.decode("utf-8").lstrip("\ufeff")
-    except UnicodeDecodeError as error:
-        raise ParseError(file, f"byte {error.start}", "UTF-8 text",
-                         body[error.start:error.start + 8]) from None
+    return utf8_text(body, file)
 
 
-def _csv_rows(file: str, text: str) -> list[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        return [(reader.line_num, row) for row in reader]
-    except csv.Error as error:
-        raise ParseError(file, f"line {reader.line_num}", "well-formed CSV", error) from None
+def _csv_rows(file: str, text: str, ragged: bool = False) -> list[tuple[int, list[str]]]:
+    """(line, record) of every record; all as wide as the header unless `ragged`. Eurostat
+    ends every line: a last line without an end was cut short."""
+    require_final_line_end(text, file)
+    records = csv_records(text, file, delimiter=",", ragged=ragged)
+    return list(zip(records.lines, records.rows, strict=True))
 
 
 def _number(file: str, position: str, text: str) -> float:
@@ -277,11 +270,7 @@ def _json_refusal(file: str, document: dict) -> None:
 
 
 def _json_stat(file: str, text: str) -> Table:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ParseError(file, f"line {error.lineno} column {error.colno}",
-                         "well-formed JSON", error.msg) from None
+    document = read_json(text, file)
     if not isinstance(document, dict):
         raise ParseError(file, "$", "a JSON-stat dataset object", type(document).__name__)
     _json_refusal(file, document)
@@ -412,10 +401,6 @@ def _sdmx_csv(file: str, text: str) -> Table:
     at = {name: header.index(name) for name in header}
     cells, places, indicators, updated, seen = [], {}, {}, None, {}
     for line, row in rows[1:]:
-        if not row:
-            continue
-        if len(row) != len(header):
-            raise ParseError(file, f"line {line}", f"{len(header)} columns", len(row))
         where = f"line {line}"
         get = {name: row[i].strip() for name, i in at.items()}
         if "freq" in get and get["freq"].split(":")[0] != "A":
@@ -442,6 +427,7 @@ def _sdmx_csv(file: str, text: str) -> Table:
 
 
 def _tsv(file: str, text: str) -> Table:
+    require_final_line_end(text, file)  # Eurostat ends every line: else the file was cut
     lines = text.split("\n")
     header = lines[0].rstrip("\r").split("\t")
     dimensions = header[0].split("\\")[0].split(",")
@@ -494,10 +480,6 @@ def _data_explorer(file: str, text: str, indicator_codes: dict[str, str]) -> Tab
     codes = {label.casefold(): code for label, code in indicator_codes.items()}
     cells = []
     for line, row in rows[1:]:
-        if not row:
-            continue
-        if len(row) != len(header):
-            raise ParseError(file, f"line {line}", f"{len(header)} columns", len(row))
         where = f"line {line}"
         time, place, indicator, value = (c.strip() for c in row[:4])
         flag = _flags(file, where, row[4] if len(row) > 4 else None)

@@ -107,17 +107,18 @@ def _tokens(text: str) -> list[tuple[str, object, int]]:
 
 
 def _sum(tokens, at, text):
-    left, at = _product(tokens, at, text)
-    while at < len(tokens) and tokens[at][1] in ("+", "-"):
-        right, after = _product(tokens, at + 1, text)
-        left, at = Operation(tokens[at][1], left, right), after
-    return left, at
+    return _chain(tokens, at, text, ("+", "-"), _product)
 
 
 def _product(tokens, at, text):
-    left, at = _operand(tokens, at, text)
-    while at < len(tokens) and tokens[at][1] in ("*", "/"):
-        right, after = _operand(tokens, at + 1, text)
+    return _chain(tokens, at, text, ("*", "/"), _operand)
+
+
+def _chain(tokens, at, text, operators, operand):
+    """Operands joined by operators of one precedence, left to right."""
+    left, at = operand(tokens, at, text)
+    while at < len(tokens) and tokens[at][1] in operators:
+        right, after = operand(tokens, at + 1, text)
         left, at = Operation(tokens[at][1], left, right), after
     return left, at
 

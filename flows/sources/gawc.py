@@ -11,32 +11,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from flows.sources.base import (
-    Conformed,
-    Dataset,
-    Extracted,
-    FromPublisher,
-    Registry,
-    SourceMeta,
-    dataset_frame,
-    fetch_all,
-)
+from flows.sources import resolve
+from flows.sources.base import Conformed, Extracted, Registry, Source
 from flows.sources.parse_notes import ParseNoteRaw, notes_frame
-from flows.sources.resolve import (
-    bears_own_name,
-    country_codes,
-    match_anywhere,
-    one_record_per_city,
-    to_iso2,
-)
-from flows.transport import Transport
-from warehouse.schemas import DatasetTable
+from flows.sources.publishers import publisher_of
+from flows.sources.raw_model import RawModel
 from warehouse.service_matrix import MAX_SERVICE_VALUE, ServiceMatrix, read_service_matrix
 
 REPOSITORY = (
@@ -70,7 +54,7 @@ MATRICES = (
 )
 
 
-class ServiceValueRaw(pa.DataFrameModel):
+class ServiceValueRaw(RawModel):
     dataset_id: Series[str] = pa.Field(isin=[m.dataset_id for m in MATRICES])
     period: Series[int] = pa.Field(ge=1800, le=2100)
     row: Series[int] = pa.Field(gt=0)
@@ -81,44 +65,23 @@ class ServiceValueRaw(pa.DataFrameModel):
     value: Series[float] = pa.Field(ge=0, le=MAX_SERVICE_VALUE)
 
     class Config:
-        strict = "filter"
-        coerce = True
         unique = ["dataset_id", "city", "firm"]
 
 
-class Gawc(FromPublisher):
-    meta: ClassVar[SourceMeta] = SourceMeta(
-        source_id="gawc",
-        publisher="qullab, 'Periphery, Uncertainty and Legacy' (GaWC interlocking-network data)",
-        dataset="Service values of advanced-producer-service firms in former-Soviet cities, "
-        "2015 and 2018",
-        url="https://github.com/qullab/Periphery-Uncertainty-and-Legacy",
-        licence="none stated by the publisher",
-        attribution="Service-value matrices 2015 and 2018 from qullab, 'Periphery, Uncertainty "
-        "and Legacy' (github.com/qullab/Periphery-Uncertainty-and-Legacy), after the GaWC "
-        "interlocking-network model (gawc.lboro.ac.uk).",
-    )
-    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
-        "datasets": DatasetTable,
-        "service_values": ServiceValueRaw,
-        "notes": ParseNoteRaw,
-    }
-    urls: ClassVar[dict[str, str]] = {m.file: REPOSITORY + m.file for m in MATRICES}
-
-    def extract(self, transport: Transport) -> Extracted:
-        return fetch_all(transport, self._urls())
+class Gawc(Source):
+    meta = publisher_of("gawc")
+    raw_models = {"service_values": ServiceValueRaw, "notes": ParseNoteRaw}
+    urls = {m.file: REPOSITORY + m.file for m in MATRICES}
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        urls = self._urls()
-        datasets, frames, notes = [], [], []
+        frames, notes = [], []
         for matrix in MATRICES:
-            datasets.append(Dataset(matrix.dataset_id, matrix.title, urls[matrix.file],
-                                    extracted.last_modified.get(matrix.file)))
             read = read_service_matrix(extracted.files[matrix.file], matrix.file, matrix.sheet)
             notes.extend(read.notes)
             frames.append(_long(read, matrix))
+        datasets = [self.dataset(extracted, m.file, m.title, m.dataset_id) for m in MATRICES]
         return {
-            "datasets": dataset_frame(self.meta.source_id, datasets),
+            "datasets": self.datasets_frame(datasets),
             "service_values": pd.concat(frames, ignore_index=True),
             "notes": notes_frame(notes),
         }
@@ -159,24 +122,14 @@ class Gawc(FromPublisher):
         )
         unresolved = cities.join(verdicts[verdicts["status"] != "matched"][
             ["status", "reason"]], how="inner")
-        return Conformed(
-            dataset=raw["datasets"],
+        return self.conformed(
+            raw,
             network=network,
             membership=membership,
-            city_alias=pd.DataFrame({
-                "scheme": "gawc",
-                "alias": alias["city"],
-                "city_id": alias["city_id"],
-                "method": alias["method"],
-                "confidence": alias["confidence"],
-                "source_id": source_id,
-            }),
-            unresolved=pd.DataFrame({
-                "key": unresolved.index,
-                "name": unresolved["city"],
-                "status": unresolved["status"],
-                "reason": unresolved["reason"],
-            }).reset_index(drop=True),
+            city_alias=resolve.city_aliases("gawc", alias["city"], alias, source_id),
+            unresolved=resolve.unresolved(unresolved.index, unresolved["city"],
+                                          unresolved["status"], unresolved["reason"],
+                                          ).reset_index(drop=True),
             notes=[
                 *raw["notes"]["note"],
                 f"{len(matched):,} of {len(cities):,} matrix rows resolved to cities; "
@@ -207,7 +160,7 @@ def _resolve(cities: pd.DataFrame, registry: Registry) -> pd.DataFrame:
     reported as duplicates."""
     records = pd.DataFrame({
         "name": cities["city"].str.replace(_OR_SPELLING, "(", regex=True),
-        "country": to_iso2(cities["country"], country_codes(registry.countries)),
+        "country": resolve.to_iso2(cities["country"], resolve.country_codes(registry.countries)),
     })
     records["key"] = records["name"] + "|" + records["country"].fillna("")
     unknown = cities["country"].notna() & records["country"].isna()
@@ -215,15 +168,15 @@ def _resolve(cities: pd.DataFrame, registry: Registry) -> pd.DataFrame:
     for where in dict.fromkeys(m.countries for m in MATRICES):
         ids = [m.dataset_id for m in MATRICES if m.countries == where]
         rows = records[cities["dataset_id"].isin(ids) & ~unknown]
-        verdicts = match_anywhere(rows.drop_duplicates("key"), registry, where)
+        verdicts = resolve.match_anywhere(rows.drop_duplicates("key"), registry, where)
         found.append(rows[["key"]].reset_index().merge(verdicts, on="key").set_index("index"))
     refused = pd.DataFrame({
         "city_id": None, "method": None, "confidence": 0.0, "status": "unmatched",
         "reason": "country " + cities.loc[unknown, "country"].astype(str) + " is not known",
     }, index=cities.index[unknown])
     verdicts = pd.concat([*found, refused]).drop(columns="key").rename_axis("key").reset_index()
-    own = bears_own_name(verdicts, cities["city"], registry)
-    verdicts = one_record_per_city(
+    own = resolve.bears_own_name(verdicts, cities["city"], registry)
+    verdicts = resolve.one_record_per_city(
         verdicts, [own, verdicts["confidence"]], what="matrix row",
         within=cities.loc[verdicts["key"], "dataset_id"],
     )

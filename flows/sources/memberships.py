@@ -12,35 +12,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from flows.sources.base import (
-    Conformed,
-    Dataset,
-    Extracted,
-    FromPublisher,
-    ParseError,
-    Registry,
-    SourceMeta,
-    dataset_frame,
-    fetch_all,
-)
+from flows.sources import resolve
+from flows.sources.base import Conformed, Extracted, ParseError, Registry, Source
 from flows.sources.parse_notes import ParseNoteRaw, notes_frame
-from flows.sources.resolve import (
-    bears_own_name,
-    country_codes,
-    match_anywhere,
-    one_record_per_city,
-    to_iso2,
-)
-from flows.transport import Transport
-from warehouse.csv_records import read_csv_records
-from warehouse.schemas import DatasetTable
+from flows.sources.publishers import publisher_of
+from flows.sources.raw_model import RawModel
+from warehouse.csv_records import STRAY_BYTE_SHARE, CsvRecords, read_csv_records
 
 REPOSITORY = (
     "https://raw.githubusercontent.com/datadrivenenvirolab/ClimActor/"
@@ -79,7 +62,7 @@ ROSTERS = (
 )
 
 
-class ActorRaw(pa.DataFrameModel):
+class ActorRaw(RawModel):
     dataset_id: Series[str] = pa.Field(isin=[r.dataset_id for r in ROSTERS])
     line: Series[int] = pa.Field(gt=0)
     name: Series[str] = pa.Field(str_length={"min_value": 1})
@@ -90,12 +73,10 @@ class ActorRaw(pa.DataFrameModel):
     longitude: Series[float] = pa.Field(nullable=True, ge=-180, le=180)
 
     class Config:
-        strict = "filter"
-        coerce = True
         unique = ["dataset_id", "line"]
 
 
-class LabelRaw(pa.DataFrameModel):
+class LabelRaw(RawModel):
     """One network label of one actor, with the cell as written (1 in the 0/1 shape)."""
 
     dataset_id: Series[str]
@@ -103,62 +84,31 @@ class LabelRaw(pa.DataFrameModel):
     label: Series[str] = pa.Field(str_length={"min_value": 1})
     value: Series[str] = pa.Field(isin=["1", "1.0"])
 
-    class Config:
-        strict = "filter"
-        coerce = True
 
-
-class CountryNameRaw(pa.DataFrameModel):
+class CountryNameRaw(RawModel):
     wrong: Series[str] = pa.Field(str_length={"min_value": 1})
     right: Series[str] = pa.Field(str_length={"min_value": 1})
     iso2: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[A-Z]{2}")
 
-    class Config:
-        strict = "filter"
 
-
-class ClimActor(FromPublisher):
-    meta: ClassVar[SourceMeta] = SourceMeta(
-        source_id="climactor",
-        publisher="Data-Driven EnviroLab (ClimActor)",
-        dataset="ClimActor: city and region participation in climate networks",
-        url="https://github.com/datadrivenenvirolab/ClimActor",
-        licence="non-commercial use only, citation required",
-        attribution="Hsu, A., Yeo, Z.Y., Rauber, R. et al. ClimActor, harmonized transnational "
-        "data on climate network participation by city and regional governments. Sci Data 7, "
-        "374 (2020).",
-        cadence_days=365,
-    )
-    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
-        "datasets": DatasetTable,
-        "actors": ActorRaw,
-        "labels": LabelRaw,
-        "country_names": CountryNameRaw,
-        "notes": ParseNoteRaw,
-    }
-    urls: ClassVar[dict[str, str]] = {
+class ClimActor(Source):
+    meta = publisher_of("climactor")
+    raw_models = {"actors": ActorRaw, "labels": LabelRaw, "country_names": CountryNameRaw,
+                  "notes": ParseNoteRaw}
+    urls = {
         **{r.file: REPOSITORY + r.path + r.file for r in ROSTERS},
         COUNTRY_DICT: REPOSITORY + COUNTRY_DICT,
     }
 
-    def extract(self, transport: Transport) -> Extracted:
-        return fetch_all(transport, self._urls())
-
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        urls = self._urls()
-        datasets, actors, labels, notes = [], [], [], []
+        actors, labels, notes = [], [], []
         for roster in ROSTERS:
-            datasets.append(Dataset(roster.dataset_id, roster.title, urls[roster.file],
-                                    extracted.last_modified.get(roster.file)))
-            roster_actors, roster_labels, foreign = read_roster(extracted.files[roster.file],
-                                                                roster)
-            if foreign:  # ClimActor's Dec 2022 file has a few Mac Roman no-break spaces
-                notes.append(f"{roster.file}: {foreign} byte(s) that are not UTF-8 read as "
-                             "U+FFFD")
-            actors.append(roster_actors)
-            labels.append(roster_labels)
+            table = _table(_records(extracted.files[roster.file], roster.file, notes), roster)
+            actors.append(_actors(table, roster))
+            labels.append(_labels(table, roster))
+        datasets = [self.dataset(extracted, r.file, r.title, r.dataset_id) for r in ROSTERS]
         return {
-            "datasets": dataset_frame(self.meta.source_id, datasets),
+            "datasets": self.datasets_frame(datasets),
             "actors": pd.concat(actors, ignore_index=True),
             "labels": pd.concat(labels, ignore_index=True),
             "country_names": _country_names(extracted.files[COUNTRY_DICT], notes),
@@ -202,16 +152,12 @@ class ClimActor(FromPublisher):
         lost = verdicts[(verdicts["status"] != "matched")
                         & verdicts.index.isin(labels["key"])]
         not_networks = raw["labels"]["label"].map(network_names).str.len().eq(0).sum()
-        return Conformed(
-            dataset=raw["datasets"],
+        return self.conformed(
+            raw,
             network=network,
             membership=membership,
-            unresolved=pd.DataFrame({
-                "key": lost.index,
-                "name": cities.loc[lost.index, "name"],
-                "status": lost["status"],
-                "reason": lost["reason"],
-            }).reset_index(drop=True),
+            unresolved=resolve.unresolved(lost.index, cities.loc[lost.index, "name"],
+                                          lost["status"], lost["reason"]).reset_index(drop=True),
             notes=[
                 *raw["notes"]["note"],
                 f"{len(actors) - len(cities):,} actors that are not cities (regions, or no "
@@ -233,12 +179,21 @@ def network_names(label: str) -> list[str]:
 def read_roster(content: bytes, roster: Roster) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """The actors of one membership table, their network labels (either shape), and how many
     bytes were not UTF-8."""
-    records = read_csv_records(content, roster.file)
+    records = _records(content, roster.file, [])
     table = _table(records, roster)
     return _actors(table, roster), _labels(table, roster), records.foreign_bytes
 
 
-def _table(records, roster: Roster) -> pd.DataFrame:
+def _records(content: bytes, file: str, notes: list[str]) -> CsvRecords:
+    # R ends every line it writes: a last line without an end is a download cut short.
+    records = read_csv_records(content, file, stray_bytes=STRAY_BYTE_SHARE, final_line_end=True)
+    if records.foreign_bytes:  # ClimActor's Dec 2022 file has a few Mac Roman no-break spaces
+        notes.append(f"{file}: {records.foreign_bytes} byte(s) that are not UTF-8 read as "
+                     "U+FFFD")
+    return records
+
+
+def _table(records: CsvRecords, roster: Roster) -> pd.DataFrame:
     header = [h.strip() for h in records.rows[0]]
     needed = NEEDED_COLUMNS + ([roster.list_column] if roster.list_column else [])
     absent = [c for c in needed if c not in header]
@@ -291,10 +246,7 @@ def _labels(table: pd.DataFrame, roster: Roster) -> pd.DataFrame:
 
 
 def _country_names(content: bytes, notes: list[str]) -> pd.DataFrame:
-    records = read_csv_records(content, COUNTRY_DICT)
-    if records.foreign_bytes:
-        notes.append(f"{COUNTRY_DICT}: {records.foreign_bytes} byte(s) that are not UTF-8 read "
-                     "as U+FFFD")
+    records = _records(content, COUNTRY_DICT, notes)
     table = pd.DataFrame(records.rows[1:], columns=[h.strip() for h in records.rows[0]])
     absent = [c for c in ("wrong", "right", "iso2") if c not in table.columns]
     if absent:
@@ -312,8 +264,10 @@ def resolve_cities(cities: pd.DataFrame, country_names: pd.DataFrame,
         **dict(zip(country_names["wrong"], country_names["iso2"], strict=True)),
         **dict(zip(country_names["right"], country_names["iso2"], strict=True)),
     }
-    lookup = country_codes(registry.countries, {k: v for k, v in spellings.items() if v})
-    country = to_iso2(cities["iso"], lookup).fillna(to_iso2(cities["country"], lookup))
+    lookup = resolve.country_codes(registry.countries,
+                                   {k: v for k, v in spellings.items() if pd.notna(v)})
+    country = resolve.to_iso2(cities["iso"], lookup).fillna(
+        resolve.to_iso2(cities["country"], lookup))
     records = pd.DataFrame({
         "key": cities.index,
         "name": cities["name"],
@@ -321,9 +275,9 @@ def resolve_cities(cities: pd.DataFrame, country_names: pd.DataFrame,
         "latitude": cities["latitude"],
         "longitude": cities["longitude"],
     })
-    verdicts = match_anywhere(records, registry)
-    own = bears_own_name(verdicts, cities["name"], registry)
-    verdicts = one_record_per_city(
+    verdicts = resolve.match_anywhere(records, registry)
+    own = resolve.bears_own_name(verdicts, cities["name"], registry)
+    verdicts = resolve.one_record_per_city(
         verdicts, [own, verdicts["confidence"]], what="row",
         within=cities.loc[verdicts["key"], "dataset_id"], also_keep=own,
     )

@@ -18,31 +18,19 @@ becomes a city_alias of scheme 'oecd'. The cores (codes ending in C) are not loa
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
-from typing import ClassVar
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
 from flows.matching import match_cities
-from flows.sources.base import (
-    Conformed,
-    Dataset,
-    Extracted,
-    FromPublisher,
-    ParseError,
-    Registry,
-    SourceMeta,
-    dataset_frame,
-    fetch_all,
-)
-from flows.sources.resolve import one_record_per_city
-from flows.transport import Transport
-from warehouse.schemas import DatasetTable
+from flows.sources.base import Conformed, Extracted, ParseError, Registry, Source
+from flows.sources.publishers import publisher_of
+from flows.sources.raw_model import RawModel
+from flows.sources.resolve import city_aliases, one_record_per_city
+from warehouse.csv_records import read_csv_records
 
 API = "https://sdmx.oecd.org/public/rest/data/OECD.CFE.EDS"
 POPULATION = "DSD_FUA_DEMO@DF_AGE_SEX"
@@ -58,6 +46,9 @@ class Measure:
     indicator_id: str
 
 
+# The series requested of each dataflow: '.A..._T._T...' is annual, age total, sex total (the
+# Data Explorer's key for totals).
+KEYS = {POPULATION: ".A..._T._T...", DENSITY: "all", ECONOMY: "all"}
 # The series each dataflow contributes; its other measures and units are not read.
 MEASURES = [
     Measure(POPULATION, "POP", "PS", "fua_population"),
@@ -116,7 +107,7 @@ INDICATORS = pd.DataFrame(
 )
 
 
-class FuaValueRaw(pa.DataFrameModel):
+class FuaValueRaw(RawModel):
     dataflow: Series[str] = pa.Field(isin=[POPULATION, DENSITY, ECONOMY])
     code: Series[str] = pa.Field(str_fullmatch=r"[A-Z]{2,3}[0-9A-Z]{2,3}F")
     name: Series[str] = pa.Field(str_length={"min_value": 1})
@@ -126,49 +117,23 @@ class FuaValueRaw(pa.DataFrameModel):
     flag: Series[str] = pa.Field(nullable=True)
 
     class Config:
-        strict = "filter"
-        coerce = True
         unique = ["code", "indicator_id", "period"]
 
 
-class Oecd(FromPublisher):
-    meta: ClassVar[SourceMeta] = SourceMeta(
-        source_id="oecd",
-        publisher="OECD, Centre for Entrepreneurship, SMEs, Regions and Cities",
-        dataset="Regions, cities and local areas: functional urban areas (population, density, "
-        "GDP)",
-        url="https://data-explorer.oecd.org/",
-        licence="CC BY 4.0",
-        attribution="OECD (2025), Regions, cities and local areas database: functional urban "
-        "areas, OECD Data Explorer, CC BY 4.0.",
-        cadence_days=365,  # the OECD updates its FUA database about once a year
-    )
-    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
-        "datasets": DatasetTable,
-        "values": FuaValueRaw,
-    }
-    urls: ClassVar[dict[str, str]] = {
-        # '.A..._T._T...': annual, age total, sex total (the Data Explorer's key for totals)
-        POPULATION: f"{API},{POPULATION},/.A..._T._T...?format=csvfilewithlabels",
-        DENSITY: f"{API},{DENSITY},/all?format=csvfilewithlabels",
-        ECONOMY: f"{API},{ECONOMY},/all?format=csvfilewithlabels",
-    }
-
-    def extract(self, transport: Transport) -> Extracted:
-        return fetch_all(transport, self._urls())
+class Oecd(Source):
+    meta = publisher_of("oecd")
+    raw_models = {"values": FuaValueRaw}
+    urls = {dataflow: f"{API},{dataflow},/{key}?format=csvfilewithlabels"
+            for dataflow, key in KEYS.items()}
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        urls = self._urls()
         datasets, frames = [], []
         for dataflow in (POPULATION, DENSITY, ECONOMY):
             values, title = read_sdmx_csv(dataflow, extracted.files[dataflow])
             frames.append(values)
-            datasets.append(
-                Dataset(dataflow, title or dataflow, urls[dataflow],
-                        extracted.last_modified.get(dataflow))
-            )
+            datasets.append(self.dataset(extracted, dataflow, title or dataflow))
         return {
-            "datasets": dataset_frame(self.meta.source_id, datasets),
+            "datasets": self.datasets_frame(datasets),
             "values": pd.concat(frames, ignore_index=True),
         }
 
@@ -211,16 +176,7 @@ class Oecd(FromPublisher):
                 "dataset_id": resolved["dataflow"],
             }
         )
-        alias = pd.DataFrame(
-            {
-                "scheme": "oecd",
-                "alias": matched["key"],
-                "city_id": matched["city_id"],
-                "method": matched["method"],
-                "confidence": matched["confidence"],
-                "source_id": self.meta.source_id,
-            }
-        )
+        alias = city_aliases("oecd", matched["key"], matched, self.meta.source_id)
         unresolved = pd.concat(
             [
                 verdicts[verdicts["status"] != "matched"].merge(records[["key", "name"]], on="key"),
@@ -232,14 +188,9 @@ class Oecd(FromPublisher):
             ],
             ignore_index=True,
         )
-        return Conformed(
-            dataset=raw["datasets"],
-            indicator=INDICATORS.assign(source_id=self.meta.source_id),
-            observation=observation,
-            city_alias=alias,
-            unresolved=unresolved[["key", "name", "status", "reason"]],
-            notes=[f"{len(matched):,} of {len(areas):,} functional urban areas resolved to cities"],
-        )
+        notes = [f"{len(matched):,} of {len(areas):,} functional urban areas resolved to cities"]
+        return self.conformed(raw, INDICATORS, observation=observation, city_alias=alias,
+                              unresolved=unresolved, notes=notes)
 
 
 def country_of(code: str, iso3: dict[str, str], iso2: set[str]) -> str | None:
@@ -257,52 +208,40 @@ def read_sdmx_csv(name: str, content: bytes) -> tuple[pd.DataFrame, str | None]:
     Missing values (empty or NaN OBS_VALUE) are left out, never read as zero; UNIT_MULT is
     applied; OBS_STATUS other than normal is kept as a lower-case flag.
     """
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ParseError(name, f"byte {error.start}", "UTF-8 text", error.reason) from error
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise ParseError(name, "line 1", "a header of SDMX-CSV columns")
-        at = _columns(name, header)
-        wanted = {(m.measure, m.unit): m.indicator_id for m in MEASURES if m.dataflow == name}
-        rows, title = [], None
-        for row in reader:
-            line = reader.line_num
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise ParseError(name, f"line {line}", f"{len(header)} fields", f"{len(row)}")
-            title = title or (row[at["STRUCTURE_NAME"]] if "STRUCTURE_NAME" in at else None)
-            indicator = wanted.get((row[at["MEASURE"]], row[at["UNIT_MEASURE"]]))
-            if (
-                indicator is None
-                or row[at["FREQ"]] != "A"
-                or not row[at["REF_AREA"]].endswith("F")
-                or any(row[at[d]] != "_T" for d in TOTALS if d in at)
-            ):
-                continue
-            value = _number(name, line, "OBS_VALUE", row[at["OBS_VALUE"]])
-            if value is None:
-                continue
-            multiplier = _number(name, line, "UNIT_MULT", row[at["UNIT_MULT"]]) if (
-                "UNIT_MULT" in at) else None
-            status = row[at["OBS_STATUS"]] if "OBS_STATUS" in at else ""
-            rows.append(
-                {
-                    "dataflow": name,
-                    "code": row[at["REF_AREA"]],
-                    "name": row[at["REF_AREA"] + 1],
-                    "indicator_id": indicator,
-                    "period": _year(name, line, row[at["TIME_PERIOD"]]),
-                    "value": value * 10 ** int(multiplier or 0),
-                    "flag": status.lower() if status and status != NORMAL_STATUS else None,
-                }
-            )
-    except csv.Error as error:
-        raise ParseError(name, f"line {reader.line_num}", "well-formed CSV", error) from error
+    # The API ends every line: a last line without an end is a download cut short.
+    records = read_csv_records(content, name, final_line_end=True, delimiter=",")
+    if not records.rows:
+        raise ParseError(name, "line 1", "a header of SDMX-CSV columns")
+    at = _columns(name, records.rows[0])
+    wanted = {(m.measure, m.unit): m.indicator_id for m in MEASURES if m.dataflow == name}
+    rows, title = [], None
+    for row, line in zip(records.rows[1:], records.lines[1:], strict=True):
+        title = title or (row[at["STRUCTURE_NAME"]] if "STRUCTURE_NAME" in at else None)
+        indicator = wanted.get((row[at["MEASURE"]], row[at["UNIT_MEASURE"]]))
+        if (
+            indicator is None
+            or row[at["FREQ"]] != "A"
+            or not row[at["REF_AREA"]].endswith("F")
+            or any(row[at[d]] != "_T" for d in TOTALS if d in at)
+        ):
+            continue
+        value = _number(name, line, "OBS_VALUE", row[at["OBS_VALUE"]])
+        if value is None:
+            continue
+        multiplier = _number(name, line, "UNIT_MULT", row[at["UNIT_MULT"]]) if (
+            "UNIT_MULT" in at) else None
+        status = row[at["OBS_STATUS"]] if "OBS_STATUS" in at else ""
+        rows.append(
+            {
+                "dataflow": name,
+                "code": row[at["REF_AREA"]],
+                "name": row[at["REF_AREA"] + 1],
+                "indicator_id": indicator,
+                "period": _year(name, line, row[at["TIME_PERIOD"]]),
+                "value": value * 10 ** int(multiplier or 0),
+                "flag": status.lower() if status and status != NORMAL_STATUS else None,
+            }
+        )
     columns = ["dataflow", "code", "name", "indicator_id", "period", "value", "flag"]
     return pd.DataFrame(rows, columns=columns), title
 

@@ -9,27 +9,23 @@ openflights.org/data.php says its third-party route data "ceased providing updat
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from flows.sources.base import (
-    Conformed,
-    Dataset,
-    Extracted,
-    FromPublisher,
-    Registry,
-    SourceMeta,
-    dataset_frame,
-    fetch_all,
+from flows.sources.base import Conformed, Extracted, Registry, Source
+from flows.sources.links import undirected
+from flows.sources.publishers import publisher_of
+from flows.sources.raw_model import RawModel
+from flows.sources.resolve import (
+    city_aliases,
+    country_codes,
+    match_anywhere,
+    to_iso2,
+    unresolved,
 )
-from flows.sources.resolve import country_codes, match_anywhere, to_iso2
-from flows.transport import Transport
-from warehouse.csv_records import read_csv_records
-from warehouse.schemas import DatasetTable
+from warehouse.csv_records import STRAY_BYTE_SHARE, read_csv_records
 
 REPOSITORY = "https://raw.githubusercontent.com/jpatokal/openflights/master/data/"
 AIRPORTS, ROUTES, COUNTRIES = "airports.dat", "routes.dat", "countries.dat"
@@ -41,6 +37,11 @@ AIRPORT_COLUMNS = ["airport_id", "name", "city", "country", "iata", "icao", "lat
 ROUTE_COLUMNS = ["airline", "airline_id", "source_code", "source_id", "destination_code",
                  "destination_id", "codeshare", "stops", "equipment"]
 COUNTRY_COLUMNS = ["name", "iso2", "dafif_code"]
+TITLES = {  # file -> dataset id, title
+    AIRPORTS: ("openflights-airports", "OpenFlights airports"),
+    ROUTES: ("openflights-routes", "OpenFlights airline routes (June 2014)"),
+    COUNTRIES: ("openflights-countries", "OpenFlights country names and ISO codes"),
+}
 # Country names airports.dat uses that neither countries.dat nor GeoNames lists.
 OTHER_COUNTRY_NAMES = {
     "Burma": "MM", "Cape Verde": "CV", "Congo (Brazzaville)": "CG", "Congo (Kinshasa)": "CD",
@@ -50,7 +51,7 @@ OTHER_COUNTRY_NAMES = {
 }
 
 
-class AirportRaw(pa.DataFrameModel):
+class AirportRaw(RawModel):
     line: Series[int] = pa.Field(gt=0)
     airport_id: Series[str] = pa.Field(str_fullmatch=r"[1-9][0-9]*", unique=True)
     name: Series[str] = pa.Field(str_length={"min_value": 1})
@@ -61,12 +62,8 @@ class AirportRaw(pa.DataFrameModel):
     latitude: Series[float] = pa.Field(ge=-90, le=90)
     longitude: Series[float] = pa.Field(ge=-180, le=180)
 
-    class Config:
-        strict = "filter"
-        coerce = True
 
-
-class RouteRaw(pa.DataFrameModel):
+class RouteRaw(RawModel):
     line: Series[int] = pa.Field(gt=0)
     airline: Series[str] = pa.Field(str_length={"min_value": 1})
     source_code: Series[str] = pa.Field(str_fullmatch=r"[A-Z0-9]{3,4}")
@@ -76,51 +73,22 @@ class RouteRaw(pa.DataFrameModel):
     codeshare: Series[str] = pa.Field(nullable=True, isin=["Y"])
     stops: Series[str] = pa.Field(str_fullmatch=r"[0-9]+")
 
-    class Config:
-        strict = "filter"
-        coerce = True
 
-
-class CountryRaw(pa.DataFrameModel):
+class CountryRaw(RawModel):
     name: Series[str] = pa.Field(str_length={"min_value": 1})
     iso2: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[A-Z]{2}")
 
-    class Config:
-        strict = "filter"
 
-
-class OpenFlights(FromPublisher):
-    meta: ClassVar[SourceMeta] = SourceMeta(
-        source_id="openflights",
-        publisher="OpenFlights",
-        dataset="Airports and airline routes (route snapshot of June 2014)",
-        url="https://openflights.org/data.php",
-        licence="ODbL 1.0",
-        attribution="Airport and route data: OpenFlights (openflights.org), Open Database "
-        "License (ODbL) 1.0.",
-    )
-    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
-        "datasets": DatasetTable,
-        "airports": AirportRaw,
-        "routes": RouteRaw,
-        "countries": CountryRaw,
-    }
-    urls: ClassVar[dict[str, str]] = {f: REPOSITORY + f for f in (AIRPORTS, ROUTES, COUNTRIES)}
-
-    def extract(self, transport: Transport) -> Extracted:
-        return fetch_all(transport, self._urls())
+class OpenFlights(Source):
+    meta = publisher_of("openflights")
+    raw_models = {"airports": AirportRaw, "routes": RouteRaw, "countries": CountryRaw}
+    urls = {f: REPOSITORY + f for f in (AIRPORTS, ROUTES, COUNTRIES)}
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        urls = self._urls()
-        titles = {
-            AIRPORTS: ("openflights-airports", "OpenFlights airports"),
-            ROUTES: ("openflights-routes", "OpenFlights airline routes (June 2014)"),
-            COUNTRIES: ("openflights-countries", "OpenFlights country names and ISO codes"),
-        }
-        datasets = [Dataset(dataset_id, title, urls[f], extracted.last_modified.get(f))
-                    for f, (dataset_id, title) in titles.items()]
+        datasets = [self.dataset(extracted, file, title, dataset_id)
+                    for file, (dataset_id, title) in TITLES.items()]
         return {
-            "datasets": dataset_frame(self.meta.source_id, datasets),
+            "datasets": self.datasets_frame(datasets),
             "airports": _table(extracted.files[AIRPORTS], AIRPORTS, AIRPORT_COLUMNS),
             "routes": _table(extracted.files[ROUTES], ROUTES, ROUTE_COLUMNS),
             "countries": _table(extracted.files[COUNTRIES], COUNTRIES, COUNTRY_COLUMNS),
@@ -135,23 +103,19 @@ class OpenFlights(FromPublisher):
         # airline, so the weight is the number of airline-direction services between the two
         # cities, as OpenFlights lists them. Both directions add to one undirected link.
         linked = routes[routes["fate"] == "link"]
-        a, b = linked["source_city"], linked["destination_city"]
-        pairs = pd.DataFrame({"city_a": a.where(a < b, b), "city_b": b.where(a < b, a)})
+        pairs = undirected(linked["source_city"], linked["destination_city"])
         weights = pairs.value_counts().rename("weight").reset_index()
         city_link = weights.assign(
             kind="air-route", period=ROUTES_YEAR, weight=weights["weight"].astype(float),
             source_id=source_id, dataset_id="openflights-routes",
         )
         coded = airports[(airports["status"] == "matched") & airports["iata"].notna()]
-        city_alias = pd.DataFrame({
-            "scheme": "iata", "alias": coded["iata"], "city_id": coded["city_id"],
-            "method": coded["method"], "confidence": coded["confidence"],
-            "source_id": source_id,
-        }).drop_duplicates(["alias", "city_id"])
+        city_alias = city_aliases("iata", coded["iata"], coded, source_id).drop_duplicates(
+            ["alias", "city_id"])
         unresolved = _unresolved(routes, airports)
         fates = routes["fate"].value_counts()
-        return Conformed(
-            dataset=raw["datasets"],
+        return self.conformed(
+            raw,
             city_link=city_link,
             city_alias=city_alias,
             unresolved=unresolved,
@@ -194,7 +158,9 @@ def route_fates(routes: pd.DataFrame, airports: pd.DataFrame) -> pd.DataFrame:
 
 
 def _table(content: bytes, file: str, columns: list[str]) -> pd.DataFrame:
-    records = read_csv_records(content, file, width=len(columns), delimiter=",")
+    # OpenFlights ends every line: a last line without an end is a download cut short.
+    records = read_csv_records(content, file, stray_bytes=STRAY_BYTE_SHARE, final_line_end=True,
+                               width=len(columns), delimiter=",")
     table = pd.DataFrame(records.rows, columns=columns, dtype=object)
     table = table.where(~table.isin([NULL, ""]), None)
     table.insert(0, "line", records.lines)
@@ -208,7 +174,7 @@ def _resolve(airports: pd.DataFrame, countries: pd.DataFrame,
         **OTHER_COUNTRY_NAMES,
         **dict(zip(countries["name"], countries["iso2"], strict=True)),
     }
-    lookup = country_codes(registry.countries, {k: v for k, v in names.items() if v})
+    lookup = country_codes(registry.countries, {k: v for k, v in names.items() if pd.notna(v)})
     records = pd.DataFrame({
         "key": airports.index,
         "name": airports["city"].fillna(""),
@@ -243,18 +209,10 @@ def _unresolved(routes: pd.DataFrame, airports: pd.DataFrame) -> pd.DataFrame:
     ]).value_counts()
     code = lost["iata"].fillna(lost["icao"]).fillna("no code")
     return pd.concat([
-        pd.DataFrame({
-            "key": "airport " + lost.index.astype(str),
-            "name": lost["city"].fillna(lost["name"]) + ", " + lost["country"] + " (" + code
-            + ")",
-            "status": lost["status"],
-            "reason": lost["reason"],
-        }),
-        pd.DataFrame({
-            "key": "code " + unknown.index,
-            "name": unknown.index,
-            "status": "unknown airport",
-            "reason": f"no valid airport of {AIRPORTS} has this id or code; used by "
-            + unknown.astype(str) + " route end(s)",
-        }),
+        unresolved("airport " + lost.index.astype(str),
+                   lost["city"].fillna(lost["name"]) + ", " + lost["country"] + " (" + code + ")",
+                   lost["status"], lost["reason"]),
+        unresolved("code " + unknown.index, unknown.index, "unknown airport",
+                   f"no valid airport of {AIRPORTS} has this id or code; used by "
+                   + unknown.astype(str) + " route end(s)"),
     ], ignore_index=True)

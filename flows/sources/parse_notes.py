@@ -4,15 +4,13 @@ carried as a small frame to conform(), which tells it with the load's notes."""
 from __future__ import annotations
 
 import pandas as pd
-import pandera.pandas as pa
 from pandera.typing import Series
 
+from flows.sources.raw_model import RawModel
 
-class ParseNoteRaw(pa.DataFrameModel):
+
+class ParseNoteRaw(RawModel):
     note: Series[str]
-
-    class Config:
-        strict = "filter"
 
 
 def notes_frame(notes: list[str]) -> pd.DataFrame:

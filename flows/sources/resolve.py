@@ -23,6 +23,20 @@ POPULATION_LEAD = 5
 COUNTRY_INFERRED_PENALTY = 0.05
 
 
+def unresolved(key, name, status, reason) -> pd.DataFrame:
+    """Records not tied to a city (Conformed.unresolved): each with its key and name, the
+    verdict's status and the reason, for the load to report."""
+    return pd.DataFrame({"key": key, "name": name, "status": status, "reason": reason})
+
+
+def city_aliases(scheme: str, codes, tied: pd.DataFrame, source_id: str) -> pd.DataFrame:
+    """The crosswalk (city_alias rows of `scheme`) of a source's codes to the cities they were
+    tied to: `tied`, aligned with `codes`, gives each one's city_id, method and confidence."""
+    return pd.DataFrame({"scheme": scheme, "alias": codes, "city_id": tied["city_id"],
+                         "method": tied["method"], "confidence": tied["confidence"],
+                         "source_id": source_id})
+
+
 def country_codes(countries: pd.DataFrame, extra: dict[str, str] | None = None) -> dict[str, str]:
     """ISO2 by ISO2, ISO3 and English name, all case-folded: the ways sources write countries."""
     lookup = {str(name).casefold(): iso2 for name, iso2 in zip(countries["name"],

@@ -14,10 +14,6 @@ Last-Modified, else the day of the fetch).
 
 from __future__ import annotations
 
-import csv
-import email.utils
-import io
-from typing import ClassVar
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -25,19 +21,12 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from flows.matching import match_cities, name_key
-from flows.sources.base import (
-    Conformed,
-    Dataset,
-    Extracted,
-    FromPublisher,
-    ParseError,
-    Registry,
-    SourceMeta,
-    dataset_frame,
-    fetch_all,
-)
-from flows.transport import Transport
-from warehouse.schemas import DatasetTable
+from flows.sources.base import Conformed, Extracted, ParseError, Registry, Source
+from flows.sources.links import distinct_links
+from flows.sources.publishers import publisher_of
+from flows.sources.raw_model import RawModel
+from flows.sources.resolve import unresolved
+from warehouse.csv_records import read_csv_records
 
 COMMIT = "84ebdec26ee6878367953cfbc56311ae6452752b"
 REPOSITORY = f"https://raw.githubusercontent.com/Hekman/twincities/{COMMIT}"
@@ -77,7 +66,7 @@ WIKIPEDIA_COUNTRIES = {
 }
 
 
-class TwinPairRaw(pa.DataFrameModel):
+class TwinPairRaw(RawModel):
     line: Series[int] = pa.Field(gt=1)  # where `file` lists the pair
     file: Series[str] = pa.Field(isin=[GEOCODED, LISTED])
     city1: Series[str] = pa.Field(str_length={"min_value": 1})
@@ -91,37 +80,14 @@ class TwinPairRaw(pa.DataFrameModel):
     dataset_id: Series[str] = pa.Field(isin=[GEOCODED, LISTED])
     as_of: Series[int] = pa.Field(ge=1800, le=2100)
 
-    class Config:
-        strict = "filter"
-        coerce = True
 
-
-class TwinCities(FromPublisher):
-    meta: ClassVar[SourceMeta] = SourceMeta(
-        source_id="twincities",
-        publisher="English Wikipedia, via github.com/Hekman/twincities",
-        dataset="Twin towns and sister cities listed on English Wikipedia, geocoded",
-        url="https://github.com/Hekman/twincities",
-        licence="CC BY-SA 4.0 (Wikipedia content); code MIT",
-        attribution="English Wikipedia, 'List of twin towns and sister cities in ...' pages, "
-        "CC BY-SA 4.0, via github.com/Hekman/twincities (Erik Hekman).",
-        cadence_days=365,
-    )
-    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
-        "datasets": DatasetTable,
-        "pairs": TwinPairRaw,
-    }
-    urls: ClassVar[dict[str, str]] = {
-        GEOCODED: f"{REPOSITORY}/app/public/{GEOCODED}",
-        LISTED: f"{REPOSITORY}/{LISTED}",
-    }
-
-    def extract(self, transport: Transport) -> Extracted:
-        return fetch_all(transport, self._urls())
+class TwinCities(Source):
+    meta = publisher_of("twincities")
+    raw_models = {"pairs": TwinPairRaw}
+    urls = {GEOCODED: f"{REPOSITORY}/app/public/{GEOCODED}", LISTED: f"{REPOSITORY}/{LISTED}"}
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        urls = self._urls()
-        names = {key: urlsplit(url).path.rsplit("/", 1)[-1] for key, url in urls.items()}
+        names = {key: urlsplit(url).path.rsplit("/", 1)[-1] for key, url in self.urls.items()}
         geocoded = read_csv(names[GEOCODED], extracted.files[GEOCODED], GEOCODED_HEADER)
         listed = read_csv(names[LISTED], extracted.files[LISTED], NAMES)
         for column in COORDINATES:
@@ -137,14 +103,12 @@ class TwinCities(FromPublisher):
         pairs["file"] = listed_here.map({True: LISTED, False: GEOCODED})
         pairs["line"] = pairs["line"].where(listed_here, pairs["line_geocoded"]).astype(int)
         pairs["dataset_id"] = (pairs["_merge"] == "left_only").map({True: LISTED, False: GEOCODED})
-        datasets = [
-            Dataset(key, title, urls[key], extracted.last_modified.get(key))
-            for key, title in TITLES.items()
-        ]
+        datasets = [self.dataset(extracted, key, title) for key, title in TITLES.items()]
         return {
-            "datasets": dataset_frame(self.meta.source_id, datasets),
+            "datasets": self.datasets_frame(datasets),
+            # Wikipedia's lists are current lists: of the year they were fetched
             "pairs": pairs.drop(columns=["_merge", "line_geocoded"]).assign(
-                as_of=_fetch_year(extracted)
+                as_of=extracted.stated_year()
             ),
         }
 
@@ -184,30 +148,21 @@ class TwinCities(FromPublisher):
 
         one, two = verdict_on("city1", "country1"), verdict_on("city2", "country2")
         resolved = (one["status"] == "matched") & (two["status"] == "matched")
-        first, second = one.loc[resolved, "city_id"], two.loc[resolved, "city_id"]
-        links = pd.DataFrame(
-            {
-                "kind": "twinning",
-                "city_a": first.where(first < second, second),
-                "city_b": second.where(first < second, first),
-                "period": pairs.loc[resolved, "as_of"],
-                "weight": 1.0,
-                "source_id": self.meta.source_id,
-                "dataset_id": pairs.loc[resolved, "dataset_id"],
-            }
-        )
-        itself = links["city_a"] == links["city_b"]
         # A pair listed twice, or two name pairs that are one pair of cities: one link.
-        kept = links[~itself].drop_duplicates(["city_a", "city_b", "period"])
+        found = distinct_links(
+            one.loc[resolved, "city_id"], two.loc[resolved, "city_id"],
+            period=pairs.loc[resolved, "as_of"], dataset_id=pairs.loc[resolved, "dataset_id"],
+        )
         unresolved = _reported(pairs[~resolved], one[~resolved], two[~resolved])
-        return Conformed(
-            dataset=raw["datasets"],
-            city_link=kept.reset_index(drop=True),
+        return self.conformed(
+            raw,
+            city_link=found.links.assign(kind="twinning", weight=1.0,
+                                         source_id=self.meta.source_id).reset_index(drop=True),
             unresolved=unresolved,
             notes=[
-                f"{len(pairs):,} pairs: {len(kept):,} links, {int(itself.sum()):,} of a city "
-                f"with itself dropped, {len(links) - int(itself.sum()) - len(kept):,} repeats "
-                f"merged, {len(unresolved):,} with a side not resolved",
+                f"{len(pairs):,} pairs: {len(found.links):,} links, {found.self_links:,} of a "
+                f"city with itself dropped, {found.repeats:,} repeats merged, "
+                f"{len(unresolved):,} with a side not resolved",
                 f"{len(sides):,} places named: {int((verdicts['status'] == 'matched').sum()):,} "
                 "resolved to cities",
             ],
@@ -216,33 +171,12 @@ class TwinCities(FromPublisher):
 
 def read_csv(name: str, content: bytes, header: list[str]) -> pd.DataFrame:
     """A CSV file with this header, every line with all its fields; `line` is its line number."""
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ParseError(
-            name, f"byte {error.start:,}", "UTF-8 text", content[error.start : error.start + 8]
-        ) from None
-    if not text.endswith("\n"):
-        # The project's files end every line: a file cut short ends mid-line.
-        raise ParseError(
-            name, f"line {text.count(chr(10)) + 1:,}", "a line end (file truncated?)",
-            text[text.rfind("\n") + 1 :],
-        )
-    reader = csv.reader(io.StringIO(text), strict=True)
-    rows, lines = [], []
-    try:
-        if (found := next(reader, None)) != header:
-            raise ParseError(name, "line 1", "the header " + ",".join(header), found)
-        for row in reader:
-            if len(row) != len(header):
-                raise ParseError(
-                    name, f"line {reader.line_num:,}", f"{len(header)} fields", f"{len(row)}"
-                )
-            rows.append(row)
-            lines.append(reader.line_num)
-    except csv.Error as error:
-        raise ParseError(name, f"line {reader.line_num:,}", "CSV", error) from None
-    return pd.DataFrame(rows, columns=header).assign(line=lines)
+    # The project's files end every line: a file cut short ends mid-line.
+    records = read_csv_records(content, name, final_line_end=True, delimiter=",",
+                               width=len(header))
+    if (found := records.rows[0] if records.rows else None) != header:
+        raise ParseError(name, "line 1", "the header " + ",".join(header), found)
+    return pd.DataFrame(records.rows[1:], columns=header).assign(line=records.lines[1:])
 
 
 def _numbers(name: str, frame: pd.DataFrame, column: str) -> pd.Series:
@@ -256,16 +190,6 @@ def _numbers(name: str, frame: pd.DataFrame, column: str) -> pd.Series:
             frame.loc[at, column],
         )
     return values
-
-
-def _fetch_year(extracted: Extracted) -> int:
-    stated = sorted(extracted.last_modified.values())
-    if stated:
-        try:
-            return email.utils.parsedate_to_datetime(stated[-1]).year
-        except (TypeError, ValueError):
-            pass  # an unreadable header says nothing; the fetch date still holds
-    return extracted.retrieved_at.year
 
 
 def country_lookup(countries: pd.DataFrame) -> dict[str, str]:
@@ -305,19 +229,10 @@ def _reported(pairs: pd.DataFrame, one: pd.DataFrame, two: pd.DataFrame) -> pd.D
         return (city + " (" + country + "): " + verdict["status"] + ", "
                 + verdict["reason"].fillna("")).where(failed)
 
-    reasons = pd.concat(
-        [
-            side(pairs["city1"], pairs["country1"], one),
-            side(pairs["city2"], pairs["country2"], two),
-        ],
-        axis=1,
-    )
+    first = side(pairs["city1"], pairs["country1"], one)
+    second = side(pairs["city2"], pairs["country2"], two)
     status = one["status"].where(one["status"] != "matched", two["status"])
-    return pd.DataFrame(
-        {
-            "key": pairs["file"] + " line " + pairs["line"].astype(str),
-            "name": pairs["city1"] + " - " + pairs["city2"],
-            "status": status,
-            "reason": reasons.apply(lambda r: "; ".join(r.dropna()), axis=1),
-        }
+    return unresolved(
+        pairs["file"] + " line " + pairs["line"].astype(str), pairs["city1"] + " - "
+        + pairs["city2"], status, (first + "; " + second).fillna(first).fillna(second),
     ).reset_index(drop=True)

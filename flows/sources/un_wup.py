@@ -10,29 +10,20 @@ revision is cited by, and F22 repeats it (a disagreement is counted in the notes
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
-from typing import ClassVar
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
 from flows.matching import match_cities
-from flows.sources.base import (
-    Conformed,
-    Dataset,
-    Extracted,
-    FromPublisher,
-    ParseError,
-    Registry,
-    SourceMeta,
-    dataset_frame,
-    fetch_all,
-)
-from flows.sources.resolve import one_record_per_city
+from flows.sources.base import Conformed, Extracted, Registry, Source, fetch_all
+from flows.sources.publishers import publisher_of
+from flows.sources.raw_model import RawModel
+from flows.sources.resolve import city_aliases, one_record_per_city
 from flows.transport import FetchFailed, Transport
-from warehouse.schemas import DatasetTable
+from warehouse.parse_error import ParseError
+from warehouse.workbook import sheet_frame
 
 F12 = "WUP2018-F12-Cities_Over_300K.xls"
 # The UN publishes F22 as .xls (copies found as .xlsx were re-saved); calamine reads either.
@@ -69,7 +60,7 @@ INDICATOR = pd.DataFrame(
 )
 
 
-class AgglomerationRaw(pa.DataFrameModel):
+class AgglomerationRaw(RawModel):
     country_code: Series[int] = pa.Field(ge=0, le=999)
     city_code: Series[int] = pa.Field(gt=0, unique=True)
     name: Series[str] = pa.Field(str_length={"min_value": 1})
@@ -78,37 +69,16 @@ class AgglomerationRaw(pa.DataFrameModel):
     # population in thousands, one column per year
     year: Series[float] = pa.Field(alias=r"^\d{4}$", regex=True, ge=0, nullable=True)
 
-    class Config:
-        strict = "filter"
-        coerce = True
 
-
-class UnWup(FromPublisher):
-    meta: ClassVar[SourceMeta] = SourceMeta(
-        source_id="un-wup",
-        publisher="United Nations, DESA, Population Division",
-        dataset="World Urbanization Prospects 2018, F12 and F22: urban agglomerations of 300,000+",
-        url="https://population.un.org/wup/",
-        licence="CC BY 3.0 IGO",
-        attribution="United Nations, DESA, Population Division (2018). World Urbanization "
-        "Prospects: The 2018 Revision. CC BY 3.0 IGO.",
-        cadence_days=1461,  # UN WUP revisions come every four years or so (2014, 2018, 2025)
-    )
-    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
-        "datasets": DatasetTable,
-        "agglomerations": AgglomerationRaw,
-        "annual": AgglomerationRaw,
-    }
-    urls: ClassVar[dict[str, str]] = {
-        F12: f"https://population.un.org/wup/Download/Files/{F12}",
-        F22: f"https://population.un.org/wup/Download/Files/{F22}",
-    }
+class UnWup(Source):
+    meta = publisher_of("un-wup")
+    raw_models = {"agglomerations": AgglomerationRaw, "annual": AgglomerationRaw}
+    urls = {file: f"https://population.un.org/wup/Download/Files/{file}" for file in (F12, F22)}
 
     def extract(self, transport: Transport) -> Extracted:
-        urls = self._urls()
-        extracted = fetch_all(transport, {F12: urls[F12]}, "WUP 2018")
+        extracted = fetch_all(transport, {F12: self.urls[F12]}, "WUP 2018")
         try:
-            annual = transport.get(urls[F22])
+            annual = transport.get(self.urls[F22])
         except FetchFailed as error:
             if not error.not_published:
                 raise  # an outage is not an absence: loading F12 alone would drop F22's rows
@@ -121,30 +91,17 @@ class UnWup(FromPublisher):
         )
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        urls = self._urls()
-        datasets = [
-            Dataset(
-                "wup2018-f12",
-                "WUP 2018 F12: urban agglomerations of 300,000+, every five years",
-                urls[F12],
-                extracted.last_modified.get(F12),
-            )
-        ]
+        datasets = [self.dataset(extracted, F12, "WUP 2018 F12: urban agglomerations of "
+                                 "300,000+, every five years", "wup2018-f12")]
         places = _read_sheet(F12, extracted.files[F12], FIVE_YEARLY)
         if F22 in extracted.files:
             annual = _read_sheet(F22, extracted.files[F22], ANNUAL)
-            datasets.append(
-                Dataset(
-                    "wup2018-f22",
-                    "WUP 2018 F22: urban agglomerations of 300,000+, annual",
-                    urls[F22],
-                    extracted.last_modified.get(F22),
-                )
-            )
+            datasets.append(self.dataset(extracted, F22, "WUP 2018 F22: urban agglomerations "
+                                         "of 300,000+, annual", "wup2018-f22"))
         else:
             annual = pd.DataFrame(columns=[*LABELS.values(), *ANNUAL])
         return {
-            "datasets": dataset_frame(self.meta.source_id, datasets),
+            "datasets": self.datasets_frame(datasets),
             "agglomerations": places,
             "annual": annual,
         }
@@ -189,16 +146,7 @@ class UnWup(FromPublisher):
                 "dataset_id": long["dataset_id"],
             }
         )
-        alias = pd.DataFrame(
-            {
-                "scheme": "un-wup",
-                "alias": matched["key"].astype(str),
-                "city_id": matched["city_id"],
-                "method": matched["method"],
-                "confidence": matched["confidence"],
-                "source_id": self.meta.source_id,
-            }
-        )
+        alias = city_aliases("un-wup", matched["key"].astype(str), matched, self.meta.source_id)
         unresolved = verdicts[verdicts["status"] != "matched"].merge(
             records[["key", "name"]], on="key"
         )
@@ -210,29 +158,13 @@ class UnWup(FromPublisher):
                 f"F22: {len(annual):,} agglomerations, annual; {disagreements:,} five-yearly "
                 "values differ from F12 (F12 kept)"
             )
-        return Conformed(
-            dataset=raw["datasets"],
-            indicator=INDICATOR.assign(source_id=self.meta.source_id),
-            observation=observation,
-            city_alias=alias,
-            unresolved=unresolved[["key", "name", "status", "reason"]],
-            notes=notes,
-        )
+        return self.conformed(raw, INDICATOR, observation=observation, city_alias=alias,
+                              unresolved=unresolved, notes=notes)
 
 
 def _read_sheet(name: str, content: bytes, years: list[str]) -> pd.DataFrame:
     """The Data sheet below the UN's title block, columns renamed, years as text."""
-    try:
-        sheet = pd.read_excel(
-            io.BytesIO(content), sheet_name="Data", header=HEADER_ROW, engine="calamine"
-        )
-    except Exception as error:  # calamine's errors name no position; ours must
-        raise ParseError(
-            name,
-            f"the workbook ({len(content):,} bytes)",
-            "an Excel workbook with a sheet 'Data'",
-            error,
-        ) from error
+    sheet = sheet_frame(content, name, "Data", header=HEADER_ROW)
     sheet.columns = [_column_name(c) for c in sheet.columns]
     found = [c for c in sheet.columns if c.isdigit()]
     missing = [label for label in LABELS if label not in sheet.columns]

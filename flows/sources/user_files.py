@@ -6,7 +6,9 @@ Listed in citybench.toml, in the canonical long format of flows/user_data.py:
     files = ["data/berlin-cycling.csv", "https://intranet.example/figures.xlsx"]
 
 Local paths are read from disk, relative to the config file; URLs through the transport. Each
-file (and within it each `source` named) is a dataset. Cities are given as canonical ids or
+file (and within it each `source` named) is a dataset. A URL is fetched as given but named
+redacted (warehouse/redact.py): a password or token in it appears in no dataset, message, log
+or table. Cities are given as canonical ids or
 resolved by name (and country, when the file has one); indicators new to the warehouse are
 created with the unit the file gives ('unspecified' when it gives none), and ones the
 warehouse has keep their definition (their owner's row is never overwritten).
@@ -16,64 +18,66 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
 
 import pandas as pd
 import pandera.pandas as pa
+from pandera.typing import Series
 
 from flows.matching import match_cities, name_key
-from flows.sources.base import Conformed, Dataset, Extracted, Registry, SourceMeta, dataset_frame
+from flows.sources import resolve
+from flows.sources.base import Conformed, Dataset, Extracted, Registry, Source
+from flows.sources.publishers import publisher_of
+from flows.sources.raw_model import RawModel
 from flows.transport import FetchFailed, Transport, is_url
-from flows.user_data import CANONICAL_ID, COLUMNS, UserFile, UserRows, read_user_file
-from warehouse.location import config_path, load_config
-from warehouse.schemas import DatasetTable
+from flows.user_data import CANONICAL_ID, COLUMNS, UserRows, read_user_file
+from warehouse.config import SourceSettings
+from warehouse.redact import redact_url
 
 NO_UNIT = "unspecified"
 
 
-class UserFiles:
-    meta: ClassVar[SourceMeta] = SourceMeta(
-        source_id="user",
-        publisher="The users of this citybench installation",
-        dataset="Data files listed in citybench.toml ([sources.user] files)",
-        url="https://github.com/citybench/citybench",
-        licence="as stated by the owner of each file",
-        attribution="Data added by the users of this installation; each file is a dataset.",
-    )
-    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
-        "datasets": DatasetTable,
-        "observations": UserRows,
-    }
+class FileRaw(RawModel):
+    """Each file read: its rows with a value, and those without one (left out, never zero)."""
+
+    file: Series[str]
+    rows: Series[int] = pa.Field(ge=0)
+    missing: Series[int] = pa.Field(ge=0)
+
+
+class UserSettings(SourceSettings):
+    """[sources.user] files = ["our-city.csv", "https://intranet/kpis.xlsx"]: paths (relative
+    to the config file) or URLs, read in this order."""
+
+    files: list[str] = []
+
+
+class UserFiles(Source):
+    meta = publisher_of("user")
+    raw_models = {"observations": UserRows, "files": FileRaw}
     # a rejected row is named by its file and line (or row)
-    raw_identify: ClassVar[dict[str, list[str]]] = {"observations": ["file", "position"]}
-    urls: ClassVar[dict[str, str]] = {}  # no publisher: the files come from the config
+    raw_identify = {"observations": ["file", "position"]}
+    Settings = UserSettings
 
-    def files(self) -> list[str]:
-        listed = load_config().get("sources", {}).get("user", {}).get("files", [])
-        if not (isinstance(listed, list) and all(isinstance(f, str) for f in listed)):
-            raise ValueError(f"{config_path()}: [sources.user] files must be a list of paths "
-                             "or URLs")
-        return listed
-
-    def _location(self, entry: str) -> str:
-        """The URL of a listed file: as given, or the file's own URI relative to the config."""
-        if is_url(entry):
-            return entry
-        return (config_path().parent / entry).resolve().as_uri()
+    def _location(self, name: str) -> str:
+        """The URL of a listed file: as named, or the file's own URI relative to the config."""
+        if is_url(name):
+            return name
+        return (self.settings.folder / name).resolve().as_uri()
 
     def extract(self, transport: Transport) -> Extracted:
+        """Every listed file's bytes, by the name it is shown under."""
         files, stated, retrieved = {}, {}, []
-        for entry in self.files():
+        for entry in self.settings.files:
             if is_url(entry):
-                fetched = transport.get(entry)
-                files[entry] = fetched.content
+                fetched, name = transport.get(entry), redact_url(entry)
+                files[name] = fetched.content
                 retrieved.append(fetched.retrieved_at)
                 if fetched.last_modified:
-                    stated[entry] = fetched.last_modified
+                    stated[name] = fetched.last_modified
                 continue
-            path = config_path().parent / entry
+            path = self.settings.folder / entry
             if not path.is_file():
-                raise FetchFailed(f"{path}: no such file (listed in {config_path()} "
+                raise FetchFailed(f"{path}: no such file (listed in {self.settings.file} "
                                   "[sources.user] files)")
             files[entry] = path.read_bytes()
             modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
@@ -87,27 +91,26 @@ class UserFiles:
         )
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        """Every listed file's rows as text, for UserRows to check; a file that is no table
-        in the canonical format fails the source (ParseError)."""
-        read = {entry: read_user_file(entry, content) for entry, content in extracted.files.items()}
-        return self.frames(read, extracted.last_modified)
-
-    def frames(self, read: dict[str, UserFile], last_modified: dict[str, str]):
-        """The raw frames of files read: their rows, and a dataset per file and source."""
+        """Every listed file's rows as text, for UserRows to check, a dataset per file and
+        source, and per file the rows without a value; a file that is no table in the
+        canonical format fails the source (ParseError)."""
+        read = [read_user_file(entry, content) for entry, content in extracted.files.items()]
         datasets = [
-            Dataset(_dataset_id(entry, source),
-                    source if isinstance(source, str) else Path(entry).name,
-                    self._location(entry), last_modified.get(entry))
-            for entry, file in read.items()
+            Dataset(_dataset_id(file.name, source),
+                    source if isinstance(source, str) else Path(file.name).name,
+                    self._location(file.name), extracted.last_modified.get(file.name))
+            for file in read
             for source in file.rows["source"].drop_duplicates()
         ]
-        frames = [file.rows for file in read.values()]
-        observations = (pd.concat(frames, ignore_index=True) if frames
+        observations = (pd.concat([file.rows for file in read], ignore_index=True) if read
                         else pd.DataFrame(columns=COLUMNS))
-        listed = dataset_frame(self.meta.source_id, datasets)
-        # With no file listed the frame is empty, and its columns must still be text.
+        listed = self.datasets_frame(datasets)
+        files = pd.DataFrame({"file": [f.name for f in read],
+                              "rows": [len(f.rows) for f in read],
+                              "missing": [f.missing for f in read]})
+        # With no file listed the frames are empty, and their columns must still be text.
         return {"datasets": listed.astype("str") if listed.empty else listed,
-                "observations": observations}
+                "observations": observations, "files": files}
 
     def conform(self, raw: dict[str, pd.DataFrame], registry: Registry) -> Conformed:
         rows = raw["observations"]
@@ -137,41 +140,29 @@ class UserFiles:
         reported = verdicts[verdicts["status"] != "matched"]
         unresolved = pd.concat(
             [
-                pd.DataFrame(
-                    {
-                        "key": reported["city"] + reported["country"].map(
-                            lambda c: f" ({c})" if isinstance(c, str) else ""
-                        ),
-                        "name": reported["city"],
-                        "status": reported["status"],
-                        "reason": reported["reason"],
-                    }
+                resolve.unresolved(
+                    reported["city"] + reported["country"].map(
+                        lambda c: f" ({c})" if isinstance(c, str) else ""),
+                    reported["city"], reported["status"], reported["reason"],
                 ),
-                pd.DataFrame(
-                    {
-                        "key": doubles["file"] + ", " + doubles["position"],
-                        "name": doubles["city"],
-                        "status": "duplicate",
-                        "reason": [
-                            f"{city} already has {indicator} {period} from "
-                            f"{first_at[(city, indicator, period)]}"
-                            for city, indicator, period in zip(
-                                doubles["city_id"], doubles["indicator"], doubles["period"],
-                                strict=True,
-                            )
-                        ],
-                    }
+                resolve.unresolved(
+                    doubles["file"] + ", " + doubles["position"], doubles["city"], "duplicate",
+                    [f"{city} already has {indicator} {period} from "
+                     f"{first_at[(city, indicator, period)]}"
+                     for city, indicator, period in zip(
+                         doubles["city_id"], doubles["indicator"], doubles["period"], strict=True)],
                 ),
             ],
             ignore_index=True,
         )
-        return Conformed(
-            dataset=raw["datasets"],
-            indicator=_indicators(rows).assign(source_id=self.meta.source_id),
+        return self.conformed(
+            raw,
+            _indicators(rows),
             observation=observation,
             unresolved=unresolved,
             notes=[f"{len(observation):,} of {len(rows):,} values of "
-                   f"{rows['file'].nunique():,} file(s) loaded"],
+                   f"{len(raw['files']):,} file(s) loaded; {raw['files']['missing'].sum():,} "
+                   "row(s) without a value left out"],
         )
 
 

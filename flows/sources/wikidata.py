@@ -17,12 +17,9 @@ twinning describe Wikidata as it was answered: they take that year too.
 
 from __future__ import annotations
 
-import email.utils
 import json
-import re
 import textwrap
 from dataclasses import dataclass
-from typing import ClassVar
 from urllib.parse import urlencode
 
 import numpy as np
@@ -31,33 +28,15 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from flows.matching import match_cities
-from flows.sources.base import (
-    Conformed,
-    Dataset,
-    Extracted,
-    FromPublisher,
-    ParseError,
-    Registry,
-    SourceMeta,
-    dataset_frame,
-    fetch_all,
-)
-from flows.transport import Transport
-from warehouse.schemas import DatasetTable
+from flows.sources.base import Conformed, Extracted, Registry, Source
+from flows.sources.links import distinct_links
+from flows.sources.publishers import publisher_of
+from flows.sources.raw_model import RawModel
+from flows.sources.resolve import city_aliases, unresolved
+from flows.sources.sparql import read_results
 
 ENDPOINT = "https://query.wikidata.org/sparql"
 ENTITY = "http://www.wikidata.org/entity/"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-NUMERIC_TYPES = {
-    XSD + name
-    for name in ("integer", "decimal", "double", "float", "int", "long", "nonNegativeInteger")
-}
-DATE_TYPE = XSD + "dateTime"
-WKT_TYPE = "http://www.opengis.net/ont/geosparql#wktLiteral"
-# Wikidata writes a point on Earth as 'Point(lon lat)'; a point on another globe is prefixed
-# with the globe's IRI.
-POINT = re.compile(r"^\s*(<[^>]*>\s*)?Point\(\s*(\S+)\s+(\S+)\s*\)\s*$", re.IGNORECASE)
-DATE = re.compile(r"^-?\d{4,}-\d{2}-\d{2}T")
 
 # Area units by their Wikidata item, as km2 per unit. Others are reported, never guessed.
 KM2_PER_UNIT = {
@@ -219,7 +198,7 @@ TWIN_B = Role("twin", "twinLabel", "twinCountry", "twinLocation", "twinGeonames"
 QID = r"Q[0-9]+"
 
 
-class ItemRaw(pa.DataFrameModel):
+class ItemRaw(RawModel):
     """One place named by any query: its key is its QID, or its binding when it has none."""
 
     item: Series[str] = pa.Field(unique=True)
@@ -230,31 +209,20 @@ class ItemRaw(pa.DataFrameModel):
     longitude: Series[float] = pa.Field(nullable=True, ge=-180, le=180)
     geonames: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[0-9]+(,[0-9]+)*")
 
-    class Config:
-        strict = "filter"
-        coerce = True
 
-
-class CountryCodeRaw(pa.DataFrameModel):
+class CountryCodeRaw(RawModel):
     country: Series[str] = pa.Field(str_fullmatch=QID)
     iso2: Series[str] = pa.Field(str_fullmatch=r"[A-Z]{2}")
 
-    class Config:
-        strict = "filter"
 
-
-class PopulationRaw(pa.DataFrameModel):
+class PopulationRaw(RawModel):
     binding: Series[int] = pa.Field(ge=0)
     item: Series[str]
     value: Series[float] = pa.Field(ge=0, nullable=True)  # a city with no dated population
     date: Series[str] = pa.Field(nullable=True)
 
-    class Config:
-        strict = "filter"
-        coerce = True
 
-
-class AreaRaw(pa.DataFrameModel):
+class AreaRaw(RawModel):
     binding: Series[int] = pa.Field(ge=0)
     item: Series[str]
     value: Series[float] = pa.Field(gt=0)
@@ -262,12 +230,8 @@ class AreaRaw(pa.DataFrameModel):
     date: Series[str] = pa.Field(nullable=True)
     as_of: Series[int] = pa.Field(ge=1800, le=2100)
 
-    class Config:
-        strict = "filter"
-        coerce = True
 
-
-class MembershipRaw(pa.DataFrameModel):
+class MembershipRaw(RawModel):
     binding: Series[int] = pa.Field(ge=0)
     term: Series[str]
     network: Series[str] = pa.Field(str_fullmatch=QID)
@@ -276,20 +240,12 @@ class MembershipRaw(pa.DataFrameModel):
     member: Series[str]
     as_of: Series[int] = pa.Field(ge=1800, le=2100)
 
-    class Config:
-        strict = "filter"
-        coerce = True
 
-
-class TwinningRaw(pa.DataFrameModel):
+class TwinningRaw(RawModel):
     binding: Series[int] = pa.Field(ge=0)
     city: Series[str]
     twin: Series[str]
     as_of: Series[int] = pa.Field(ge=1800, le=2100)
-
-    class Config:
-        strict = "filter"
-        coerce = True
 
 
 def query_url(query: str) -> str:
@@ -298,37 +254,20 @@ def query_url(query: str) -> str:
     return f"{ENDPOINT}?{urlencode({'format': 'json', 'query': textwrap.dedent(query).strip()})}"
 
 
-class Wikidata(FromPublisher):
-    meta: ClassVar[SourceMeta] = SourceMeta(
-        source_id="wikidata",
-        publisher="Wikidata (Wikimedia Foundation)",
-        dataset="Cities, populations, areas, city-network memberships and twinning (SPARQL)",
-        url="https://query.wikidata.org/",
-        licence="CC0 1.0",
-        attribution="Data from Wikidata (wikidata.org), CC0.",
-        cadence_days=31,  # Wikidata changes every day; a month is plenty
-    )
-    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
-        "datasets": DatasetTable,
-        "countries": CountryCodeRaw,
-        "items": ItemRaw,
-        "populations": PopulationRaw,
-        "areas": AreaRaw,
-        "memberships": MembershipRaw,
-        "twinnings": TwinningRaw,
-    }
-    urls: ClassVar[dict[str, str]] = {name: query_url(text) for name, text in QUERIES.items()}
-
-    def extract(self, transport: Transport) -> Extracted:
-        return fetch_all(transport, self._urls())
+class Wikidata(Source):
+    meta = publisher_of("wikidata")
+    raw_models = {"countries": CountryCodeRaw, "items": ItemRaw, "populations": PopulationRaw,
+                  "areas": AreaRaw, "memberships": MembershipRaw, "twinnings": TwinningRaw}
+    urls = {name: query_url(text) for name, text in QUERIES.items()}
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        urls = self._urls()
         results = {
-            name: read_results(f"sparql [{name} query]", extracted.files[name], REQUIRED[name])
+            name: read_results(f"sparql [{name} query]", extracted.files[name], REQUIRED[name],
+                               ENTITY)
             for name in QUERIES
         }
-        as_of = {name: _answer_year(extracted, name) for name in QUERIES}
+        # Memberships, twinning and undated areas describe Wikidata as it was answered.
+        as_of = {name: extracted.stated_year(name) for name in QUERIES}
         cities, areas = results["cities"], results["areas"]
         networks, twinning = results["networks"], results["twinning"]
         items = _items(
@@ -340,12 +279,9 @@ class Wikidata(FromPublisher):
                 _described(twinning, TWIN_B, "twinning"),
             ]
         )
-        datasets = [
-            Dataset(name, TITLES[name], urls[name], extracted.last_modified.get(name))
-            for name in QUERIES
-        ]
+        datasets = [self.dataset(extracted, name, TITLES[name]) for name in QUERIES]
         return {
-            "datasets": dataset_frame(self.meta.source_id, datasets),
+            "datasets": self.datasets_frame(datasets),
             "countries": results["countries"][["country", "iso2"]],
             "items": items,
             "populations": pd.DataFrame(
@@ -388,98 +324,8 @@ class Wikidata(FromPublisher):
         }
 
     def conform(self, raw: dict[str, pd.DataFrame], registry: Registry) -> Conformed:
-        return _Conformer(self.meta.source_id, raw, registry).run()
-
-
-# --- reading SPARQL 1.1 JSON results ----------------------------------------------------------
-
-
-def read_results(file: str, content: bytes, required: set[str]) -> pd.DataFrame:
-    """The bindings of a SPARQL 1.1 JSON result as a frame, one column per variable of its head.
-
-    A variable a binding leaves unbound (OPTIONAL) is missing, not empty. Wikidata entities
-    become their QID; numbers (xsd:integer, decimal, double) become floats; points become
-    (longitude, latitude) pairs; dates stay ISO text; language-tagged labels stay text.
-    """
-    try:
-        document = json.loads(content)
-    except UnicodeDecodeError as error:
-        raise ParseError(file, f"byte {error.start:,}", "UTF-8 JSON") from None
-    except json.JSONDecodeError as error:
-        raise ParseError(
-            file,
-            f"line {error.lineno}, column {error.colno} (byte {error.pos:,})",
-            f"JSON ({error.msg})",
-            error.doc[error.pos : error.pos + 20],
-        ) from None
-    variables = _at(file, document, ("head", "vars"), list)
-    bindings = _at(file, document, ("results", "bindings"), list)
-    if not all(isinstance(v, str) for v in variables):
-        raise ParseError(file, "$.head.vars", "variable names", variables)
-    if missing := sorted(required - set(variables)):
-        raise ParseError(file, "$.head.vars", f"the variables {', '.join(missing)}", variables)
-    rows = []
-    for number, binding in enumerate(bindings):
-        if not isinstance(binding, dict):
-            raise ParseError(file, f"$.results.bindings[{number}]", "an object", binding)
-        rows.append(
-            {
-                var: _term(file, f"$.results.bindings[{number}].{var}", binding[var])
-                for var in variables
-                if var in binding
-            }
-        )
-    return pd.DataFrame(rows, columns=variables, index=pd.RangeIndex(len(rows)), dtype=object)
-
-
-def _at(file: str, document: object, path: tuple[str, ...], kind: type):
-    found = document
-    for step in path:
-        found = found.get(step) if isinstance(found, dict) else None
-    if not isinstance(found, kind):
-        raise ParseError(file, "$." + ".".join(path), f"a JSON {kind.__name__}", found)
-    return found
-
-
-def _term(file: str, path: str, term: object):
-    if not (
-        isinstance(term, dict)
-        and isinstance(term.get("value"), str)
-        and term.get("type") in {"uri", "literal", "typed-literal", "bnode"}
-    ):
-        raise ParseError(file, path, "an RDF term {type, value}", term)
-    value, datatype = term["value"], term.get("datatype")
-    if term["type"] == "uri":
-        return value.removeprefix(ENTITY)
-    if datatype in NUMERIC_TYPES:
-        try:
-            return float(value)
-        except ValueError:
-            raise ParseError(file, path, f"a number ({datatype})", value) from None
-    if datatype == WKT_TYPE:
-        point = POINT.match(value)
-        if point is None:
-            raise ParseError(file, path, "a WKT point 'Point(lon lat)'", value)
-        if point.group(1):
-            return None  # a point on another globe (the Moon, Mars) is no place on Earth
-        try:
-            return (float(point.group(2)), float(point.group(3)))
-        except ValueError:
-            raise ParseError(file, path, "a WKT point 'Point(lon lat)'", value) from None
-    if datatype == DATE_TYPE and not DATE.match(value):
-        raise ParseError(file, path, "an xsd:dateTime", value)
-    return value
-
-
-def _answer_year(extracted: Extracted, name: str) -> int:
-    """The year an answer describes: the server's Last-Modified, else the day it was fetched."""
-    stated = extracted.last_modified.get(name)
-    if stated:
-        try:
-            return email.utils.parsedate_to_datetime(stated).year
-        except (TypeError, ValueError):
-            pass  # an unreadable header says nothing; the fetch date still holds
-    return extracted.retrieved_at.year
+        return self.conformed(raw, INDICATORS, **_Conformer(self.meta.source_id, raw,
+                                                            registry).run())
 
 
 def _keys(frame: pd.DataFrame, variable: str, query: str) -> pd.Series:
@@ -535,7 +381,8 @@ class _Conformer:
         self.notes: list[str] = []
         self.items = raw["items"].set_index("item")
 
-    def run(self) -> Conformed:
+    def run(self) -> dict[str, pd.DataFrame | list[str]]:
+        """The canonical frames (but the datasets and indicators), and the notes."""
         populations = self._usable_populations()
         areas = self._usable_areas()
         memberships, twinnings = self.raw["memberships"], self.raw["twinnings"]
@@ -559,17 +406,15 @@ class _Conformer:
         )
         network, membership = self._networks(memberships)
         unresolved = pd.concat([self._unresolved_places(), *self.reports], ignore_index=True)
-        return Conformed(
-            dataset=self.raw["datasets"],
-            indicator=INDICATORS.assign(source_id=self.source_id),
-            observation=observation,
-            network=network,
-            membership=membership,
-            city_link=self._twinning(twinnings),
-            city_alias=self._aliases(),
-            unresolved=unresolved[["key", "name", "status", "reason"]],
-            notes=self.notes,
-        )
+        return {
+            "observation": observation,
+            "network": network,
+            "membership": membership,
+            "city_link": self._twinning(twinnings),
+            "city_alias": self._aliases(),
+            "unresolved": unresolved[["key", "name", "status", "reason"]],
+            "notes": self.notes,
+        }
 
     # places ------------------------------------------------------------------------------
 
@@ -627,44 +472,25 @@ class _Conformer:
 
     def _unresolved_places(self) -> pd.DataFrame:
         bad = self.resolved[self.resolved["status"] != "matched"]
-        return pd.DataFrame(
-            {
-                "key": bad.index,
-                "name": self.items["label"].reindex(bad.index).fillna("").to_numpy(),
-                "status": bad["status"].to_numpy(),
-                "reason": bad["reason"].to_numpy(),
-            }
-        )
+        return unresolved(bad.index, self.items["label"].reindex(bad.index).fillna("").to_numpy(),
+                          bad["status"].to_numpy(), bad["reason"].to_numpy())
 
     def _aliases(self) -> pd.DataFrame:
         qid = self.items["qid"].reindex(self.resolved.index)
         ok = (self.resolved["status"] == "matched") & qid.notna()
-        return pd.DataFrame(
-            {
-                "scheme": "wikidata",
-                "alias": qid[ok].to_numpy(),
-                "city_id": self.resolved.loc[ok, "city_id"].to_numpy(),
-                "method": self.resolved.loc[ok, "method"].to_numpy(),
-                "confidence": self.resolved.loc[ok, "confidence"].astype(float).to_numpy(),
-                "source_id": self.source_id,
-            }
-        )
+        tied = self.resolved[ok].astype({"confidence": float})
+        return city_aliases("wikidata", qid[ok], tied, self.source_id).reset_index(drop=True)
 
     # facts -------------------------------------------------------------------------------
 
     def _report(self, frame: pd.DataFrame, status: str, reason: pd.Series | str) -> None:
         if frame.empty:
             return
-        self.reports.append(
-            pd.DataFrame(
-                {
-                    "key": frame["item"].to_numpy(),
-                    "name": self.items["label"].reindex(frame["item"]).fillna("").to_numpy(),
-                    "status": status,
-                    "reason": reason if isinstance(reason, str) else reason.to_numpy(),
-                }
-            )
-        )
+        self.reports.append(unresolved(
+            frame["item"].to_numpy(),
+            self.items["label"].reindex(frame["item"]).fillna("").to_numpy(), status,
+            reason if isinstance(reason, str) else reason.to_numpy(),
+        ))
 
     def _usable_populations(self) -> tuple[pd.DataFrame, dict[str, int]]:
         """Populations that have a year; the others counted (by binding) and reported."""
@@ -806,27 +632,18 @@ class _Conformer:
         first = self._place_of(rows["city"])["city_id"]
         second = self._place_of(rows["twin"])["city_id"]
         ok = first.notna() & second.notna()
-        first, second = first[ok], second[ok]
-        pairs = pd.DataFrame(
-            {
-                "city_a": first.where(first < second, second),
-                "city_b": second.where(first < second, first),
-                "period": rows.loc[ok, "as_of"],
-            }
-        )
-        itself = pairs["city_a"] == pairs["city_b"]
-        links = pairs[~itself].drop_duplicates(["city_a", "city_b", "period"])
+        found = distinct_links(first[ok], second[ok], period=rows.loc[ok, "as_of"])
         self._tally(
             "twinning",
             {
                 "bindings": len(rows),
                 "with a side not resolved": int((~ok).sum()),
-                "of a city with itself": int(itself.sum()),
-                "repeated (both directions)": int((~itself).sum()) - len(links),
+                "of a city with itself": found.self_links,
+                "repeated (both directions)": found.repeats,
             },
-            len(links),
+            len(found.links),
             "links",
         )
-        return links.assign(
+        return found.links.assign(
             kind="twinning", weight=1.0, source_id=self.source_id, dataset_id="twinning"
         )

@@ -12,26 +12,19 @@ there are; every page must agree with it, or the source fails naming the page.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from flows.sources.base import (
-    Conformed,
-    Dataset,
-    Extracted,
-    FromPublisher,
-    ParseError,
-    Registry,
-    SourceMeta,
-    dataset_frame,
-)
+from flows.sources.base import Conformed, Extracted, ParseError, Registry, Source
+from flows.sources.publishers import publisher_of
+from flows.sources.raw_model import RawModel
+from flows.sources.resolve import unresolved as reported
 from flows.transport import FetchFailed, Transport
-from warehouse.schemas import DatasetTable
+from warehouse.json_document import read_json
 
 API = "https://api.worldbank.org/v2"
 GDP_PER_CAPITA = "NY.GDP.PCAP.CD"
@@ -83,28 +76,20 @@ INDICATORS = pd.DataFrame(
 INDICATOR_IDS = {GDP_PER_CAPITA: "country_gdp_per_capita", POPULATION: "country_population"}
 
 
-class IndicatorValueRaw(pa.DataFrameModel):
+class IndicatorValueRaw(RawModel):
     indicator: Series[str] = pa.Field(isin=list(INDICATOR_IDS))
     iso3: Series[str] = pa.Field(nullable=True)  # empty for a few aggregates
     year: Series[int] = pa.Field(ge=1800, le=2100)
     value: Series[float] = pa.Field(ge=0, nullable=True)  # null: not published
     flag: Series[str] = pa.Field(nullable=True)
 
-    class Config:
-        strict = "filter"
-        coerce = True
 
-
-class CountryRaw(pa.DataFrameModel):
+class CountryRaw(RawModel):
     iso3: Series[str] = pa.Field(unique=True, str_fullmatch=r"[A-Z0-9]{3}")
     name: Series[str] = pa.Field(str_length={"min_value": 1})
     region_id: Series[str] = pa.Field(nullable=True)
     income_id: Series[str] = pa.Field(nullable=True)
     classified_in: Series[int] = pa.Field(ge=1800, le=2100)
-
-    class Config:
-        strict = "filter"
-        coerce = True
 
 
 @dataclass(frozen=True)
@@ -124,25 +109,11 @@ def page_file(name: str, page: int) -> str:
     return f"{name} page {page}"
 
 
-class WorldBank(FromPublisher):
-    meta: ClassVar[SourceMeta] = SourceMeta(
-        source_id="worldbank",
-        publisher="The World Bank",
-        dataset="World Development Indicators (GDP per capita, population) and country income "
-        "groups, as the country context of each city",
-        url="https://data.worldbank.org/",
-        licence="CC BY 4.0",
-        attribution="The World Bank: World Development Indicators and country classifications "
-        "(data.worldbank.org), CC BY 4.0.",
-        cadence_days=365,  # the World Development Indicators are updated yearly
-    )
-    raw_models: ClassVar[dict[str, type[pa.DataFrameModel]]] = {
-        "datasets": DatasetTable,
-        "values": IndicatorValueRaw,
-        "countries": CountryRaw,
-    }
+class WorldBank(Source):
+    meta = publisher_of("worldbank")
+    raw_models = {"values": IndicatorValueRaw, "countries": CountryRaw}
     # The first page of each; the others follow from what page 1 says (page_url).
-    urls: ClassVar[dict[str, str]] = {
+    urls = {
         GDP_PER_CAPITA: f"{API}/country/all/indicator/{GDP_PER_CAPITA}?format=json&per_page=1000",
         POPULATION: f"{API}/country/all/indicator/{POPULATION}?format=json&per_page=1000",
         COUNTRIES: f"{API}/country?format=json&per_page=400",
@@ -150,7 +121,7 @@ class WorldBank(FromPublisher):
 
     def extract(self, transport: Transport) -> Extracted:
         files, stated, retrieved, updated = {}, {}, [], []
-        for name, base in self._urls().items():
+        for name, base in self.urls.items():
             first = transport.get(page_url(base, 1))
             meta = read_page(page_url(base, 1), first.content)[0]
             fetched = [first]
@@ -180,21 +151,20 @@ class WorldBank(FromPublisher):
         )
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        urls = self._urls()
         datasets, values = [], []
         for name in (GDP_PER_CAPITA, POPULATION):
-            meta, pages = read_all_pages(name, urls[name], extracted.files)
+            meta, pages = read_all_pages(name, self.urls[name], extracted.files)
             values.append(_values(pages))
-            datasets.append(Dataset(name, f"World Bank {name}", urls[name], meta.last_updated))
-        meta, pages = read_all_pages(COUNTRIES, urls[COUNTRIES], extracted.files)
+            datasets.append(self.dataset(extracted, name, f"World Bank {name}",
+                                         last_update=meta.last_updated))
+        meta, pages = read_all_pages(COUNTRIES, self.urls[COUNTRIES], extracted.files)
         countries = _countries(pages)
         countries["classified_in"] = extracted.retrieved_at.year
-        stated = extracted.last_modified.get(page_file(COUNTRIES, 1))
-        datasets.append(
-            Dataset(COUNTRIES, "World Bank countries and income groups", urls[COUNTRIES], stated)
-        )
+        datasets.append(self.dataset(
+            extracted, COUNTRIES, "World Bank countries and income groups",
+            last_update=extracted.last_modified.get(page_file(COUNTRIES, 1))))
         return {
-            "datasets": dataset_frame(self.meta.source_id, datasets),
+            "datasets": self.datasets_frame(datasets),
             "values": pd.concat(values, ignore_index=True),
             "countries": countries,
         }
@@ -243,19 +213,13 @@ class WorldBank(FromPublisher):
         )
         observation = cities.merge(country_values, on="iso2").drop(columns="iso2")
         observation["source_id"] = self.meta.source_id
-        unresolved = pd.DataFrame(
-            {
-                "key": unknown["iso3"],
-                "name": unknown["name"],
-                "status": "unmatched",
-                "reason": "no country with ISO 3166 alpha-3 code " + unknown["iso3"]
-                + " in the registry",
-            }
-        )
+        unresolved = reported(unknown["iso3"], unknown["name"], "unmatched",
+                              "no country with ISO 3166 alpha-3 code " + unknown["iso3"]
+                              + " in the registry")
         with_cities = known["iso2"].isin(cities["iso2"]).sum()
-        return Conformed(
-            dataset=raw["datasets"],
-            indicator=INDICATORS.assign(source_id=self.meta.source_id),
+        return self.conformed(
+            raw,
+            INDICATORS,
             observation=observation,
             unresolved=unresolved,
             notes=[
@@ -268,15 +232,7 @@ class WorldBank(FromPublisher):
 
 def read_page(url: str, content: bytes) -> tuple[PageMeta, list]:
     """One page: its metadata and its records, or a ParseError saying what is wrong where."""
-    try:
-        document = json.loads(content)
-    except UnicodeDecodeError as error:
-        raise ParseError(url, f"byte {error.start}", "UTF-8 JSON", error.reason) from error
-    except json.JSONDecodeError as error:
-        raise ParseError(
-            url, f"line {error.lineno} column {error.colno} (byte {error.pos})", "JSON",
-            error.msg,
-        ) from error
+    document = read_json(content, url)
     if not (isinstance(document, list) and document and isinstance(document[0], dict)):
         raise ParseError(url, "$", "[metadata, [records]]", content[:60])
     if "message" in document[0]:  # the API's way of refusing a request
@@ -327,41 +283,27 @@ def read_all_pages(
 
 
 def _values(pages: list[tuple[str, list]]) -> pd.DataFrame:
-    rows = []
-    for url, records in pages:
-        for at, r in enumerate(records):
-            try:
-                rows.append(
-                    {
-                        "indicator": r["indicator"]["id"],
-                        "iso3": r["countryiso3code"] or None,
-                        "year": r["date"],
-                        "value": r["value"],
-                        "flag": r.get("obs_status") or None,
-                    }
-                )
-            except (KeyError, TypeError, AttributeError) as error:
-                raise ParseError(
-                    url, f"$[1][{at}]", "indicator.id, countryiso3code, date and value", r
-                ) from error
-    return pd.DataFrame(rows, columns=["indicator", "iso3", "year", "value", "flag"])
+    return _records(pages, ["indicator", "iso3", "year", "value", "flag"], lambda r: (
+        r["indicator"]["id"], r["countryiso3code"] or None, r["date"], r["value"],
+        r.get("obs_status") or None,
+    ), "indicator.id, countryiso3code, date and value")
 
 
 def _countries(pages: list[tuple[str, list]]) -> pd.DataFrame:
+    return _records(pages, ["iso3", "name", "region_id", "income_id"], lambda r: (
+        r["id"], r["name"], r["region"]["id"] or None, r["incomeLevel"]["id"] or None,
+    ), "id, name, region.id and incomeLevel.id")
+
+
+def _records(pages: list[tuple[str, list]], columns: list[str], fields: Callable,
+             expected: str) -> pd.DataFrame:
+    """The records of every page, `fields` of each as `columns`; a record without them fails
+    naming its page and place."""
     rows = []
     for url, records in pages:
-        for at, r in enumerate(records):
+        for at, record in enumerate(records):
             try:
-                rows.append(
-                    {
-                        "iso3": r["id"],
-                        "name": r["name"],
-                        "region_id": r["region"]["id"] or None,
-                        "income_id": r["incomeLevel"]["id"] or None,
-                    }
-                )
+                rows.append(fields(record))
             except (KeyError, TypeError, AttributeError) as error:
-                raise ParseError(
-                    url, f"$[1][{at}]", "id, name, region.id and incomeLevel.id", r
-                ) from error
-    return pd.DataFrame(rows, columns=["iso3", "name", "region_id", "income_id"])
+                raise ParseError(url, f"$[1][{at}]", expected, record) from error
+    return pd.DataFrame(rows, columns=columns)

@@ -1,8 +1,10 @@
-"""Every read the front end makes of the published warehouse, as pandas frames.
+"""The read model: every read the front end and `citybench status` make of the published
+warehouse, as pandas frames.
 
 Each function opens a short-lived read-only connection, runs parameterised SQL and closes it.
 A refresh publishes by `os.replace`-ing the file; a connection kept open would keep serving the
-replaced version. No Streamlit here: the report exporter reuses these functions.
+replaced version. No Streamlit here: the app caches these per published version (app/reads.py)
+and the report exporter can reuse them.
 """
 
 from __future__ import annotations
@@ -11,13 +13,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal
 
-import duckdb
 import pandas as pd
 
 from warehouse import quality
-from warehouse.connect import open_read_only
+from warehouse.connect import Connection, open_read_only
 
 CONTINENTS = {
     "AF": "Africa",
@@ -46,24 +47,8 @@ _LATEST_RUN = """
     )"""
 
 
-class Snapshot(NamedTuple):
-    """Identifies one published version of the file: a replace gives a new inode and mtime."""
-
-    path: Path
-    inode: int
-    mtime_ns: int
-
-
-def snapshot(db: Path) -> Snapshot | None:
-    try:
-        stat = db.stat()
-    except FileNotFoundError:
-        return None
-    return Snapshot(db, stat.st_ino, stat.st_mtime_ns)
-
-
 @contextmanager
-def _connect(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def _connect(db: Path) -> Iterator[Connection]:
     with _ONE_CONNECTION:
         con = open_read_only(db)
         try:
@@ -175,10 +160,48 @@ def attributions(db: Path, framework: str | None = None) -> list[str]:
     return frame["attribution"].tolist()
 
 
+def source_status(db: Path) -> tuple[tuple | None, list[tuple]]:
+    """For `citybench status`: the published version (number, time) and, per source, its last
+    successful refresh, rows held, last run's status, error and time, and data vintage."""
+    with _connect(db) as con:
+        version = con.execute(
+            "SELECT version, published_at FROM publication ORDER BY version DESC LIMIT 1"
+        ).fetchone()
+        return version, con.execute(_PER_SOURCE).fetchall()
+
+
+_PER_SOURCE = """
+WITH last_run AS (
+    SELECT source_id, arg_max(status, load_id) AS last_status,
+           arg_max(error, load_id) AS last_error,
+           max(finished_at) AS last_run_at
+    FROM "load" GROUP BY source_id
+), last_success AS (
+    SELECT source_id, max(finished_at) AS refreshed_at FROM "load"
+    WHERE status = 'success' GROUP BY source_id
+), held AS (
+    -- a source's facts: observations, memberships in networks, links between cities
+    SELECT source_id, count(*) AS observations FROM (
+        SELECT source_id FROM observation UNION ALL SELECT source_id FROM membership
+        UNION ALL SELECT source_id FROM city_link
+    ) GROUP BY source_id
+)
+SELECT ids.source_id, ls.refreshed_at, coalesce(h.observations, 0), r.last_status,
+       r.last_error, r.last_run_at, s.dataset_version
+-- a source that has never loaded has no row in `source` yet, only failed loads
+FROM (SELECT source_id FROM source UNION SELECT source_id FROM "load") ids
+LEFT JOIN source s USING (source_id)
+LEFT JOIN last_run r USING (source_id)
+LEFT JOIN last_success ls USING (source_id)
+LEFT JOIN held h USING (source_id)
+ORDER BY ids.source_id
+"""
+
+
 # --- data quality ----------------------------------------------------------------------------
 
 
-def _has_quality_flags(con: duckdb.DuckDBPyConnection) -> bool:
+def _has_quality_flags(con: Connection) -> bool:
     """Versions published before the quality checks existed have no flags table."""
     return con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'quality_flag'"

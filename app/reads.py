@@ -1,0 +1,71 @@
+"""The app's reads of the published warehouse: each read of the read model
+(warehouse/read_model.py), typed, with a cache of its own per published version and arguments.
+
+A version is identified by (path, inode, mtime): a refresh that publishes replaces the file,
+which gives it a new inode, so the next rerun reads the new version and an unchanged one
+costs no query.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
+
+import streamlit as st
+
+from app import networks
+from warehouse import read_model
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Snapshot(NamedTuple):
+    """One published version of the warehouse file."""
+
+    path: Path
+    inode: int
+    mtime_ns: int
+
+
+def snapshot(db: Path) -> Snapshot | None:
+    try:
+        stat = db.stat()
+    except FileNotFoundError:
+        return None
+    return Snapshot(db, stat.st_ino, stat.st_mtime_ns)
+
+
+def _of_version(read: Callable[Concatenate[Path, P], R]) -> Callable[Concatenate[Snapshot, P], R]:
+    """`read(db, ...)` as a read of one published version, cached under the read's own name
+    (Streamlit keys a cache by the function's module, name and source: those of `read`)."""
+
+    def on_version(snap: Snapshot, *args: P.args, **kwargs: P.kwargs) -> R:
+        return read(snap.path, *args, **kwargs)
+
+    return st.cache_data(show_spinner=False, max_entries=64)(functools.wraps(read)(on_version))
+
+
+publication = _of_version(read_model.publication)
+sources = _of_version(read_model.sources)
+datasets = _of_version(read_model.datasets)
+loads = _of_version(read_model.loads)
+attributions = _of_version(read_model.attributions)
+quality_summary = _of_version(read_model.quality_summary)
+rejected_rows = _of_version(read_model.rejected_rows)
+flagged_values = _of_version(read_model.flagged_values)
+countries = _of_version(read_model.countries)
+rankings = _of_version(read_model.rankings)
+search_cities = _of_version(read_model.search_cities)
+city = _of_version(read_model.city)
+profile = _of_version(read_model.profile)
+distribution = _of_version(read_model.distribution)
+places = _of_version(read_model.places)
+memberships = _of_version(read_model.memberships)
+
+
+@st.cache_data(show_spinner="Computing network measures…", max_entries=4)
+def network_measures(snap: Snapshot) -> networks.Measures:
+    return networks.compute(snap.path)

@@ -1,0 +1,237 @@
+"""The refresh without Prefect: the steps of flows/steps.py put together.
+
+`refresh_version` builds and publishes the next version of a warehouse; `load_source` runs one
+source into it inside a transaction; `stage_source` runs a source up to the rows it would
+load, which is all `citybench check` does. Each takes the steps to run (`Steps`): plain
+(`PLAIN`, for tests and the dry run) or wrapped as Prefect tasks (flows/refresh.py), so the
+two run the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+
+from flows import steps
+from flows.scoring import ScoreOutcome
+from flows.sources.base import Conformed, Extracted, Source
+from flows.steps import Log
+from flows.transport import HostLimit, HttpTransport, MirrorTransport, Transport, is_url
+from flows.validate import (
+    KEYS,
+    SourceFailed,
+    canonical_contracts,
+    canonical_frames,
+    rejections,
+)
+from warehouse import quality, store
+from warehouse.config import Config
+from warehouse.connect import Connection, checkpoint, open_read_write
+from warehouse.migrate import migrate
+from warehouse.publish import next_version, record_publication
+from warehouse.redact import redact_text
+from warehouse.registry import read_registry
+from warehouse.validation import Outcome, no_rejects
+
+# Publishers' stated limits, by host: OECD allows about 60 downloads an hour.
+HOST_LIMITS = {"sdmx.oecd.org": HostLimit(requests=60, per_seconds=3600)}
+
+
+class Steps(NamedTuple):
+    extract: Callable
+    parse: Callable
+    validate: Callable
+    conform: Callable
+    load: Callable
+    flag_quality: Callable
+    score: Callable
+    check_integrity: Callable
+
+
+PLAIN = Steps(steps.extract, steps.parse, steps.validate, steps.conform, steps.load,
+              steps.flag_quality, steps.score, steps.check_integrity)
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    source_id: str
+    load_id: int
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_changed: int = 0
+    rows_rejected: int = 0
+    error: str | None = None
+
+    def line(self) -> str:
+        if self.status != "success":
+            return f"{self.source_id}: FAILED - {self.error}"
+        return (
+            f"{self.source_id}: {self.rows_loaded:,} rows held, {self.rows_changed:,} rows "
+            f"changed, {self.rows_rejected:,} rejected"
+        )
+
+
+@dataclass(frozen=True)
+class RefreshSummary:
+    db: str
+    version: int
+    loads: list[LoadReport]
+    score: ScoreOutcome
+    report: quality.Report
+
+    @property
+    def failed(self) -> list[LoadReport]:
+        return [r for r in self.loads if r.status != "success"]
+
+    def lines(self) -> list[str]:
+        scored = "unchanged" if self.score.reused else "new score run"
+        return [
+            f"published version {self.version} of {self.db}",
+            *(f"  {report.line()}" for report in self.loads),
+            f"  scores: {self.score.cities:,} cities ({scored} {self.score.score_run_id})",
+        ]
+
+
+@dataclass
+class Staged:
+    """A source's way to the warehouse so far: the rows it would load, and the rows it would
+    not. `canonical` is None when there was no registry to resolve against."""
+
+    extracted: Extracted
+    raw: dict[str, Outcome]
+    conformed: Conformed | None = None
+    canonical: dict[str, Outcome] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def invalid(self) -> pd.DataFrame:
+        """The rows the contracts rejected, with the check and the reason."""
+        frames = [rejections(self.raw, "raw")]
+        if self.canonical is not None:
+            frames.append(rejections(self.canonical, "canonical"))
+        return pd.concat(frames, ignore_index=True)
+
+    def rejected(self) -> pd.DataFrame:
+        """Every row left out: rejected by a contract, or not resolved to a city."""
+        if self.conformed is None:
+            return self.invalid()
+        return pd.concat([self.invalid(), unresolved(self.conformed)], ignore_index=True)
+
+    @property
+    def rows_rejected(self) -> int:
+        outcomes = [*self.raw.values(), *(self.canonical or {}).values()]
+        unmatched = self.conformed.unresolved if self.conformed is not None else None
+        return (sum(o.rejected_rows for o in outcomes)
+                + (0 if unmatched is None else len(unmatched)))
+
+
+def unresolved(conformed: Conformed) -> pd.DataFrame:
+    """Records no city could be found for: reported with the reason, never guessed."""
+    frame = conformed.unresolved
+    if frame is None or frame.empty:
+        return no_rejects()
+    return pd.DataFrame(
+        {
+            "row_number": None,
+            "column_name": "name",
+            "check_name": "resolve: " + frame["status"],
+            "value": frame["key"].astype(str) + " " + frame["name"].astype(str),
+            "reason": frame["reason"],
+        }
+    )
+
+
+def stage_source(con: Connection | None, source: Source, transport: Transport, *,
+                 log: Log, run: Steps = PLAIN) -> Staged:
+    """Extract, parse, validate, conform (resolving records to the registry's cities) and
+    validate again; write nothing. Without a warehouse (`con` None) it stops after the raw
+    contracts."""
+    limit = source.settings.max_rejected_share
+    extracted = run.extract(source, transport, log=log)
+    raw = run.validate("raw", run.parse(source, extracted, log=log), source.raw_contracts(),
+                       source.raw_identify, limit, log=log)
+    staged = Staged(extracted, raw)
+    if con is None:
+        return staged
+    registry = read_registry(con)
+    staged.conformed = run.conform(source, {name: o.valid for name, o in raw.items()}, registry,
+                                   log=log)
+    contracts = canonical_contracts(registry, staged.conformed, store.network_ids(con))
+    staged.canonical = run.validate("canonical", canonical_frames(staged.conformed), contracts,
+                                    KEYS, limit, log=log)
+    return staged
+
+
+def load_source(con: Connection, source: Source, transport: Transport, flow_run_id: str | None,
+                *, log: Log, run: Steps = PLAIN) -> LoadReport:
+    """Run one source end to end inside a transaction and record the outcome in `load`."""
+    source_id = source.meta.source_id
+    load_id = store.next_load_id(con)
+    started = datetime.now(UTC)
+    try:
+        with store.transaction(con):
+            staged = stage_source(con, source, transport, log=log, run=run)
+            counts = run.load(con, source, staged.extracted, staged.canonical, load_id, log=log)
+        rejected = staged.rejected()
+        report = LoadReport(
+            source_id, load_id, "success",
+            rows_read=sum(o.rows_read for o in staged.raw.values()),
+            rows_loaded=store.facts_held(con, source_id),
+            rows_changed=counts.changed,
+            rows_rejected=staged.rows_rejected,
+        )
+    except Exception as error:  # a source's failure must not stop the others
+        # the rows that made a source fail its policy are listed, though none is loaded
+        rejected = error.rejected if isinstance(error, SourceFailed) else no_rejects()
+        # one line, and no credential of a URL the message may quote
+        reason = redact_text(str(error).splitlines()[0]) if str(error) else type(error).__name__
+        log.error("%s: load failed: %s", source_id, reason)
+        report = LoadReport(source_id, load_id, "failed", error=reason,
+                            rows_rejected=rejected["row_number"].nunique())
+    store.record_load(con, store.LoadRecord(
+        report.load_id, flow_run_id, source_id, started, datetime.now(UTC), report.status,
+        report.rows_read, report.rows_loaded, report.rows_changed, report.rows_rejected,
+        report.error), rejected)
+    return report
+
+
+def make_transport(published: Path, mirror: str | None) -> Transport:
+    # The HTTP cache lives beside the warehouse it feeds, so side-by-side warehouses share
+    # nothing by accident.
+    cache = published.parent / "http-cache"
+    if mirror and is_url(mirror):
+        return HttpTransport(cache, mirror=mirror)  # a mirror is not the publisher: no limits
+    if mirror:
+        return MirrorTransport(Path(mirror))
+    return HttpTransport(cache, limits=HOST_LIMITS)
+
+
+def refresh_version(published: Path, sources: list[Source], transport: Transport,
+                    config: Config, flow_run_id: str | None, *, log: Log,
+                    run: Steps = PLAIN) -> RefreshSummary:
+    """Build the next version of the warehouse beside the published one, load every source
+    into it, flag, score and check it, and publish it atomically; any failure of the flags,
+    scores or checks publishes nothing."""
+    with next_version(published) as staging:
+        log.info("building the next version of %s in %s", published, staging.name)
+        con = open_read_write(staging)
+        try:
+            if ran := migrate(con):
+                log.info("schema migrations applied: %s", ", ".join(ran))
+            loads = [load_source(con, source, transport, flow_run_id, log=log, run=run)
+                     for source in sources]
+            run.flag_quality(con, config.quality, log=log)
+            outcome = run.score(con, log=log)
+            run.check_integrity(con, log=log)
+            version = record_publication(con, flow_run_id, "; ".join(r.line() for r in loads))
+            report = quality.report(con, [load.load_id for load in loads], datetime.now(UTC))
+            checkpoint(con)
+        finally:
+            con.close()
+    log.info("published version %d", version)
+    return RefreshSummary(str(published), version, loads, outcome, report)
