@@ -16,8 +16,6 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from app.status import status_lines
-from warehouse import config
 from warehouse.connect import WarehouseMissing
 
 IN_FLOWS = {"refresh", "check"}
@@ -101,6 +99,8 @@ def _run_app(port: int, db: Path) -> None:
 
 def _warehouse(command: str, explicit: str | None) -> Path:
     """--db, else $CITYBENCH_DB, else the config file's [warehouse] db, else the default."""
+    from warehouse import config  # pydantic: only for the commands that read the config
+
     try:
         return config.read().db(explicit)
     except config.ConfigError as error:
@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return score(args)
     elif args.command == "status":
+        from app.status import status_lines
+
         try:
             print("\n".join(status_lines(_warehouse("status", args.db))))
         except WarehouseMissing as error:

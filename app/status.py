@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from warehouse.read_model import source_status
+from warehouse.status import source_status
 
 
 def _when(ts) -> str:

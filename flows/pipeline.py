@@ -13,12 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 
 from flows import steps
-from flows.scoring import ScoreOutcome
 from flows.sources.base import Conformed, Extracted, Source
 from flows.steps import Log
 from flows.transport import HostLimit, HttpTransport, MirrorTransport, Transport, is_url
@@ -37,6 +36,9 @@ from warehouse.publish import next_version, record_publication
 from warehouse.redact import redact_text
 from warehouse.registry import read_registry
 from warehouse.validation import Outcome, no_rejects
+
+if TYPE_CHECKING:
+    from flows.scoring import ScoreOutcome
 
 # Publishers' stated limits, by host: OECD allows about 60 downloads an hour.
 HOST_LIMITS = {"sdmx.oecd.org": HostLimit(requests=60, per_seconds=3600)}

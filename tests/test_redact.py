@@ -96,13 +96,13 @@ def test_a_failed_fetch_shows_no_credentials_anywhere(published, prefect, tmp_pa
     """The refresh's output, its `load` row, Prefect's records of the run: none holds them."""
     db = copy_of(published, tmp_path)
     with FileServer(_served(tmp_path / "served")) as server:
-        url = _secret_url(server, "/fault/500/99/good.csv?token=TOK123ABC")
+        url = _secret_url(server, "/files/absent.csv?token=TOK123ABC")  # a 404: no retries
         config = tmp_path / "citybench.toml"
         config.write_text(f'[sources.user]\nfiles = ["{url}"]\n')
         result = citybench("refresh", "--source", "user", "--db", str(db),
                            env=cli_env(prefect, CITYBENCH_CONFIG=str(config)))
     assert result.returncode == 1 and "user: FAILED - http://***@127.0.0.1:" in result.stdout
-    assert "HTTP 500" in result.stdout
+    assert "HTTP 404" in result.stdout
     printed = result.stdout + result.stderr
     assert "S3cretPass" not in printed and "TOK123ABC" not in printed
     assert _nowhere_in(db) == []

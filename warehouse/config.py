@@ -51,7 +51,8 @@ class ConfigError(ValueError):
 class Section(BaseModel):
     """A table of the file: no key it does not declare, no value of another type."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # defer_build: a model's validator is built when first used, not when citybench starts
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class WarehouseSettings(Section):
@@ -93,7 +94,7 @@ class SourceSettings(Section):
 class Config(BaseModel):
     """Every setting of one command; `file` is where they came from (None: all defaults)."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
     file: Path | None = None
     sha256: str | None = None

@@ -1,0 +1,52 @@
+"""What `citybench status` reads: the published version and each source's freshness.
+
+Plain DuckDB, no pandas: the command answers in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from warehouse.connect import open_read_only
+
+
+def source_status(db: Path) -> tuple[tuple | None, list[tuple]]:
+    """For `citybench status`: the published version (number, time) and, per source, its last
+    successful refresh, rows held, last run's status, error and time, and data vintage."""
+    con = open_read_only(db)
+    try:
+        con.execute("SET TimeZone = 'UTC'")  # stored with their zone, shown in UTC
+        version = con.execute(
+            "SELECT version, published_at FROM publication ORDER BY version DESC LIMIT 1"
+        ).fetchone()
+        return version, con.execute(_PER_SOURCE).fetchall()
+    finally:
+        con.close()
+
+
+_PER_SOURCE = """
+WITH last_run AS (
+    SELECT source_id, arg_max(status, load_id) AS last_status,
+           arg_max(error, load_id) AS last_error,
+           max(finished_at) AS last_run_at
+    FROM "load" GROUP BY source_id
+), last_success AS (
+    SELECT source_id, max(finished_at) AS refreshed_at FROM "load"
+    WHERE status = 'success' GROUP BY source_id
+), held AS (
+    -- a source's facts: observations, memberships in networks, links between cities
+    SELECT source_id, count(*) AS observations FROM (
+        SELECT source_id FROM observation UNION ALL SELECT source_id FROM membership
+        UNION ALL SELECT source_id FROM city_link
+    ) GROUP BY source_id
+)
+SELECT ids.source_id, ls.refreshed_at, coalesce(h.observations, 0), r.last_status,
+       r.last_error, r.last_run_at, s.dataset_version
+-- a source that has never loaded has no row in `source` yet, only failed loads
+FROM (SELECT source_id FROM source UNION SELECT source_id FROM "load") ids
+LEFT JOIN source s USING (source_id)
+LEFT JOIN last_run r USING (source_id)
+LEFT JOIN last_success ls USING (source_id)
+LEFT JOIN held h USING (source_id)
+ORDER BY ids.source_id
+"""
