@@ -18,7 +18,7 @@ from pathlib import Path
 
 from warehouse.connect import WarehouseMissing
 
-IN_FLOWS = {"refresh", "check"}
+IN_FLOWS = {"refresh", "check", "mirror", "snapshot"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "check", help="check a data file (CSV, XLSX, Parquet) by the refresh's rules",
         add_help=False,
+    )
+    commands.add_parser(
+        "mirror", help="lay out downloaded publishers' files as a mirror directory",
+        add_help=False,
+    )
+    commands.add_parser(
+        "snapshot", help="build the starter snapshot from the publishers' files", add_help=False
     )
     app = commands.add_parser("app", help="start the Streamlit front end on 127.0.0.1")
     app.add_argument("--port", type=int, default=8501)

@@ -1,92 +1,79 @@
-"""The network measures of a published warehouse (indicators.network on the tables the gawc,
-climactor, wikidata, openflights and twincities sources load), for the city page.
-
-- firms: each service-value matrix (a dataset of firm memberships) gives the GNC of its cities
-  that resolved to the registry, their share of the top, rank and tier;
-- air: OpenFlights routes between cities: partners, routes, reach, international share,
-  betweenness and eigenvector centrality;
-- city networks: memberships, partners through shared networks, each network's reach;
-- twinning: partners, their countries and continents.
-"""
+"""The city page's network measures, as the refresh stored them (flows/network_measures.py):
+rows of measure, value and rank, worded so that a figure can be quoted with what it is ranked
+against. Nothing is computed here but the wording."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
 
-from indicators.network import interlocking, tiers
-from indicators.network.links import (
-    air_network,
-    link_reach,
-    membership_interlocks,
-    network_reach,
-)
-from warehouse import read_model
+from indicators.network.measures import tier_name
+
+# The wording of each measure on the page, in the page's order; share-valued measures are
+# shown as percentages.
+_LABELS = {
+    "air_destinations": "Air: cities served directly",
+    "air_routes": "Air: airline routes",
+    "air_countries": "Air: countries reached directly",
+    "air_continents": "Air: continents reached directly",
+    "air_share_abroad": "Air: routes abroad",
+    "air_betweenness": "Air: betweenness",
+    "air_eigenvector": "Air: eigenvector centrality",
+    "network_memberships": "City networks",
+    "network_partners": "City networks: partner cities",
+    "twin_partners": "Twinned cities",
+    "twin_countries": "Twinning: countries reached",
+    "twin_continents": "Twinning: continents reached",
+}
+_PERCENT = {"air_share_abroad"}
+_DECIMALS = {"air_betweenness": 4, "air_eigenvector": 3}
+_AMONG = {"air": "cities with flights", "twin": "twinned cities",
+          "network": "cities in city networks"}
+AIR_NOTE = ("Air measures: OpenFlights' last snapshot of airline routes (about 2014); the data "
+            "set is no longer updated.")
 
 
-@dataclass(frozen=True)
-class Measures:
-    firms: pd.DataFrame  # dataset_id, period, city_id, connectivity, share, rank, cities, tier
-    air: pd.DataFrame  # by city_id
-    networks: pd.DataFrame  # by city_id: memberships, partners, interlocks
-    reach: pd.DataFrame  # by network_id: network, cities, countries, continents
-    twinning: pd.DataFrame  # by city_id
-    air_links: pd.DataFrame  # city_a, city_b, weight
+def _value(indicator_id: str, value: float) -> str:
+    if indicator_id in _PERCENT:
+        return f"{value:.0%}"
+    if indicator_id in _DECIMALS:
+        return f"{value:.{_DECIMALS[indicator_id]}f}"
+    return f"{value:,.0f}"
 
 
-def _ranked(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Ranks (1 = highest, ties share the better rank) beside the given columns."""
-    return frame.assign(**{f"{c}_rank": frame[c].rank(method="min", ascending=False)
-                           .astype("Int64") for c in columns})
+def _firm_rows(measures: pd.DataFrame) -> list[tuple[str, str, str]]:
+    rows = []
+    firms = measures[measures["indicator_id"].str.startswith("firm_")]
+    for dataset_id, one in firms.groupby("dataset_id", sort=True):
+        by = one.set_index("indicator_id")
+        gnc = by.loc["firm_gnc"]
+        tier = tier_name(by.loc["firm_tier", "value"]) if "firm_tier" in by.index else None
+        share = (f" · {by.loc['firm_gnc_share', 'value']:.0%} of the top"
+                 if "firm_gnc_share" in by.index else "")
+        rows.append((f"Interlocking connectivity ({dataset_id.removeprefix('firms-')}, "
+                     f"{gnc['period']})", f"{gnc['value']:,.0f}",
+                     f"{gnc['rank']:,} of the {gnc['cities']:,} cities of its matrix{share} · "
+                     f"{tier or 'no tier'}"))
+    return rows
 
 
-def firm_connectivity(members: pd.DataFrame) -> pd.DataFrame:
-    parts = []
-    for (dataset_id, period), cells in members.groupby(["dataset_id", "period"], sort=True):
-        matrix = cells.pivot_table(index="city_id", columns="network_id", values="value",
-                                   aggfunc="max", fill_value=0.0)
-        gnc = interlocking.connectivity(matrix)
-        parts.append(pd.DataFrame({
-            "dataset_id": dataset_id, "period": period, "city_id": matrix.index,
-            "connectivity": gnc, "share": interlocking.proportional(gnc),
-            "rank": pd.Series(gnc).rank(method="min", ascending=False).astype(int).to_numpy(),
-            "cities": len(matrix), "tier": tiers.classify(gnc).to_numpy(),
-        }))
-    columns = ["dataset_id", "period", "city_id", "connectivity", "share", "rank", "cities",
-               "tier"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+def measure_rows(measures: pd.DataFrame) -> pd.DataFrame:
+    """Measure, value and rank of each stored measure of one city (read_model.network_measures):
+    one row per firm matrix (connectivity, share of the top, tier), then air, city networks and
+    twinning."""
+    rows = _firm_rows(measures)
+    by = measures.set_index("indicator_id")
+    for indicator_id, label in _LABELS.items():
+        if indicator_id not in by.index:
+            continue
+        row = by.loc[indicator_id]
+        among = _AMONG[indicator_id.split("_")[0]]
+        rows.append((f"{label} ({row['period']})", _value(indicator_id, row["value"]),
+                     f"{row['rank']:,} of {row['cities']:,} {among}"))
+    return pd.DataFrame(rows, columns=["Measure", "Value", "Rank"])
 
 
-def compute(db: Path) -> Measures:
-    places = read_model.places(db)
-    members = read_model.memberships(db)
-    firms = firm_connectivity(members[members["kind"] == "firm"])
-    in_networks = members.loc[members["kind"] == "city-network",
-                              ["network_id", "network", "city_id"]].drop_duplicates()
-    air_links = read_model.city_links(db, "air-route")
-    twins = read_model.city_links(db, "twinning")
-    empty = pd.DataFrame(index=pd.Index([], name="city_id"))
-    air = (_ranked(air_network(air_links, places), ["partners", "weighted_degree",
-                                                     "betweenness", "eigenvector"])
-           if len(air_links) else empty)
-    if len(in_networks):
-        networks = membership_interlocks(in_networks)
-        reach = network_reach(in_networks, places).join(
-            in_networks.drop_duplicates("network_id").set_index("network_id")["network"])
-    else:
-        networks, reach = empty, pd.DataFrame(index=pd.Index([], name="network_id"))
-    twinning = _ranked(link_reach(twins, places), ["partners"]) if len(twins) else empty
-    return Measures(firms, air, networks, reach, twinning, air_links)
-
-
-def strongest_air_partners(measures: Measures, city_id: str, places: pd.DataFrame,
-                           top: int = 10) -> pd.DataFrame:
-    links = measures.air_links
-    mine = links[(links["city_a"] == city_id) | (links["city_b"] == city_id)]
-    partner = np.where(mine["city_a"] == city_id, mine["city_b"], mine["city_a"])
-    frame = pd.DataFrame({"city_id": partner, "routes": mine["weight"].to_numpy()})
-    frame = frame.join(places[["name", "country"]], on="city_id")
-    return frame.sort_values(["routes", "name"], ascending=[False, True]).head(top)
+def matrices(measures: pd.DataFrame) -> list[str]:
+    """What each firm matrix is: its dataset's title (cities, firms, year, publisher's data)."""
+    firms = measures[measures["indicator_id"] == "firm_gnc"]
+    return [f"{row.dataset_id.removeprefix('firms-')}: {row.dataset}"
+            for row in firms.itertuples()]

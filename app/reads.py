@@ -15,7 +15,6 @@ from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
 import streamlit as st
 
-from app import networks
 from warehouse import read_model
 
 P = ParamSpec("P")
@@ -50,6 +49,7 @@ def _of_version(read: Callable[Concatenate[Path, P], R]) -> Callable[Concatenate
 
 publication = _of_version(read_model.publication)
 sources = _of_version(read_model.sources)
+populations = _of_version(read_model.populations)
 datasets = _of_version(read_model.datasets)
 loads = _of_version(read_model.loads)
 attributions = _of_version(read_model.attributions)
@@ -58,14 +58,12 @@ rejected_rows = _of_version(read_model.rejected_rows)
 flagged_values = _of_version(read_model.flagged_values)
 countries = _of_version(read_model.countries)
 rankings = _of_version(read_model.rankings)
+frameworks = _of_version(read_model.frameworks)
+methodology = _of_version(read_model.methodology)
 search_cities = _of_version(read_model.search_cities)
 city = _of_version(read_model.city)
 profile = _of_version(read_model.profile)
 distribution = _of_version(read_model.distribution)
-places = _of_version(read_model.places)
-memberships = _of_version(read_model.memberships)
-
-
-@st.cache_data(show_spinner="Computing network measures…", max_entries=4)
-def network_measures(snap: Snapshot) -> networks.Measures:
-    return networks.compute(snap.path)
+network_measures = _of_version(read_model.network_measures)
+network_reach = _of_version(read_model.network_reach)
+air_partners = _of_version(read_model.air_partners)

@@ -82,9 +82,21 @@ def score_file(
     unit, period = _columns(frame, unit, period)
     if {"indicator", "value"} <= set(frame.columns):
         frame = long_to_wide(frame, unit, period, source=data_path.name)
+    absent = [i for i in framework.refresh.get("optional", []) if i not in frame.columns]
+    if absent:
+        # an optional indicator the file does not have is left out, as the refresh does
+        framework = framework.without(absent)
+        print(f"citybench score: optional indicator(s) not in {data_path.name}, left out: "
+              f"{', '.join(absent)}", file=sys.stderr)
     coin = build_frame(framework, method, frame, unit=unit, period=period, source=data_path.name)
     uncertainty = analyse(coin) if method.uncertainty else None
     return coin, uncertainty
+
+
+def methodology_beside(framework_path: Path) -> Path | None:
+    """`X.methodology.md` beside `X.toml`: the framework's methodology text, if it has one."""
+    path = framework_path.with_name(framework_path.name.removesuffix(".toml") + ".methodology.md")
+    return path if path.is_file() else None
 
 
 def results_table(coin: Coin, uncertainty: UncertaintyResult | None) -> pd.DataFrame:
@@ -202,6 +214,8 @@ def run(args) -> int:
                 "framework.toml": _read_text(args.framework),
                 "method.toml": _read_text(args.method),
             }
+            if (described := methodology_beside(args.framework)) is not None:
+                texts["methodology.md"] = _read_text(described)
             write_steps(args.steps, coin, uncertainty, texts)
         _write_atomically(table, args.out)
     except (SpecError, ScoreFailed, ValueError) as error:
@@ -214,4 +228,6 @@ def run(args) -> int:
         f"scored on {coin.framework.id} -> {args.out} (first: {top['unit']}, "
         f"{top['score']:.4g})"
     )
+    if args.steps is not None and methodology_beside(args.framework) is not None:
+        print(f"citybench score: methodology -> {args.steps / 'methodology.md'}")
     return 0

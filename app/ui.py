@@ -11,7 +11,11 @@ import streamlit as st
 from app import reads
 from warehouse import config
 
+# What a city outside the headline's universe is ranked by: every city of the registry has it.
 FRAMEWORK = "prominence"
+# The Rankings page's default: the project's benchmark (flows/frameworks/world_connectivity.toml;
+# flows.scoring.HEADLINE names it for the refresh, which the app does not import).
+HEADLINE = "world_connectivity"
 
 
 def _warehouse() -> Path:
@@ -49,6 +53,12 @@ def freshness(snap: reads.Snapshot) -> None:
             f"{len(sources)} source(s), latest refresh {when(sources['last_success_at'].max())}")
     if failed:
         line += f" · last run failed for {', '.join(failed)} (previous data kept)"
+    starter = sources[sources["snapshot"].notna()]
+    if len(starter):
+        oldest = pd.Timestamp(starter["retrieved_at"].min())
+        line += (f" · {', '.join(starter['source_id'])} from the starter snapshot "
+                 f"{starter['snapshot'].iloc[0]} (publishers' files retrieved since "
+                 f"{oldest:%Y-%m-%d}; see Sources)")
     st.caption(line)
 
 

@@ -2,13 +2,23 @@
 
     python -m benchmarks            # all
     python -m benchmarks startup    # one
+    python -m benchmarks gawc       # the headline index against GaWC 2020 (README)
+    python -m benchmarks city_page  # the city page's reads against the on-view computation
 """
 
 from __future__ import annotations
 
 import sys
 
-from benchmarks import composite, market_potential, network, startup, validation
+from benchmarks import (
+    city_page,
+    composite,
+    gawc,
+    market_potential,
+    network,
+    startup,
+    validation,
+)
 
 SUITES = {
     "startup": startup.main,
@@ -16,6 +26,8 @@ SUITES = {
     "validation": validation.main,
     "composite": composite.main,
     "network": network.main,
+    "gawc": gawc.main,
+    "city_page": city_page.main,
 }
 
 if __name__ == "__main__":

@@ -8,11 +8,12 @@ in a moment with one line, not after the embedded API has started.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
 
-from flows.sources.catalog import SOURCES, read_config
+from flows.sources.catalog import NAMES, SOURCES, build, read_config
 from flows.transport import is_url
 from warehouse.config import Config, ConfigError
 
@@ -51,7 +52,7 @@ def _check_writable(db: Path) -> None:
 
 
 def refresh_main(argv: list[str]) -> int:
-    names = list(SOURCES)
+    names = NAMES
     parser = _Parser(
         prog="citybench refresh", description="Refresh the warehouse from its sources."
     )
@@ -127,7 +128,59 @@ def check_main(argv: list[str]) -> int:
     return 0 if report.ok else 1
 
 
-COMMANDS = {"refresh": refresh_main, "check": check_main}
+def mirror_main(argv: list[str]) -> int:
+    parser = _Parser(
+        prog="citybench mirror",
+        description="Lay out publishers' files found under a folder as a mirror directory "
+        "(DIR/<host>/<path>[?query]) for `citybench refresh --mirror`.",
+    )
+    parser.add_argument("--from", dest="folder", metavar="DIR", type=Path, required=True,
+                        help="folder holding the downloaded files (searched recursively)")
+    parser.add_argument("--out", metavar="MIRROR", type=Path, required=True)
+    parser.add_argument("--source", action="append", choices=list(SOURCES), metavar="NAME",
+                        help="only this source's files (repeatable; default: every source)")
+    parser.add_argument("--copy", action="store_true",
+                        help="copy the files (default: symbolic links to them)")
+    args = parser.parse_args(argv)
+    config = _config("mirror")
+
+    from flows.mirror import MirrorError, find, lay_out
+
+    try:
+        placed = find(args.folder, [build(name, config) for name in args.source or SOURCES])
+        laid = lay_out(placed, args.out, copy=args.copy)
+    except (MirrorError, OSError) as error:
+        print(f"citybench mirror: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(entry.line() for entry in placed))
+    print(f"{laid} of {len(placed)} file(s) laid out in {args.out}")
+    return 0 if laid else 1
+
+
+def snapshot_main(argv: list[str]) -> int:
+    parser = _Parser(
+        prog="citybench snapshot",
+        description="Build the starter snapshot (flows/starter) from the publishers' files, "
+        "through the ordinary sources; prints the snapshot's hash.",
+    )
+    parser.add_argument("--from", dest="folder", metavar="DIR", type=Path, required=True,
+                        help="folder holding the publishers' files (e.g. ../shared/opendata)")
+    args = parser.parse_args(argv)
+
+    from flows.snapshot import MirrorError, SnapshotError, build
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        manifest = build(args.folder, log=logging.getLogger("citybench.snapshot"))
+    except (MirrorError, SnapshotError) as error:
+        print(f"citybench snapshot: {error}", file=sys.stderr)
+        return 1
+    print(f"starter snapshot {manifest['version']}: sha256 {manifest['sha256']}")
+    return 0
+
+
+COMMANDS = {"refresh": refresh_main, "check": check_main, "mirror": mirror_main,
+            "snapshot": snapshot_main}
 
 
 def main(argv: list[str] | None = None) -> int:

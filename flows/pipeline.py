@@ -23,10 +23,14 @@ from flows.steps import Log
 from flows.transport import HostLimit, HttpTransport, MirrorTransport, Transport, is_url
 from flows.validate import (
     KEYS,
+    VALUE_PROBLEMS,
     SourceFailed,
     canonical_contracts,
     canonical_frames,
     rejections,
+    unresolved_breach,
+    unresolved_limit,
+    unresolved_text,
 )
 from warehouse import quality, store
 from warehouse.config import Config
@@ -50,17 +54,25 @@ class Steps(NamedTuple):
     validate: Callable
     conform: Callable
     load: Callable
+    measure_networks: Callable
     flag_quality: Callable
     score: Callable
     check_integrity: Callable
 
 
 PLAIN = Steps(steps.extract, steps.parse, steps.validate, steps.conform, steps.load,
-              steps.flag_quality, steps.score, steps.check_integrity)
+              steps.measure_networks, steps.flag_quality, steps.score, steps.check_integrity)
 
 
 @dataclass(frozen=True)
 class LoadReport:
+    """A load's outcome. `rows_loaded` is the source's facts held after it (observations,
+    memberships, links: what `citybench status` and the Sources page count), `held` the same by
+    table; `rows_changed` the rows it wrote in every table (inserted + updated + deleted, the
+    cities, aliases and datasets of a registry too); `rows_rejected` the rows a contract
+    rejected plus the records no city was found for (`records_unresolved`, of
+    `records_to_resolve`, judged against `unresolved_limit`)."""
+
     source_id: str
     load_id: int
     status: str
@@ -69,14 +81,32 @@ class LoadReport:
     rows_changed: int = 0
     rows_rejected: int = 0
     error: str | None = None
+    held: dict[str, int] = field(default_factory=dict)
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_deleted: int = 0
+    records_unresolved: int | None = None
+    records_to_resolve: int | None = None
+    unresolved_limit: float | None = None
 
     def line(self) -> str:
         if self.status != "success":
             return f"{self.source_id}: FAILED - {self.error}"
-        return (
-            f"{self.source_id}: {self.rows_loaded:,} rows held, {self.rows_changed:,} rows "
-            f"changed, {self.rows_rejected:,} rejected"
-        )
+        kinds = ", ".join(f"{n:,} {HELD_AS.get(table, table)}"
+                          for table, n in self.held.items() if n) or "nothing"
+        line = (f"{self.source_id}: {self.rows_loaded:,} held after this load ({kinds}); "
+                f"{self.rows_changed:,} rows written in all its tables ({self.rows_inserted:,} "
+                f"inserted, {self.rows_updated:,} updated, {self.rows_deleted:,} deleted); "
+                f"{self.rows_rejected - (self.records_unresolved or 0):,} rows rejected "
+                "(by the contracts, or a value unusable)")
+        if self.records_to_resolve:
+            line += "; " + unresolved_text(self.records_unresolved or 0,
+                                           self.records_to_resolve, self.unresolved_limit)
+        return line
+
+
+# How a fact table's rows are called in the summary.
+HELD_AS = {"observation": "observations", "membership": "memberships", "city_link": "links"}
 
 
 @dataclass(frozen=True)
@@ -84,19 +114,25 @@ class RefreshSummary:
     db: str
     version: int
     loads: list[LoadReport]
-    score: ScoreOutcome
+    scores: list[ScoreOutcome]  # one per packaged framework, the headline first
     report: quality.Report
+    measures: steps.MeasureCounts | None = None
+
+    @property
+    def score(self) -> ScoreOutcome:
+        """The headline framework's run."""
+        return self.scores[0]
 
     @property
     def failed(self) -> list[LoadReport]:
         return [r for r in self.loads if r.status != "success"]
 
     def lines(self) -> list[str]:
-        scored = "unchanged" if self.score.reused else "new score run"
         return [
             f"published version {self.version} of {self.db}",
             *(f"  {report.line()}" for report in self.loads),
-            f"  scores: {self.score.cities:,} cities ({scored} {self.score.score_run_id})",
+            *([f"  {self.measures.line()}"] if self.measures is not None else []),
+            *(f"  scores: {outcome.line()}" for outcome in self.scores),
         ]
 
 
@@ -131,6 +167,23 @@ class Staged:
         return (sum(o.rejected_rows for o in outcomes)
                 + (0 if unmatched is None else len(unmatched)))
 
+    @property
+    def records_unresolved(self) -> int:
+        """Records no city was found for; not those whose city was found but whose value
+        could not be used (a population with no date), which are rejected rows all the same."""
+        unmatched = self.conformed.unresolved if self.conformed is not None else None
+        if unmatched is None:
+            return 0
+        return int((~unmatched["status"].isin(VALUE_PROBLEMS)).sum())
+
+    @property
+    def records_to_resolve(self) -> int:
+        """The records the source tried to tie to a city: as its conform counts them, else the
+        rows of its largest raw frame (a file's lines, one record each)."""
+        if self.conformed is not None and self.conformed.records is not None:
+            return self.conformed.records
+        return max((o.rows_read for o in self.raw.values()), default=0)
+
 
 def unresolved(conformed: Conformed) -> pd.DataFrame:
     """Records no city could be found for: reported with the reason, never guessed."""
@@ -163,6 +216,9 @@ def stage_source(con: Connection | None, source: Source, transport: Transport, *
     registry = read_registry(con)
     staged.conformed = run.conform(source, {name: o.valid for name, o in raw.items()}, registry,
                                    log=log)
+    if breach := unresolved_breach(staged.records_unresolved, staged.records_to_resolve,
+                                   unresolved_limit(source)):
+        raise SourceFailed(breach, unresolved(staged.conformed))
     contracts = canonical_contracts(registry, staged.conformed, store.network_ids(con))
     staged.canonical = run.validate("canonical", canonical_frames(staged.conformed), contracts,
                                     KEYS, limit, log=log)
@@ -180,12 +236,18 @@ def load_source(con: Connection, source: Source, transport: Transport, flow_run_
             staged = stage_source(con, source, transport, log=log, run=run)
             counts = run.load(con, source, staged.extracted, staged.canonical, load_id, log=log)
         rejected = staged.rejected()
+        held = store.facts_held_by_table(con, source_id)
         report = LoadReport(
             source_id, load_id, "success",
             rows_read=sum(o.rows_read for o in staged.raw.values()),
-            rows_loaded=store.facts_held(con, source_id),
+            rows_loaded=sum(held.values()),
             rows_changed=counts.changed,
             rows_rejected=staged.rows_rejected,
+            held=held, rows_inserted=counts.inserted, rows_updated=counts.updated,
+            rows_deleted=counts.deleted,
+            records_unresolved=staged.records_unresolved,
+            records_to_resolve=staged.records_to_resolve,
+            unresolved_limit=unresolved_limit(source),
         )
     except Exception as error:  # a source's failure must not stop the others
         # the rows that made a source fail its policy are listed, though none is loaded
@@ -198,7 +260,7 @@ def load_source(con: Connection, source: Source, transport: Transport, flow_run_
     store.record_load(con, store.LoadRecord(
         report.load_id, flow_run_id, source_id, started, datetime.now(UTC), report.status,
         report.rows_read, report.rows_loaded, report.rows_changed, report.rows_rejected,
-        report.error), rejected)
+        report.error, report.records_unresolved, report.records_to_resolve), rejected)
     return report
 
 
@@ -227,13 +289,19 @@ def refresh_version(published: Path, sources: list[Source], transport: Transport
                 log.info("schema migrations applied: %s", ", ".join(ran))
             loads = [load_source(con, source, transport, flow_run_id, log=log, run=run)
                      for source in sources]
+            # after every load, so the flags and the scores see the measures
+            measured = run.measure_networks(con, flow_run_id=flow_run_id, log=log)
             run.flag_quality(con, config.quality, log=log)
             outcome = run.score(con, log=log)
             run.check_integrity(con, log=log)
-            version = record_publication(con, flow_run_id, "; ".join(r.line() for r in loads))
-            report = quality.report(con, [load.load_id for load in loads], datetime.now(UTC))
+            version = record_publication(con, flow_run_id, "; ".join(
+                [*(r.line() for r in loads), measured.line()]))
+            load_ids = [load.load_id for load in loads]
+            if measured.load_id is not None:
+                load_ids.append(measured.load_id)
+            report = quality.report(con, load_ids, datetime.now(UTC))
             checkpoint(con)
         finally:
             con.close()
     log.info("published version %d", version)
-    return RefreshSummary(str(published), version, loads, outcome, report)
+    return RefreshSummary(str(published), version, loads, outcome, report, measured)

@@ -1,8 +1,8 @@
 """The refresh flow: flows/pipeline.py orchestrated by Prefect.
 
 Every step of the pipeline runs as a Prefect task of its own name (extract, parse, validate,
-conform, load, flag_quality, score, check_integrity), logging to that task run, so a run's
-history shows where a source failed and how long each step took. The run leaves four
+conform, load, measure_networks, flag_quality, score, check_integrity), logging to that task
+run, so a run's history shows where a source failed and how long each step took. The run leaves four
 artifacts: the loads, a summary, and the data-quality report as a table and in Markdown.
 """
 
@@ -17,7 +17,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.pipeline import PLAIN, RefreshSummary, Steps, make_transport, refresh_version
-from flows.sources.catalog import build
+from flows.sources.catalog import chosen
 from warehouse import quality
 from warehouse.config import Config
 
@@ -44,10 +44,10 @@ def refresh(db: str, sources: list[str] | None = None, mirror: str | None = None
     hold credentials."""
     config = Config() if config is None else config
     logger = get_run_logger()
-    chosen = [build(name, config) for name in sources or config.refresh.sources]
+    chosen_sources = chosen(sources or config.refresh.sources, config)
     transport = make_transport(Path(db), mirror)
     try:
-        summary = refresh_version(Path(db), chosen, transport, config, runtime.flow_run.id,
+        summary = refresh_version(Path(db), chosen_sources, transport, config, runtime.flow_run.id,
                                   log=logger, run=TASKS)
     finally:
         transport.close()

@@ -7,20 +7,22 @@ takes a `log` (a logging.Logger, or Prefect's run logger) for what it has to say
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from logging import Logger, LoggerAdapter
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from flows import network_measures
 from flows.sources.base import Conformed, Extracted, Registry, Source
 from flows.transport import Transport
 from flows.validate import validate_frames
-from warehouse import integrity, quality, store
+from warehouse import integrity, measures, quality, store
 from warehouse.config import QualitySettings
 from warehouse.connect import Connection
 from warehouse.sync import SyncCounts
-from warehouse.validation import Outcome
+from warehouse.validation import Outcome, no_rejects
 
 if TYPE_CHECKING:
     from flows.scoring import ScoreOutcome
@@ -65,7 +67,7 @@ def load(con: Connection, source: Source, extracted: Extracted, canonical: dict[
         for replaced in store.take_over_registry(con, source_id):
             log.info("%s replaces %s as the city registry", source_id, replaced)
     # retrieved_at moves only when the data did (mark_retrieved); the contract leaves it out
-    store.write_source(con, source.meta.as_row(extracted.dataset_version, extracted.retrieved_at))
+    store.write_source(con, source.meta.as_row(extracted))
     inserted = updated = deleted = 0
     for table, outcome in canonical.items():
         got = store.write_table(con, table, outcome.valid, source_id, load_id)
@@ -80,21 +82,70 @@ def load(con: Connection, source: Source, extracted: Extracted, canonical: dict[
     return counts
 
 
+@dataclass(frozen=True)
+class MeasureCounts:
+    """What `measure_networks` stored: values by family, and the load that recorded it."""
+
+    load_id: int | None
+    by_family: dict[str, int]
+    changed: int
+
+    @property
+    def values(self) -> int:
+        return sum(self.by_family.values())
+
+    def line(self) -> str:
+        if self.load_id is None:
+            return "network measures: none (no links or memberships held)"
+        families = ", ".join(f"{family} {n:,}" for family, n in self.by_family.items())
+        return (f"{measures.SOURCE_ID}: {self.values:,} network measure values "
+                f"stored ({families or 'none'}), {self.changed:,} changed")
+
+
+def measure_networks(con: Connection, *, log: Log, flow_run_id: str | None = None
+                     ) -> MeasureCounts:
+    """Compute the network measures from every link and membership the staging warehouse
+    holds (whichever sources this refresh loaded) and store them as observations of the
+    derived source, recorded in `load` like a source's."""
+    source_id = measures.SOURCE_ID
+    started = datetime.now(UTC)
+    measured = network_measures.measure(con)
+    if not measured.families and not store.facts_held(con, source_id):
+        log.info("network measures: no links or memberships held, none computed")
+        return MeasureCounts(None, {}, 0)
+    load_id = store.next_load_id(con)
+    with store.transaction(con):
+        counts = measures.write(con, measured.source, measured.datasets, measured.indicators,
+                                measured.observations, load_id)
+        store.mark_retrieved(con, source_id, started, counts.changed > 0)
+    result = MeasureCounts(load_id, measured.values_by_family(), counts.changed)
+    store.record_load(con, store.LoadRecord(
+        load_id=load_id, flow_run_id=flow_run_id, source_id=source_id, started_at=started,
+        finished_at=datetime.now(UTC), status="success", rows_read=result.values,
+        rows_loaded=store.facts_held(con, source_id), rows_changed=counts.changed,
+        rows_rejected=0, error=None), no_rejects())
+    log.info("%s", result.line())
+    return result
+
+
 def flag_quality(con: Connection, thresholds: QualitySettings, *, log: Log) -> int:
     flags = quality.flag(con, datetime.now(UTC), thresholds)
     log.info("%d value(s) flagged for review (data-quality report)", flags)
     return flags
 
 
-def score(con: Connection, *, log: Log) -> ScoreOutcome:
+def score(con: Connection, *, log: Log) -> list[ScoreOutcome]:
+    """One score run per packaged framework, the headline first."""
     # the composite engine (scipy.stats) loads here: a dry run that never scores starts ~0.7 s
     # sooner
-    from flows.scoring import score_warehouse
+    from flows.scoring import score_all
 
-    outcome = score_warehouse(con)
-    log.info("scored %d cities (run %s%s)", outcome.cities, outcome.score_run_id,
-             ", unchanged" if outcome.reused else "")
-    return outcome
+    outcomes = score_all(con)
+    for outcome in outcomes:
+        log.info("scored %s", outcome.line())
+        for note in outcome.notes:
+            log.info("  %s: %s", outcome.framework_id, note)
+    return outcomes
 
 
 def check_integrity(con: Connection, *, log: Log) -> None:

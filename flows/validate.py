@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from flows.sources.base import Conformed, Registry
+from flows.sources.base import Conformed, Registry, Source
+from warehouse.config import DEFAULT_MAX_UNRESOLVED_SHARE
 from warehouse.contracts import contracts
 from warehouse.tables import LOADED
 from warehouse.validation import Outcome, no_rejects, split_valid
@@ -48,6 +49,37 @@ def policy_breach(outcomes: dict[str, Outcome], limit: float) -> str | None:
             first = outcome.rejected.iloc[0]
             return (f"{outcome.rejected_rows:,} of {outcome.rows_read:,} {name} rows rejected "
                     f"(more than {limit:.0%}), e.g. {first['reason']}")
+    return None
+
+
+# Statuses of conformed.unresolved that found the city but not a usable value: rejected rows,
+# not unresolved ones.
+VALUE_PROBLEMS = frozenset({"no date", "unknown unit"})
+
+
+def unresolved_limit(source: Source) -> float:
+    """The share of its records a source may leave without a city: [sources.<id>]
+    max_unresolved_share, else the share its publisher's table states (publishers.toml, with
+    the reason), else DEFAULT_MAX_UNRESOLVED_SHARE."""
+    for stated in (source.settings.max_unresolved_share, source.meta.max_unresolved_share):
+        if stated is not None:
+            return stated
+    return DEFAULT_MAX_UNRESOLVED_SHARE
+
+
+def unresolved_text(unresolved: int, records: int, limit: float | None) -> str:
+    share = unresolved / records if records else 0.0
+    allowed = "" if limit is None else f", {limit:.0%} allowed"
+    return (f"{unresolved:,} of {records:,} records not tied to a city "
+            f"({share:.1%} unresolved{allowed})")
+
+
+def unresolved_breach(unresolved: int, records: int, limit: float) -> str | None:
+    """Why the source must load nothing, when more of its records found no city than `limit`:
+    the rows it would load would stand for too few of the places it lists."""
+    if records and unresolved / records > limit:
+        return (unresolved_text(unresolved, records, limit) + ": more than its limit "
+                "([sources.<id>] max_unresolved_share); nothing loaded")
     return None
 
 

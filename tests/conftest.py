@@ -8,6 +8,7 @@ API for the whole session (`prefect`), which every `citybench refresh` subproces
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -125,10 +126,18 @@ def citybench_bin() -> str:
 
 
 @pytest.fixture(scope="session")
-def published(tmp_path_factory, prefect) -> Path:
+def published(tmp_path_factory, request) -> Path:
     """A warehouse built by one real `citybench refresh` of the offline default (Prefect,
-    real DuckDB, atomic publishing): the end-to-end run the app and CLI tests read."""
-    db = tmp_path_factory.mktemp("warehouse") / "citybench.duckdb"
-    result = citybench("refresh", "--db", str(db), env=cli_env(prefect))
-    assert result.returncode == 0, result.stdout + result.stderr
+    real DuckDB, atomic publishing): the end-to-end run the app and CLI tests read, and copy
+    before they change anything. Built once for the whole run: the first test process to need
+    it builds it, the others (pytest-xdist workers) wait for it and read the same file."""
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, above each worker's
+    db = shared / "published" / "citybench.duckdb"
+    with (shared / "published.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not db.exists():
+            db.parent.mkdir(exist_ok=True)
+            prefect = request.getfixturevalue("prefect")
+            result = citybench("refresh", "--db", str(db), env=cli_env(prefect))
+            assert result.returncode == 0, result.stdout + result.stderr
     return db

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.ui import FRAMEWORK, HEADLINE
 from tests.app_fixtures import FAILED_LOAD_ERROR, INDICATORS, NEVER_LOADED, build_warehouse
 from tests.conftest import ROOT, query
 
@@ -50,40 +51,54 @@ def _texts(at) -> str:
     return "\n".join(parts)
 
 
+def _shown(db) -> str:
+    """The framework the Rankings page opens on: the headline, unless its run scored no city."""
+    scored = _one(db, "SELECT count(*) FROM score_run WHERE framework_id = ? AND cities > 0",
+                  (HEADLINE,))[0]
+    return HEADLINE if scored else "prominence"
+
+
 def test_rankings_show_the_top_city_with_freshness_and_attribution(published, monkeypatch):
     at = _app(published, monkeypatch)
+    framework = _shown(published)
+    assert at.selectbox(key="framework").value == framework
     top = _one(published, "SELECT c.name FROM score s JOIN city c USING (city_id) "
-                          "WHERE s.node_kind = 'index' AND s.rank = 1")[0]
+                          "WHERE s.node_kind = 'index' AND s.rank = 1 AND s.node_id = ?",
+               (framework,))[0]
     table = at.dataframe[0].value
     assert table.iloc[0]["name"] == top and table.iloc[0]["rank"] == 1
     assert list(table["rank"]) == sorted(table["rank"])
     version = _one(published, "SELECT max(version) FROM publication")[0]
     assert f"Published version {version}" in _texts(at)
-    assert "GeoNames (geonames.org), CC BY 4.0" in _texts(at)
+    credited = "World Urbanization Prospects" if framework == HEADLINE else "GeoNames"
+    assert credited in _texts(at)
     assert _chart_data(at)[0]["name"] == top
     # the chart carries its attribution, so an exported PNG still credits the data
-    assert "GeoNames" in json.dumps(_chart_specs(at)[0]["title"])
+    assert credited in json.dumps(_chart_specs(at)[0]["title"])
 
 
 def test_rankings_filter_to_a_continent(published, monkeypatch):
     at = _app(published, monkeypatch)
-    at.selectbox[0].set_value("AF").run()
+    at.selectbox(key="continent").set_value("AF").run()
     table = at.dataframe[0].value
     assert set(table["continent_name"]) == {"Africa"}
     expected = _one(published, """
         SELECT c.name FROM score s JOIN city c USING (city_id)
         JOIN country k ON k.iso2 = c.country_iso2
-        WHERE s.node_kind = 'index' AND k.continent = 'AF' AND s.rank_continent = 1""")[0]
+        WHERE s.node_kind = 'index' AND s.node_id = ? AND k.continent = 'AF'
+          AND s.rank_continent = 1""", (_shown(published),))[0]
     assert table.iloc[0]["name"] == expected
 
 
 def test_city_page_shows_ranks_among_all_country_and_continent(published, monkeypatch):
+    """Lagos, a UN agglomeration, is shown in the headline benchmark."""
     lagos = _one(published, "SELECT city_id FROM city WHERE name = ? AND country_iso2 = ?",
                  ("Lagos", "NG"))[0]
     at = _app(published, monkeypatch, "views/city.py", city=lagos)
     rank, rank_country, rank_continent, low, high = _one(
         published, "SELECT rank, rank_country, rank_continent, rank_low, rank_high FROM score "
-                   "WHERE city_id = ? AND node_kind = 'index'", (lagos,))
+                   "WHERE city_id = ? AND node_kind = 'index' AND node_id = ?",
+        (lagos, HEADLINE))
     assert low <= high
     assert f"lies between {low:,} and {high:,}" in " ".join(c.value for c in at.caption)
     metrics = [m.value for m in at.metric]
@@ -92,11 +107,25 @@ def test_city_page_shows_ranks_among_all_country_and_continent(published, monkey
     assert metrics[2].startswith(f"{rank_continent:,} of ")
     assert at.subheader[0].value == "Lagos, Nigeria"
     profile = at.dataframe[0].value
-    assert "Population" in set(profile["Measure"])
+    assert {"Air: cities served directly", "Twinning: partner cities"} <= set(profile["Measure"])
     assert _chart_specs(at)[0]["title"]["text"] == "Where Lagos stands"
     labels = {row["text"] for row in _chart_data(at) if row.get("text")}
     assert f"Lagos: rank {rank:,} of " in " ".join(labels)
 
+
+
+def test_a_city_outside_the_headline_is_ranked_by_prominence_and_says_so(published, monkeypatch):
+    """A town the UN does not list as an agglomeration has no headline rank: the page says so
+    and ranks it among every city of the registry."""
+    town = _one(published, """
+        SELECT city_id FROM city WHERE population < 100000 AND city_id NOT IN (
+            SELECT city_id FROM observation WHERE indicator_id = 'agglomeration_population')
+        ORDER BY population DESC LIMIT 1""")[0]
+    at = _app(published, monkeypatch, "views/city.py", city=town)
+    rank = _one(published, "SELECT rank FROM score WHERE city_id = ? AND node_kind = 'index' "
+                           "AND node_id = ?", (town, FRAMEWORK))[0]
+    assert at.metric[0].value.startswith(f"{rank:,} of ")
+    assert any("Outside the headline benchmark" in c.value for c in at.caption)
 
 def test_city_page_matches_independently_computed_ranks_and_peer_groups(tmp_path, monkeypatch):
     """Every cell of the profile against ranks, percentiles and peer counts computed in Python."""
@@ -155,6 +184,35 @@ def test_sources_page_shows_a_failed_load_and_its_reason(tmp_path, monkeypatch):
     assert sorted(datasets["source_id"]) == ["geonames", "worldbank"]
     held = query(synthetic.path, "SELECT source_id, count(*) FROM observation GROUP BY ALL")
     assert dict(zip(datasets["source_id"], datasets["rows_held"], strict=True)) == dict(held)
+
+
+def test_population_figures_each_say_their_definition_and_frozen_data_says_since_when(
+        tmp_path, monkeypatch):
+    """München: GeoNames' figure beside the UN's urban agglomeration (a projection), each
+    labelled; a source its publisher no longer updates says since when, and the unresolved
+    share of its last load."""
+    synthetic = build_warehouse(tmp_path / "w.duckdb")
+    con = duckdb.connect(str(synthetic.path))
+    con.execute("INSERT INTO indicator (indicator_id, name, unit, direction, domain, "
+                "description, source_id) VALUES ('agglomeration_population', 'Urban "
+                "agglomeration population', 'persons', 1, 'demography', 'UN WUP', 'geonames')")
+    con.execute("INSERT INTO observation VALUES ('gn:2867714', 'agglomeration_population', "
+                "2025, 'geonames', 2000000, 'f', 3, 'geonames')")
+    con.execute("INSERT INTO observation VALUES ('gn:2867714', 'agglomeration_population', "
+                "2035, 'geonames', 2100000, 'f', 3, 'geonames')")  # beyond this year: not shown
+    con.execute("UPDATE source SET frozen_since = '2014-06' WHERE source_id = 'geonames'")
+    con.execute("UPDATE \"load\" SET records_unresolved = 12, records_to_resolve = 48 "
+                "WHERE load_id = 3")
+    con.close()
+    listed = query(synthetic.path, "SELECT population FROM city WHERE city_id = 'gn:2867714'")
+    at = _app(synthetic.path, monkeypatch, "views/city.py", city="gn:2867714")
+    caption = _texts(at)
+    assert (f"population {listed[0][0]:,} (GeoNames: the place as GeoNames lists it, undated)"
+            " · population 2,000,000 (UN WUP 2018: urban agglomeration, 2025, projection)"
+            in caption)
+    at = _app(synthetic.path, monkeypatch, "views/sources.py")
+    assert any("Not updated by its publisher since 2014-06" in w.value for w in at.warning)
+    assert "12 of 48 records not tied to a city (25.0%)" in _texts(at)
 
 
 def test_a_newly_published_version_is_shown_on_the_next_run(tmp_path, monkeypatch):

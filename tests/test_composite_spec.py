@@ -156,7 +156,7 @@ id = "y"
         (
             "indicators = []\n" + simple(),
             "city.toml: unknown key 'indicators'; known: aggregate, description, groups, id, "
-            "indicator, name",
+            "indicator, name, refresh",
         ),
         (simple().replace('id = "y"', 'id = "x"'), 'city.toml: indicator "x".id: defined twice'),
         (

@@ -10,7 +10,7 @@ import pytest
 
 from app.cli import main as app_main
 from flows.cli import main as flows_main
-from flows.sources.catalog import SOURCES, build, read_config
+from flows.sources.catalog import NAMES, SOURCES, build, read_config
 from flows.sources.un_wup import F12, F22
 from tests.conftest import citybench, cli_env
 from warehouse import config
@@ -31,7 +31,7 @@ def test_without_a_file_every_setting_has_its_default(tmp_path, monkeypatch):
     settings = read_config()
     assert settings.file is None
     assert settings.db() == config.DEFAULT_DB
-    assert settings.refresh.sources == ["geonames"]
+    assert settings.refresh.sources == ["starter"]
     assert (settings.quality.yoy_jump, settings.quality.robust_z,
             settings.quality.min_cities) == (0.5, 3.5, 10)
     assert build("user", settings).settings.files == []
@@ -90,7 +90,7 @@ REFUSED = [
      "[quality] min_cities: input should be a valid integer, found True"),
     ("[quality]\nz = 3\n", "[quality] z: unknown key; known: yoy_jump, robust_z, min_cities"),
     ("[refresh]\nsources = [\"nowhere\"]\n",
-     f"[refresh] sources: unknown source 'nowhere'; known: {KNOWN_SOURCES}"),
+     f"[refresh] sources: unknown source 'nowhere'; known: {', '.join(NAMES)}"),
     ("[refresh]\nsources = \"geonames\"\n",
      "[refresh] sources: input should be a valid list, found 'geonames'"),
     ("[sources.user]\nmax_rejected_share = \"lots\"\n",
@@ -100,7 +100,8 @@ REFUSED = [
     ("[sources.user]\nfiles = \"ours.csv\"\n",
      "[sources.user] files: input should be a valid list, found 'ours.csv'"),
     ("[sources.user]\nfile = [\"ours.csv\"]\n",
-     "[sources.user] file: unknown key; known: urls, max_rejected_share, files"),
+     "[sources.user] file: unknown key; known: urls, max_rejected_share, "
+     "max_unresolved_share, files"),
     ("[sources.nowhere]\nurls = {}\n",
      f"[sources.nowhere]: unknown source; known: {KNOWN_SOURCES}"),
     ("[sources.un-wup.urls]\n\"F99.xls\" = \"http://x.example/F99.xls\"\n",

@@ -1,13 +1,16 @@
-"""Network measures from the warehouse's network, membership and city_link tables, and the
-city page's Networks section, on a small warehouse whose figures are worked out by hand."""
+"""Network measures stored by the refresh's step (flows/steps.py measure_networks) from the
+warehouse's network, membership and city_link tables, and the city page's Networks section
+reading them, on a small warehouse whose figures are worked out by hand."""
 
 from __future__ import annotations
+
+import logging
 
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import networks
+from flows import steps
 from tests.app_fixtures import build_warehouse
 from tests.conftest import ROOT
 from warehouse import read_model
@@ -45,30 +48,46 @@ def warehouse(tmp_path_factory):
     for kind, a, b, weight, source in links:
         con.execute("INSERT INTO city_link VALUES (?, ?, ?, 2014, ?, ?, ?, 1)",
                     [kind, a, b, weight, source, f"{source}-test"])
+    steps.measure_networks(con, log=logging.getLogger("test"))
     con.close()
     return path
 
 
+def _values(db, city_id) -> dict[str, float]:
+    measures = read_model.network_measures(db, city_id)
+    return dict(zip(measures["indicator_id"], measures["value"], strict=True))
+
+
 def test_measures_by_hand(warehouse):
-    measures = networks.compute(warehouse)
-    firms = measures.firms.set_index("city_id")
-    assert firms["connectivity"].to_dict() == {BERLIN: 18, LONDON: 28, TOKYO: 16}
-    assert firms.loc[LONDON, ["rank", "cities", "tier"]].tolist() == [1, 3, "Alpha++"]
-    london = measures.air.loc[LONDON]
-    assert london[["partners", "weighted_degree", "countries", "continents"]].tolist() == [
-        3, 16, 3, 2]
-    assert london["international_share"] == 14 / 16
+    london = read_model.network_measures(warehouse, LONDON).set_index("indicator_id")
+    assert london.loc["firm_gnc", ["value", "rank", "cities"]].tolist() == [28, 1, 3]
+    assert _values(warehouse, BERLIN)["firm_gnc"] == 18
+    assert _values(warehouse, TOKYO)["firm_gnc"] == 16
+    assert london.loc["firm_tier", "value"] == 12  # Alpha++
+    assert london.loc[["air_destinations", "air_routes", "air_countries", "air_continents"],
+                      "value"].tolist() == [3, 16, 3, 2]
+    assert london.loc["air_share_abroad", "value"] == 14 / 16
     # London is on the shortest paths of 8 of the 10 pairs of the other five cities
-    assert measures.air["betweenness"].to_dict() == pytest.approx({
+    betweenness = {city: _values(warehouse, city)["air_betweenness"]
+                   for city in (LONDON, BERLIN, TOKYO, MANCHESTER, MUNICH, OSAKA)}
+    assert betweenness == pytest.approx({
         LONDON: 0.8, BERLIN: 0.4, TOKYO: 0.4, MANCHESTER: 0, MUNICH: 0, OSAKA: 0})
-    assert measures.air.loc[LONDON, "betweenness_rank"] == 1
-    assert measures.networks.loc[LONDON].tolist() == [2, 2, 3]  # memberships, partners, interlocks
-    assert measures.reach.loc["climactor:C40", ["cities", "countries", "continents"]].tolist() \
-        == [3, 3, 2]
-    assert measures.twinning.loc[LONDON, ["partners", "countries", "continents"]].tolist() == [
-        2, 2, 2]
-    partners = networks.strongest_air_partners(measures, LONDON, read_model.places(warehouse))
+    assert london.loc["air_betweenness", ["rank", "cities"]].tolist() == [1, 6]
+    assert london.loc[["network_memberships", "network_partners"], "value"].tolist() == [2, 2]
+    # twinned by two sources, each pair once
+    assert london.loc[["twin_partners", "twin_countries", "twin_continents"],
+                      "value"].tolist() == [2, 2, 2]
+    reach = read_model.network_reach(warehouse, LONDON).set_index("network")
+    assert reach.loc["C40", ["cities", "countries", "continents"]].tolist() == [3, 3, 2]
+    partners = read_model.air_partners(warehouse, LONDON)
     assert partners["name"].tolist() == ["Berlin", "Tokyo", "Manchester"]
+
+
+def test_a_city_without_an_input_has_no_measure_of_it(warehouse):
+    """Munich has air routes only: no twinning, membership or firm measure (absent, not 0)."""
+    assert set(_values(warehouse, MUNICH)) == {
+        "air_destinations", "air_routes", "air_share_abroad", "air_countries",
+        "air_continents", "air_betweenness", "air_eigenvector"}
 
 
 def test_the_city_page_shows_them(warehouse, monkeypatch):
@@ -80,12 +99,17 @@ def test_the_city_page_shows_them(warehouse, monkeypatch):
     assert not at.exception, at.exception
     assert "Networks" in [header.value for header in at.subheader]
     table = at.dataframe[1].value.set_index("Measure")
-    assert table.loc["Interlocking connectivity (gawc-test)"].tolist() == [
-        "28", "1 of 3 · 100% of the top · Alpha++"]
-    assert table.loc["Air: cities served directly"].tolist() == ["3", "1 of 6 cities with flights"]
-    assert table.loc["Air: routes abroad", "Value"] == "88%"
-    assert table.loc["City networks"].tolist() == ["2", "2 partner cities through them"]
-    assert table.loc["Twinned cities", "Value"] == "2"
+    assert table.loc["Interlocking connectivity (gawc-gawc-test, 2018)"].tolist() == [
+        "28", "1 of the 3 cities of its matrix · 100% of the top · Alpha++"]
+    assert table.loc["Air: cities served directly (2014)"].tolist() == [
+        "3", "1 of 6 cities with flights"]
+    assert table.loc["Air: routes abroad (2014)", "Value"] == "88%"
+    assert table.loc["City networks (2018)"].tolist() == ["2", "1 of 3 cities in city networks"]
+    assert table.loc["Twinned cities (2014)", "Value"] == "2"
+    captions = [caption.value for caption in at.caption]
+    assert any("OpenFlights' last snapshot" in caption for caption in captions)
+    assert any(caption.startswith("gawc-gawc-test: Interlocking connectivity among the 3 cities")
+               for caption in captions)
     reach = at.dataframe[2].value
     assert reach.set_index("network")["cities"].to_dict() == {"C40": 3, "Eurocities": 2}
     specs = [chart.proto.spec for chart in at.get("vega_lite_chart")]

@@ -66,7 +66,10 @@ def test_a_file_with_one_percent_bad_rows_loads_the_good_and_lists_the_bad(quara
     db, runs = quarantined
     summary, held, cities = runs["one_percent"]
     assert not summary.failed
-    assert summary.loads[0].line() == "user: 198 rows held, 200 rows changed, 2 rejected"
+    assert summary.loads[0].line() == (
+        "user: 198 held after this load (198 observations); 200 rows written in all its "
+        "tables (200 inserted, 0 updated, 0 deleted); 2 rows rejected (by the contracts, or a "
+        "value unusable); 0 of 200 records not tied to a city (0.0% unresolved, 100% allowed)")
     assert {city for city, _ in held} == set(cities) - {cities[17], cities[150]}
     load_id = query(db, "SELECT min(load_id) FROM \"load\" WHERE source_id = 'user'")[0][0]
     reasons = [r for (r,) in query(db, "SELECT reason FROM rejected WHERE load_id = ? "
@@ -98,7 +101,10 @@ def test_the_rejection_policy_is_set_per_source(quarantined, tmp_path):
     summary = refresh(copy, [_user_source(tmp_path, "max_rejected_share = 0.6\n")])
     # changed: the 99 even rows held before go, odd row 17 (bad the first time) comes, and
     # the file's dataset row is updated
-    assert summary.loads[0].line() == "user: 100 rows held, 101 rows changed, 100 rejected"
+    assert summary.loads[0].line() == (
+        "user: 100 held after this load (100 observations); 101 rows written in all its "
+        "tables (1 inserted, 1 updated, 99 deleted); 100 rows rejected (by the contracts, or a "
+        "value unusable); 0 of 200 records not tied to a city (0.0% unresolved, 100% allowed)")
 
 
 # --- checks that flag without rejecting -----------------------------------------------------
@@ -106,7 +112,9 @@ def test_the_rejection_policy_is_set_per_source(quarantined, tmp_path):
 def small(tmp_path):
     con = duckdb.connect(str(tmp_path / "q.duckdb"))
     migrate(con)
-    con.execute("INSERT INTO source VALUES ('pub', 'P', 'D', 'https://p', 'l', 'a', NULL, "
+    con.execute("INSERT INTO source (source_id, publisher, dataset, url, licence, attribution, "
+                "dataset_version, retrieved_at, cadence_days) "
+                "VALUES ('pub', 'P', 'D', 'https://p', 'l', 'a', NULL, "
                 "TIMESTAMPTZ '2024-01-01 00:00:00+00', 365), "
                 "('fresh', 'F', 'D', 'https://f', 'l', 'a', NULL, "
                 "TIMESTAMPTZ '2026-01-01 00:00:00+00', 365)")

@@ -9,6 +9,7 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
+from flows.sources.climactor_networks import C40, ICLEI, network_of
 from flows.sources.memberships import ROSTERS, ClimActor, network_names, read_roster, resolve_cities
 from tests.conftest import query
 from tests.source_fixtures import CLIMACTOR, needs_sample, sample_fixture
@@ -17,6 +18,15 @@ from warehouse.validation import split_valid
 
 pytestmark = needs_sample("climactor")
 SEPT2020, DEC2022 = ROSTERS
+# London's networks in ClimActor's two tables, each once: 13 (it was "in 19")
+LONDON_NETWORKS = {
+    "2050 Pathways Platform", C40, "C40 Clean Bus Declaration/Low emission vehicles",
+    "C40 Zero Waste Declaration", "CDP and Joint Research Centre reporting (EU)",
+    "CDP cities (climate disclosure)", "Carbon Neutral Cities Alliance",
+    "District Energy Accelerator", "Global Covenant of Mayors for Climate & Energy",
+    "Megacities Alliance for Water and Climate", "Net Zero Carbon Buildings Commitment",
+    "Race to Zero", "UNFCCC Global Climate Action portal (NAZCA)",
+}
 
 
 def _bytes(name: str) -> bytes:
@@ -96,6 +106,9 @@ def test_every_label_of_a_city_is_a_membership_or_an_unresolved_city(run):
     labelled = labels.assign(key=labels["dataset_id"] + " line " + labels["line"].astype(str),
                              network=labels["label"].map(network_names)).explode("network")
     labelled = labelled.dropna(subset=["network"])
+    read = labelled["network"].map(network_of)  # None: a database, not a network
+    labelled = labelled[read.notna()].assign(
+        network=read.dropna().str[0], period=read.dropna().str[1].fillna(SEPT2020.period))
     city_labels = labelled[labelled["key"].isin(cities.index)]
     assert len(labelled) > len(city_labels)  # regions' memberships are left out
     unresolved = set(conformed.unresolved["key"]) & set(cities.index)
@@ -104,27 +117,58 @@ def test_every_label_of_a_city_is_a_membership_or_an_unresolved_city(run):
     resolved = verdicts[verdicts["status"] == "matched"]
     assert set(city_labels["key"]) == (set(resolved.index) & set(city_labels["key"])) | unresolved
     expected = city_labels.merge(resolved[["city_id"]], left_on="key", right_index=True)
-    expected = set(zip("climactor:" + expected["network"], expected["city_id"], strict=True))
-    membership = conformed.membership[conformed.membership["period"] == SEPT2020.period]
-    assert set(zip(membership["network_id"], membership["city_id"], strict=True)) == expected
+    expected = set(zip("climactor:" + expected["network"], expected["city_id"],
+                       expected["period"].astype(int), strict=True))
+    membership = conformed.membership[conformed.membership["dataset_id"] == SEPT2020.dataset_id]
+    assert set(zip(membership["network_id"], membership["city_id"], membership["period"],
+                   strict=True)) == expected
     assert len(membership) == len(expected) > 5000
     assert set(conformed.membership["value"]) == {1.0}
     assert conformed.unresolved["reason"].str.len().gt(0).all()
 
 
-def test_networks_keep_their_published_names(run):
+def test_a_network_has_one_readable_name_and_its_editions_are_periods(run):
     conformed, registry = run.conformed, run.registry
     network = conformed.network.set_index("network_id")
-    assert {"climactor:C40Cities2019", "climactor:EuroCities", "climactor:NAZCA",
-            "climactor:ICLEI - Local Governments for Sustainability"} <= set(network.index)
+    assert {f"climactor:{C40}", "climactor:Eurocities",
+            "climactor:UNFCCC Global Climate Action portal (NAZCA)",
+            f"climactor:{ICLEI}"} <= set(network.index)
+    assert not network["name"].str.contains(r"(?:19|20)\d\d$").any()  # no edition in a name
+    assert not network["name"].str.startswith(("GCoM", "DDL")).any()
     assert set(network["kind"]) == {"city-network"}
     assert set(conformed.membership["network_id"]) <= set(network.index)
     members = conformed.membership
     athens = registry.cities[(registry.cities["name"] == "Athens")
                              & (registry.cities["country_iso2"] == "GR")]["city_id"].item()
     of_athens = members[members["city_id"] == athens]
-    assert {("climactor:C40Cities2019", 2020), ("climactor:C40Cities2022", 2022)} <= set(
+    assert {(f"climactor:{C40}", 2019), (f"climactor:{C40}", 2022)} <= set(
         zip(of_athens["network_id"], of_athens["period"], strict=True))
+
+
+def test_labels_read_as_a_network_and_an_edition():
+    assert network_of("C40Cities2019") == (C40, 2019)
+    assert network_of("C40") == (C40, None)  # no year: the release's year is the period
+    assert network_of("GCoMEuropeanCommission2021") == (
+        "Global Covenant of Mayors for Climate & Energy", 2021)
+    assert network_of("CDPCities2018-2019")[1] == network_of("CDPStates&Regions2018-19")[1] == 2019
+    assert network_of("ICLEI - Local Governments for Sustainability") == (ICLEI, None)
+    assert network_of("DDLNetZeroDB2020") is None  # a database ClimActor read, not a network
+    assert network_of("Sveriges Ekokommuner") == ("Sveriges Ekokommuner", None)
+    assert network_of("2050 Pathways Platform") == ("2050 Pathways Platform", None)
+
+
+def test_london_counts_each_network_once(run):
+    """London was 'in 19 city networks': C40Cities2019, C40Cities2022, GCoM2022,
+    GlobalCovenantofMayors2019, GCoMEuropeanCommission2021 ... each counted as a network."""
+    registry, members = run.registry, run.conformed.membership
+    london = registry.cities[(registry.cities["name"] == "London")
+                             & (registry.cities["country_iso2"] == "GB")]["city_id"].item()
+    mine = members[members["city_id"] == london]
+    names = set(mine["network_id"].str.removeprefix("climactor:"))
+    assert {C40, "Global Covenant of Mayors for Climate & Energy"} <= names
+    # C40 listed in 2019 and 2022, one network
+    assert set(mine.loc[mine["network_id"] == f"climactor:{C40}", "period"]) >= {2019, 2022}
+    assert names == LONDON_NETWORKS
 
 
 def test_c40_cities_are_loaded_or_reported(run):
@@ -136,8 +180,9 @@ def test_c40_cities_are_loaded_or_reported(run):
     keys = {f"{SEPT2020.dataset_id} line {i + 2}" for i in c40.index}  # line 1 is the header
     reported = keys & set(conformed.unresolved["key"])
     members = conformed.membership
-    loaded = members[(members["network_id"] == "climactor:C40Cities2019")
-                     & (members["period"] == SEPT2020.period)]
+    loaded = members[(members["network_id"] == f"climactor:{C40}")
+                     & (members["period"] == 2019)
+                     & (members["dataset_id"] == SEPT2020.dataset_id)]
     assert len(loaded) + len(reported) == 95
     assert len(loaded) >= 90
 
@@ -206,7 +251,7 @@ def test_the_load_over_http_holds_the_memberships(run):
     held = query(run.db, "SELECT period, count(*) FROM membership "
                          "WHERE source_id = 'climactor' GROUP BY period ORDER BY period")
     members = run.conformed.membership
-    assert held == [(r.period, int((members["period"] == r.period).sum())) for r in ROSTERS]
+    assert held == sorted(members.groupby("period").size().items())
     reported = query(run.db, "SELECT count(*) FROM rejected WHERE source_id = "
                              "'climactor' AND check_name LIKE 'resolve:%'")[0][0]
     assert reported == len(run.conformed.unresolved)

@@ -59,8 +59,9 @@ def test_every_pair_is_a_link_a_self_pair_a_repeat_or_reported(run):
     conformed = run.conformed
     note = conformed.notes[0]
     numbers = [int(n.replace(",", "")) for n in re.findall(r"(\d[\d,]*) ", note)]
-    total, links, itself, repeats, reported = numbers
-    assert total == len(run.parsed["pairs"]) == links + itself + repeats + reported
+    total, links, itself, repeats, reported, folded = numbers
+    assert total == len(run.parsed["pairs"]) == links + itself + repeats + reported + folded
+    assert folded > 100  # districts and suburbs folded into a city
     assert links == len(conformed.city_link) > 10_000
     assert reported == len(conformed.unresolved)
     assert itself >= 1 and repeats >= 1
@@ -93,6 +94,22 @@ def test_known_pairs(run):
     assert linked(("Tbilisi", "GE"), ("Kyiv", "UA"))
     # Nienburg twinned with Nienburg: both names resolve to one city, so no link, no report
     assert "twin_cities_raw.csv line 12171" not in set(run.conformed.unresolved["key"])
+
+
+def test_a_city_counts_its_own_twins_not_its_folded_districts(run):
+    """Paris had 216 twin cities: the registry folds its arrondissements and neighbours
+    (Alfortville, ...) into it, and their twins came along. Wikipedia's list for Paris names
+    one twin, Rome (twincities_raw.csv line 10504: 'Paris,France,Rome,Italy'); no other pair
+    of the file names Paris, France."""
+    paris, rome = _city(run.registry, "Paris", "FR"), _city(run.registry, "Rome", "IT")
+    links = run.conformed.city_link
+    mine = links[(links["city_a"] == paris) | (links["city_b"] == paris)]
+    partners = set(mine["city_a"]) | set(mine["city_b"]) - {paris}
+    pairs = run.parsed["pairs"]
+    named = pairs[((pairs["city1"] == "Paris") & (pairs["country1"] == "France"))
+                  | ((pairs["city2"] == "Paris") & (pairs["country2"] == "France"))]
+    assert named[["city2", "country2"]].values.tolist() == [["Rome", "Italy"]]
+    assert partners - {paris} == {rome}
 
 
 def test_unresolved_pairs_name_the_side_and_the_reason(run):

@@ -18,6 +18,7 @@ from flows.transport import HttpTransport, MirrorTransport, mirror_path
 from tests.conftest import SHARED, citybench, cli_env, query, refresh
 from tests.http_server import FileServer
 from tests.source_fixtures import PUBLISHED_FILES, every_published_file, make_mirror
+from warehouse.measures import SOURCE_ID as MEASURES
 
 pytestmark = pytest.mark.skipif(
     not (SHARED / "opendata").is_dir(), reason="../shared/opendata is absent"
@@ -46,17 +47,18 @@ def test_every_source_loads_through_the_mirror(through_mirror):
     db, result = through_mirror
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     statuses = dict(query(db, 'SELECT source_id, status FROM "load"'))
-    assert statuses == dict.fromkeys(ONLINE, "success")
+    # and the network measures computed from their links and memberships
+    assert statuses == dict.fromkeys([*ONLINE, MEASURES], "success")
     # every source that requests a file by default holds facts from it (user files are
     # listed in the config, none by default)
     held: dict[str, int] = {}
     for table in ("observation", "membership", "city_link"):
         for source_id, count in query(db, f"SELECT source_id, count(*) FROM {table} GROUP BY 1"):
             held[source_id] = held.get(source_id, 0) + count
-    assert set(held) == set(PUBLISHED_FILES), held
+    assert set(held) == {*PUBLISHED_FILES, MEASURES}, held
     assert all(count > 0 for count in held.values()), held
     for name in ONLINE:
-        assert f"  {name}: {held.get(name, 0):,} rows held" in result.stdout, name
+        assert f"  {name}: {held.get(name, 0):,} held after this load" in result.stdout, name
 
 
 def test_every_fact_keeps_its_provenance(through_mirror):
@@ -114,6 +116,6 @@ def test_garbage_from_publishers_fails_each_source_alone(mirror, registry_copy, 
         assert "\n" not in failed[name] and "Traceback" not in failed[name]
     statuses = dict(query(registry_copy, 'SELECT source_id, status FROM "load"'))
     assert statuses["geonames"] == statuses["user"] == "success"
-    assert summary.version == 1 and summary.score.cities > 0
+    assert summary.version == 1 and max(o.cities for o in summary.scores) > 0
     assert query(registry_copy, "SELECT count(*) FROM observation WHERE source_id <> "
                                 "'geonames'") == [(0,)]

@@ -38,10 +38,15 @@ from warehouse.redact import redact_text
 
 DEFAULT_DB = Path("data/citybench.duckdb")
 CONFIG_FILE = "citybench.toml"
-OFFLINE_DEFAULT = "geonames"
+# The starter snapshot packaged with citybench (flows/starter): needs no network
+OFFLINE_DEFAULT = "starter"
 # Above this share of rejected rows in any of its frames a source is judged broken and loads
 # nothing this run: a few bad rows are the publisher's slips, many mean the format changed.
 DEFAULT_MAX_REJECTED_SHARE = 0.05
+# Above this share of its records that no city is found for, a source loads nothing this run,
+# unless its publisher's table (flows/sources/publishers.toml) states another share with the
+# reason: sources listing places below the registry's 15,000 people miss many by design.
+DEFAULT_MAX_UNRESOLVED_SHARE = 0.10
 
 
 class ConfigError(ValueError):
@@ -79,6 +84,9 @@ class SourceSettings(Section):
     urls: dict[str, str] = Field(default_factory=dict)
     # 0 refuses any bad row; 1 loads whatever passes
     max_rejected_share: Annotated[float, Field(ge=0, le=1)] = DEFAULT_MAX_REJECTED_SHARE
+    # records no city is found for (None: the share the source states in publishers.toml,
+    # else DEFAULT_MAX_UNRESOLVED_SHARE)
+    max_unresolved_share: Annotated[float, Field(ge=0, le=1)] | None = None
     # the file these settings came from (None: defaults); paths in it are relative to it
     _file: Path | None = PrivateAttr(default=None)
 

@@ -11,7 +11,10 @@ that may well be right but deserve a look before anyone draws conclusions from t
   city would stand out);
 - break in series: the publisher's own flag b;
 - stale: a source not refreshed, or a dataset not updated by its publisher, within the
-  source's usual cadence.
+  source's usual cadence (cadence_days); a source its publisher no longer updates
+  (frozen_since, e.g. OpenFlights' routes since 2014-06) is always stale, and says since when.
+  Every source states one or the other in flows/sources/publishers.toml, but the users' own
+  files and the GeoNames package.
 
 Thresholds come from citybench.toml, [quality] (warehouse/config.py). The flags are recomputed
 over the whole warehouse by every refresh, so they always describe the data published beside
@@ -31,6 +34,9 @@ from warehouse.connect import Connection
 # How publishers state a last update: HTTP Last-Modified, ISO 8601 with or without time.
 _DATE_FORMATS = ["%a, %d %b %Y %H:%M:%S GMT", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S",
                  "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
+
+# How publishers.toml states frozen_since: a year, a month or a day.
+_FROZEN_FORMATS = ["%Y-%m-%d", "%Y-%m", "%Y"]
 
 
 _JUMPS = """
@@ -92,6 +98,12 @@ FROM (
     FROM dataset d JOIN source s USING (source_id)
 )
 WHERE cadence_days IS NOT NULL AND date_diff('day', updated, $as_of) > cadence_days
+UNION ALL
+SELECT source_id, 'stale', NULL, NULL, NULL, NULL, NULL,
+       printf('not updated by its publisher since %s (%d days ago): the publisher no longer '
+              || 'updates this data', frozen_since, date_diff('day', frozen, $as_of))
+FROM (SELECT *, try_strptime(frozen_since, $frozen_formats)::TIMESTAMPTZ AS frozen FROM source)
+WHERE frozen_since IS NOT NULL
 """
 
 
@@ -102,7 +114,8 @@ def flag(con: Connection, as_of: datetime, thresholds: QualitySettings) -> int:
         (_JUMPS, {"yoy_jump": thresholds.yoy_jump}),
         (_OUTLIERS, {"robust_z": thresholds.robust_z, "min_cities": thresholds.min_cities}),
         (_BREAKS, {}),
-        (_STALE, {"as_of": as_of, "formats": _DATE_FORMATS}),
+        (_STALE, {"as_of": as_of, "formats": _DATE_FORMATS,
+                  "frozen_formats": _FROZEN_FORMATS}),
     ]
     for query, parameters in checks:
         con.execute(f"INSERT INTO quality_flag {query}", parameters)  # our own SQL text
@@ -139,11 +152,12 @@ def flags_by_check(con: Connection) -> pd.DataFrame:
 
 
 def freshness(con: Connection, as_of: datetime) -> pd.DataFrame:
-    """Per source: when its data was fetched, how old that is, its cadence, whether stale."""
+    """Per source: when its data was fetched, how old that is, its cadence (or since when its
+    publisher no longer updates it), whether stale."""
     return con.execute(
         """
         SELECT s.source_id, s.retrieved_at, date_diff('day', s.retrieved_at, $as_of) AS age_days,
-               s.cadence_days,
+               s.cadence_days, s.frozen_since,
                EXISTS (SELECT 1 FROM quality_flag f
                        WHERE f.source_id = s.source_id AND f.check_name = 'stale') AS stale
         FROM source s ORDER BY s.source_id

@@ -17,7 +17,7 @@ from typing import Literal
 
 import pandas as pd
 
-from warehouse import quality
+from warehouse import measures, quality
 from warehouse.connect import Connection, open_read_only
 
 CONTINENTS = {
@@ -101,9 +101,11 @@ def sources(db: Path) -> pd.DataFrame:
         )
         SELECT ids.source_id, coalesce(s.publisher, ids.source_id) AS publisher,
                coalesce(s.dataset, 'never loaded') AS dataset, s.url, s.licence, s.attribution,
-               s.dataset_version, s.retrieved_at, ok.last_success_at,
+               s.dataset_version, s.retrieved_at, s.snapshot, s.cadence_days, s.frozen_since,
+               ok.last_success_at,
                l.started_at AS last_attempt_at, l.status AS last_status, l.error AS last_error,
-               l.rows_read, l.rows_loaded, l.rows_changed, l.rows_rejected
+               l.rows_read, l.rows_loaded, l.rows_changed, l.rows_rejected,
+               l.records_unresolved, l.records_to_resolve
         -- a source whose first load failed has no `source` row yet, only its failed load
         FROM (SELECT source_id FROM source UNION SELECT source_id FROM "load") ids
         LEFT JOIN source s USING (source_id)
@@ -134,7 +136,8 @@ def loads(db: Path, limit: int = 50) -> pd.DataFrame:
     """The most recent loads of every source, newest first."""
     return _frame(db, """
         SELECT l.load_id, l.source_id, s.publisher, l.started_at, l.finished_at, l.status,
-               l.rows_read, l.rows_loaded, l.rows_changed, l.rows_rejected, l.error
+               l.rows_read, l.rows_loaded, l.rows_changed, l.rows_rejected,
+               l.records_unresolved, l.records_to_resolve, l.error
         FROM "load" l LEFT JOIN source s USING (source_id)
         ORDER BY l.started_at DESC, l.load_id DESC
         LIMIT $limit
@@ -221,6 +224,22 @@ def frameworks(db: Path) -> pd.DataFrame:
     """)
 
 
+def methodology(db: Path, framework: str) -> dict[str, str | None]:
+    """The current run's methodology text and notes (what entered, what was left out and why);
+    None each for a run recorded before runs kept them, or a framework never scored."""
+    with _connect(db) as con:
+        kept = {row[0] for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'score_run'"
+        ).fetchall()}
+        if not {"methodology", "notes"} <= kept:
+            return {"methodology": None, "notes": None}
+        row = con.execute(f"""
+            WITH {_LATEST_RUN}
+            SELECT methodology, notes FROM score_run JOIN run USING (score_run_id)
+        """, {"framework": framework}).fetchone()
+    return {"methodology": row[0] if row else None, "notes": row[1] if row else None}
+
+
 def countries(db: Path) -> pd.DataFrame:
     """Countries that have cities, for the filters."""
     frame = _frame(db, """
@@ -301,6 +320,35 @@ def city(db: Path, city_id: str) -> pd.DataFrame:
     return _city_labels(frame)
 
 
+# Every population figure a source gives a city, and the definition it counts: they differ
+# by millions (Tokyo: 9.7 M in the 23 wards as GeoNames lists it, 37 M in the UN's urban
+# agglomeration), so none is shown without its definition.
+POPULATIONS = {
+    "population": "GeoNames: the place as GeoNames lists it",
+    "agglomeration_population": "UN WUP 2018: urban agglomeration",
+    "eurostat_de1001v": "Eurostat: city (municipalities, LAU)",
+    "fua_population": "OECD: functional urban area",
+    "wikidata_population": "Wikidata: as stated there",
+}
+
+
+def populations(db: Path, city_id: str) -> pd.DataFrame:
+    """The city's latest population figure of each definition held (a projection only where
+    no later estimate is; never beyond this year), in the order of POPULATIONS."""
+    frame = _frame(db, """
+        SELECT indicator_id, arg_max(value, period) AS value, max(period) AS period,
+               arg_max(coalesce(contains(flag, 'f'), false), period) AS projected
+        FROM observation
+        WHERE city_id = $city AND list_contains($ids, indicator_id)
+          AND period <= year(current_date)
+        GROUP BY indicator_id
+    """, {"city": city_id, "ids": list(POPULATIONS)})
+    frame["definition"] = frame["indicator_id"].map(POPULATIONS)
+    order = {indicator: n for n, indicator in enumerate(POPULATIONS)}
+    return frame.sort_values("indicator_id", key=lambda ids: ids.map(order)).reset_index(
+        drop=True)
+
+
 def profile(db: Path, framework: str, city_id: str) -> pd.DataFrame:
     """The city's index and indicators in the current run, with the size of each peer group.
 
@@ -366,27 +414,67 @@ def distribution(db: Path, framework: str, measure: Measure = "normalised",
 # --- networks: firms, city networks, air routes, twinning ------------------------------------
 
 
-def places(db: Path) -> pd.DataFrame:
-    """Every city's name, country and continent, by city id (for the networks' reach)."""
+def network_measures(db: Path, city_id: str) -> pd.DataFrame:
+    """The city's stored network measures (the refresh computes them: flows/network_measures.py),
+    each with its indicator's name, unit and description, the dataset it belongs to, and its
+    rank among the cities measured in the same dataset and period (1 = highest; a firm
+    matrix's cities are ranked among themselves)."""
     return _frame(db, """
-        SELECT c.city_id, c.name, c.country_iso2 AS country, co.continent
-        FROM city c JOIN country co ON co.iso2 = c.country_iso2
-    """).set_index("city_id")
+        WITH mine AS (
+            SELECT indicator_id, dataset_id, period FROM observation
+            WHERE source_id = $source AND city_id = $city
+        ),
+        ranked AS (
+            SELECT o.city_id, o.indicator_id, o.dataset_id, o.period, o.value,
+                   rank() OVER (PARTITION BY o.indicator_id, o.dataset_id, o.period
+                                ORDER BY o.value DESC) AS rank,
+                   count(*) OVER (PARTITION BY o.indicator_id, o.dataset_id, o.period)
+                       AS cities
+            FROM observation o JOIN mine USING (indicator_id, dataset_id, period)
+            WHERE o.source_id = $source
+        )
+        SELECT r.indicator_id, i.name, i.unit, i.description, r.dataset_id,
+               d.title AS dataset, r.period, r.value, r.rank, r.cities
+        FROM ranked r
+        JOIN indicator i USING (indicator_id)
+        JOIN dataset d ON d.source_id = $source AND d.dataset_id = r.dataset_id
+        WHERE r.city_id = $city
+        ORDER BY r.dataset_id, r.indicator_id
+    """, {"source": measures.SOURCE_ID, "city": city_id})
 
 
-def memberships(db: Path) -> pd.DataFrame:
-    """Who is in each organisation (firms with their service values, city networks with 1)."""
+def network_reach(db: Path, city_id: str) -> pd.DataFrame:
+    """The city networks the city is listed in, each once by name: how many cities,
+    countries and continents its members are in, and the years of the lists."""
     return _frame(db, """
-        SELECT m.network_id, n.name AS network, n.kind, n.sector, m.city_id, m.period,
-               m.value, m.source_id, m.dataset_id
-        FROM membership m JOIN network n USING (network_id)
-    """)
+        WITH mine AS (
+            SELECT DISTINCT n.name FROM membership m JOIN network n USING (network_id)
+            WHERE n.kind = 'city-network' AND m.city_id = $city
+        )
+        SELECT n.name AS network, count(DISTINCT m.city_id) AS cities,
+               count(DISTINCT c.country_iso2) AS countries,
+               count(DISTINCT co.continent) AS continents,
+               string_agg(DISTINCT m.period::VARCHAR, ', ' ORDER BY m.period::VARCHAR)
+                   AS listed
+        FROM membership m JOIN network n USING (network_id) JOIN mine USING (name)
+        JOIN city c USING (city_id) JOIN country co ON co.iso2 = c.country_iso2
+        GROUP BY n.name
+        ORDER BY cities DESC, network
+    """, {"city": city_id})
 
 
-def city_links(db: Path, kind: str) -> pd.DataFrame:
-    """Links of one kind ('air-route', 'twinning'), each pair once: the strongest weight any
-    source and period gives it."""
+def air_partners(db: Path, city_id: str, top: int = 10) -> pd.DataFrame:
+    """The cities with the most airline routes to this one: name, country, routes."""
     return _frame(db, """
-        SELECT city_a, city_b, max(weight) AS weight FROM city_link
-        WHERE kind = $kind GROUP BY city_a, city_b ORDER BY city_a, city_b
-    """, {"kind": kind})
+        WITH mine AS (
+            SELECT CASE WHEN city_a = $city THEN city_b ELSE city_a END AS city_id,
+                   max(weight) AS routes
+            FROM city_link
+            WHERE kind = 'air-route' AND (city_a = $city OR city_b = $city)
+            GROUP BY ALL
+        )
+        SELECT m.city_id, c.name, c.country_iso2 AS country, m.routes
+        FROM mine m JOIN city c USING (city_id)
+        ORDER BY m.routes DESC, c.name
+        LIMIT $top
+    """, {"city": city_id, "top": top})

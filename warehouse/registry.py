@@ -15,7 +15,9 @@ class Registry:
     """The canonical cities a source's records resolve to, as the staging warehouse has them."""
 
     cities: pd.DataFrame  # city_id, name, country_iso2, latitude, longitude, population
-    aliases: pd.DataFrame  # alias, city_id (names only)
+    # alias, city_id (names only); folded: the name is a district's or suburb's the registry
+    # folded into the city, not one of the city's own names
+    aliases: pd.DataFrame
     countries: pd.DataFrame  # iso2, iso3, iso_numeric, name
     # crosswalks of codes held so far (GeoNames ids of folded districts, Eurostat codes, ...):
     # scheme, alias, city_id, confidence
@@ -37,7 +39,10 @@ def read_registry(con: Connection) -> Registry:
             "SELECT city_id, name, country_iso2, latitude, longitude, population "
             "FROM city ORDER BY city_id"
         ).df(),
-        aliases=con.execute("SELECT alias, city_id FROM city_alias WHERE scheme = 'name'").df(),
+        aliases=con.execute(
+            "SELECT alias, city_id, method = 'district-fold' AS folded FROM city_alias "
+            "WHERE scheme = 'name'"
+        ).df(),
         countries=con.execute("SELECT iso2, iso3, iso_numeric, name FROM country").df(),
         codes=con.execute(
             "SELECT scheme, alias, city_id, confidence FROM city_alias WHERE scheme <> 'name'"

@@ -7,6 +7,8 @@ the staging file before publishing (integrity.py): that needs the other tables, 
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -27,6 +29,10 @@ class SourceTable(pa.DataFrameModel):
     attribution: Series[str] = pa.Field(str_length={"min_value": 1})
     dataset_version: Series[str] = pa.Field(nullable=True)
     cadence_days: Series[pd.Int64Dtype] = pa.Field(gt=0, nullable=True)
+    snapshot: Series[str] = pa.Field(nullable=True)  # the starter snapshot's version, if from it
+    # the publisher's last update of a dataset it no longer updates; absent from a derived
+    # source's row (the network measures)
+    frozen_since: Optional[Series[str]] = pa.Field(nullable=True)  # noqa: UP045 (pandera)
 
     class Config:
         strict = "filter"
@@ -182,6 +188,8 @@ class ScoreRunTable(pa.DataFrameModel):
     method_hash: Series[str] = pa.Field(str_fullmatch=r"[0-9a-f]{64}")
     input_hash: Series[str] = pa.Field(str_fullmatch=r"[0-9a-f]{64}")
     cities: Series[int] = pa.Field(ge=0)
+    methodology: Series[str] = pa.Field(nullable=True)
+    notes: Series[str] = pa.Field(nullable=True)
 
     class Config:
         strict = False  # created_at is stamped as it is written

@@ -39,6 +39,26 @@ def latest_values(con: Connection, indicator_ids: list[str]) -> pd.DataFrame:
     return wide.reindex(columns=indicator_ids).join(groups, how="inner").sort_index()
 
 
+def cities_with(con: Connection, indicator_id: str, source_id: str) -> list[str]:
+    """The cities with any observation of this indicator from this source (a framework's
+    universe, e.g. the agglomerations UN WUP lists)."""
+    return [row[0] for row in con.execute(
+        "SELECT DISTINCT city_id FROM observation WHERE indicator_id = ? AND source_id = ? "
+        "ORDER BY city_id", [indicator_id, source_id],
+    ).fetchall()]
+
+
+def values_in(con: Connection, indicator_id: str, period: int) -> pd.Series:
+    """Each city's value of this indicator in this period (the highest, should two sources
+    give one), by city_id."""
+    frame = con.execute(
+        "SELECT city_id, max(value) AS value FROM observation "
+        "WHERE indicator_id = ? AND period = ? GROUP BY city_id",
+        [indicator_id, period],
+    ).df()
+    return frame.set_index("city_id")["value"]
+
+
 def has_score_run(con: Connection, score_run_id: str) -> bool:
     return con.execute(
         "SELECT 1 FROM score_run WHERE score_run_id = ?", [score_run_id]).fetchone() is not None

@@ -12,7 +12,10 @@ from warehouse.connect import open_read_only
 
 def source_status(db: Path) -> tuple[tuple | None, list[tuple]]:
     """For `citybench status`: the published version (number, time) and, per source, its last
-    successful refresh, rows held, last run's status, error and time, and data vintage."""
+    successful refresh, rows held, last run's status, error and time, data vintage, the starter
+    snapshot's version when its values are the snapshot's, when its data were retrieved, the
+    publisher's cadence (or since when it no longer updates the data), and of its last
+    successful load the records no city was found for, of how many."""
     con = open_read_only(db)
     try:
         con.execute("SET TimeZone = 'UTC'")  # stored with their zone, shown in UTC
@@ -31,7 +34,7 @@ WITH last_run AS (
            max(finished_at) AS last_run_at
     FROM "load" GROUP BY source_id
 ), last_success AS (
-    SELECT source_id, max(finished_at) AS refreshed_at FROM "load"
+    SELECT source_id, max(finished_at) AS refreshed_at, max(load_id) AS load_id FROM "load"
     WHERE status = 'success' GROUP BY source_id
 ), held AS (
     -- a source's facts: observations, memberships in networks, links between cities
@@ -41,12 +44,14 @@ WITH last_run AS (
     ) GROUP BY source_id
 )
 SELECT ids.source_id, ls.refreshed_at, coalesce(h.observations, 0), r.last_status,
-       r.last_error, r.last_run_at, s.dataset_version
+       r.last_error, r.last_run_at, s.dataset_version, s.snapshot, s.retrieved_at,
+       s.cadence_days, s.frozen_since, lo.records_unresolved, lo.records_to_resolve
 -- a source that has never loaded has no row in `source` yet, only failed loads
 FROM (SELECT source_id FROM source UNION SELECT source_id FROM "load") ids
 LEFT JOIN source s USING (source_id)
 LEFT JOIN last_run r USING (source_id)
 LEFT JOIN last_success ls USING (source_id)
+LEFT JOIN "load" lo ON lo.load_id = ls.load_id
 LEFT JOIN held h USING (source_id)
 ORDER BY ids.source_id
 """

@@ -36,6 +36,8 @@ class LoadRecord:
     rows_changed: int
     rows_rejected: int
     error: str | None
+    records_unresolved: int | None = None  # source records no city was found for
+    records_to_resolve: int | None = None  # of the records the source tried to tie to one
 
 
 @contextmanager
@@ -123,11 +125,15 @@ def drop_facts_of_vanished_cities(con: Connection) -> dict[str, int]:
 
 
 def facts_held(con: Connection, source_id: str) -> int:
-    """Observations, memberships and links the source holds in the warehouse."""
-    return sum(
-        con.execute(f"SELECT count(*) FROM {table} WHERE source_id = ?", [source_id]).fetchone()[0]
-        for table in FACTS
-    )
+    """Observations, memberships and links the source holds in the warehouse: its rows held,
+    as `citybench status` and the Sources page count them."""
+    return sum(facts_held_by_table(con, source_id).values())
+
+
+def facts_held_by_table(con: Connection, source_id: str) -> dict[str, int]:
+    return {table: con.execute(f"SELECT count(*) FROM {table} WHERE source_id = ?",
+                               [source_id]).fetchone()[0]
+            for table in FACTS}
 
 
 def record_load(con: Connection, load: LoadRecord, rejected: pd.DataFrame) -> None:

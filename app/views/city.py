@@ -8,58 +8,51 @@ from warehouse import read_model
 
 
 def network_section(snap: reads.Snapshot, city_id: str, name: str) -> None:
-    """Relational measures: firms' interlocks, air routes, city networks, twinning."""
-    measures = reads.network_measures(snap)
+    """Relational measures as the refresh stored them: firms' interlocks, air routes, city
+    networks, twinning."""
+    measures = reads.network_measures(snap, city_id)
     st.subheader("Networks")
-
-    def of(frame: pd.DataFrame):
-        return frame.loc[city_id] if city_id in frame.index else None
-
-    air, twins, member = of(measures.air), of(measures.twinning), of(measures.networks)
-    rows = []
-    for row in measures.firms[measures.firms["city_id"] == city_id].itertuples():
-        rows.append((f"Interlocking connectivity ({row.dataset_id})", f"{row.connectivity:,.0f}",
-                     f"{row.rank:,} of {row.cities:,} · {row.share:.0%} of the top · "
-                     f"{row.tier or 'no tier'}"))
-    if air is not None:
-        among = f"of {len(measures.air):,} cities with flights"
-        rows += [
-            ("Air: cities served directly", f"{air['partners']:,.0f}",
-             f"{int(air['partners_rank']):,} {among}"),
-            ("Air: airline routes", f"{air['weighted_degree']:,.0f}",
-             f"{int(air['weighted_degree_rank']):,} {among}"),
-            ("Air: countries and continents reached",
-             f"{air['countries']:,.0f} and {air['continents']:,.0f}", ""),
-            ("Air: routes abroad", f"{air['international_share']:.0%}", ""),
-            ("Air: betweenness", f"{air['betweenness']:.4f}",
-             f"{int(air['betweenness_rank']):,} {among}"),
-            ("Air: eigenvector centrality", f"{air['eigenvector']:.3f}",
-             f"{int(air['eigenvector_rank']):,} {among}"),
-        ]
-    if member is not None:
-        rows += [("City networks", f"{member['memberships']:,.0f}",
-                  f"{member['partners']:,.0f} partner cities through them")]
-    if twins is not None:
-        rows += [("Twinned cities", f"{twins['partners']:,.0f}",
-                  f"in {twins['countries']:,.0f} countries, {twins['continents']:,.0f} "
-                  f"continents · {int(twins['partners_rank']):,} of {len(measures.twinning):,}")]
-    if not rows:
+    if measures.empty:
         st.caption("No firm, air, city-network or twinning data for this city.")
         return
-    st.dataframe(pd.DataFrame(rows, columns=["Measure", "Value", "Rank"]), hide_index=True,
-                 width="stretch")
-    members = reads.memberships(snap)
-    mine = measures.reach.loc[measures.reach.index.isin(
-        members.loc[members["city_id"] == city_id, "network_id"])]
-    if len(mine):
-        st.caption("Reach of its city networks")
-        st.dataframe(mine[["network", "cities", "countries", "continents"]]
-                     .sort_values("cities", ascending=False), hide_index=True, width="stretch")
-    if air is not None:
-        places = reads.places(snap)
-        st.altair_chart(charts.strongest_links(
-            networks.strongest_air_partners(measures, city_id, places), name,
-            reads.attributions(snap)), width="stretch")
+    st.dataframe(networks.measure_rows(measures), hide_index=True, width="stretch")
+    notes = networks.matrices(measures)
+    if measures["indicator_id"].str.startswith("air_").any():
+        notes.append(networks.AIR_NOTE)
+    for note in notes:
+        st.caption(note)
+    reach = reads.network_reach(snap, city_id)
+    if len(reach):
+        st.caption("Reach of its city networks (each counted once; the years it is listed)")
+        st.dataframe(reach, hide_index=True, width="stretch")
+    partners = reads.air_partners(snap, city_id)
+    if len(partners):
+        st.altair_chart(charts.strongest_links(partners, name, reads.attributions(snap)),
+                        width="stretch")
+
+
+def population_lines(figures: pd.DataFrame, listed) -> list[str]:
+    """Each population figure with the definition it counts: GeoNames' first, then the UN's
+    urban agglomeration and the others the warehouse holds."""
+    # GeoNames dates no population: its period is the year it was loaded
+    lines = [f"population {int(row.value):,} ({row.definition}, "
+             + ("undated)" if row.indicator_id == "population"
+                else f"{row.period}" + (", projection)" if row.projected else ")"))
+             for row in figures.itertuples() if pd.notna(row.value)]
+    if pd.notna(listed) and (figures.empty or figures["indicator_id"].iloc[0] != "population"):
+        lines.insert(0, f"population {int(listed):,} (GeoNames: the place as GeoNames lists it)")
+    return lines
+
+
+def _ranked_profile(snap, city_id: str) -> tuple[str, pd.DataFrame]:
+    """The city's scores in the headline benchmark, or, for a city it does not rank, in the
+    framework every city of the registry has (ui.FRAMEWORK)."""
+    profile = reads.profile(snap, ui.HEADLINE, city_id)
+    index = profile[profile["node_kind"] == "index"]
+    if len(index) and index["rank"].notna().all():
+        return ui.HEADLINE, profile
+    return ui.FRAMEWORK, reads.profile(snap, ui.FRAMEWORK, city_id)
+
 
 st.title("City profile")
 snap = ui.published()
@@ -83,16 +76,20 @@ if snap is not None:
     st.query_params["city"] = city_id
 
     city = reads.city(snap, city_id).iloc[0]
-    profile = reads.profile(snap, ui.FRAMEWORK, city_id)
+    framework, profile = _ranked_profile(snap, city_id)
     st.subheader(f"{city['name']}, {city['country']}")
     st.caption(f"{read_model.CONTINENTS.get(city['continent'], city['continent'])} · "
-               f"population {int(city['population']):,}"
+               + " · ".join(population_lines(reads.populations(snap, city_id),
+                                             city["population"]))
                + (" · national capital" if city["is_capital"] else ""))
     if profile.empty:
         st.info("This city has no scores in the current run.")
         st.stop()
 
     index = profile[profile["node_kind"] == "index"].iloc[0]
+    if framework != ui.HEADLINE:
+        st.caption(f"Outside the headline benchmark's cities (the UN's agglomerations of "
+                   f"300,000+, ranked on every dimension): ranked by the {index['label']}.")
     cols = st.columns(3)
     for col, scope, suffix in ((cols[0], "all cities", ""),
                                (cols[1], f"cities of {city['country']}", "_country"),
@@ -139,10 +136,11 @@ if snap is not None:
     measure = st.radio("Chart position by", ["percentile", "normalised"], horizontal=True,
                        format_func={"percentile": "percentile", "normalised": "normalised value"}
                        .get)
-    distribution = reads.distribution(snap, ui.FRAMEWORK, measure)
+    distribution = reads.distribution(snap, framework, measure)
     st.altair_chart(
         charts.where_city_stands(distribution, profile, city["name"], measure,
-                                 reads.attributions(snap, ui.FRAMEWORK)),
+                                 reads.attributions(snap, framework)),
         width="stretch")
     network_section(snap, city_id, city["name"])
-    ui.attribution_footer(snap, ui.FRAMEWORK)
+    ui.attribution_footer(snap, framework)
+

@@ -6,6 +6,24 @@ import streamlit as st
 
 from app import reads, ui
 
+
+def _unresolved_shares(sources) -> None:
+    """Per source, the records of its last load that no city was found for."""
+    judged = sources[sources["records_to_resolve"].fillna(0) > 0]
+    if judged.empty:
+        return
+    st.subheader("Records with no city")
+    st.caption("Of the records each source's last load tried to tie to a city, those no city "
+               "was found for (not loaded): judged against the source's max_unresolved_share.")
+    st.dataframe(
+        judged.assign(share=judged["records_unresolved"] / judged["records_to_resolve"])[
+            ["source_id", "records_unresolved", "records_to_resolve", "share"]],
+        hide_index=True, width="stretch", column_config={
+            "source_id": "Source", "records_unresolved": "Records with no city",
+            "records_to_resolve": "Records read",
+            "share": st.column_config.NumberColumn("Unresolved", format="percent")})
+
+
 st.title("Data quality")
 snap = ui.published()
 if snap is not None:
@@ -24,10 +42,15 @@ if snap is not None:
     )
 
     st.subheader("Rejected rows")
-    st.caption("Rows that broke a source's contract and were not loaded, in each source's "
-               "latest load. A source whose share of rejected rows passes its limit "
-               "(5% unless citybench.toml says otherwise) loads nothing and keeps its "
-               "previous data.")
+    st.caption("Rows that broke a source's contract, and source records no city was found "
+               "for ('resolve: ...'), in each source's latest load; none is loaded. Two limits, "
+               "each judged on its own: a source whose share of rows rejected by a contract "
+               "passes 5% in any of its frames (`[sources.<id>] max_rejected_share`), or whose "
+               "share of records with no city passes its stated limit (10%, or the share its "
+               "entry in flows/sources/publishers.toml states with the reason, see the README; "
+               "`[sources.<id>] max_unresolved_share`), fails: it loads nothing and keeps its "
+               "previous data. 'Records with no city' below gives each source's unresolved "
+               "share.")
     if rejected.empty:
         st.success("No row was rejected.")
     else:
@@ -70,11 +93,13 @@ if snap is not None:
                          "indicator": "Indicator", "dataset_id": "Dataset", "period": "Year",
                          "value": "Value", "detail": "Why"})
 
+    _unresolved_shares(reads.sources(snap))
+
     st.subheader("Freshness")
     st.dataframe(fresh, hide_index=True, width="stretch", column_config={
         "source_id": "Source",
         "retrieved_at": st.column_config.DatetimeColumn(
             "Data fetched", format="YYYY-MM-DD HH:mm [UTC]"),
         "age_days": "Age (days)", "cadence_days": "Publisher's cadence (days)",
-        "stale": "Stale"})
+        "frozen_since": "No longer updated since", "stale": "Stale"})
     ui.attribution_footer(snap)

@@ -1,5 +1,6 @@
 """Sources and freshness: what each source holds, when it was refreshed, what failed and why."""
 
+import pandas as pd
 import streamlit as st
 
 from app import reads, ui
@@ -16,9 +17,28 @@ if snap is not None:
             # Material icons ship with Streamlit; emoji need a font the viewer may lack.
             status = (":green[:material/check_circle: loaded]" if row.last_status == "success"
                       else ":red[:material/error: last run failed]")
+            unresolved = ""
+            if pd.notna(row.records_to_resolve) and row.records_to_resolve > 0:
+                unresolved = (f" · {int(row.records_unresolved):,} of "
+                              f"{int(row.records_to_resolve):,} records not tied to a city "
+                              f"({row.records_unresolved / row.records_to_resolve:.1%})")
             st.markdown(f"{status} · last successful refresh {ui.when(row.last_success_at)} · "
-                        f"rows held: {int(row.rows_loaded or 0):,} · "
-                        f"rows rejected in the last run: {int(row.rows_rejected or 0):,}")
+                        f"observations, memberships and links held: "
+                        f"{int(row.rows_loaded or 0):,} · "
+                        f"rows rejected in the last run: {int(row.rows_rejected or 0):,}"
+                        + unresolved)
+            if isinstance(row.frozen_since, str):
+                st.warning(f"Not updated by its publisher since {row.frozen_since}: every "
+                           "value is at least that old, whenever it was fetched.",
+                           icon=":material/history:")
+            elif pd.notna(row.cadence_days):
+                st.caption(f"The publisher updates this about every {int(row.cadence_days):,} "
+                           "days: older data is flagged stale.")
+            if row.snapshot:
+                st.info(f"From the starter snapshot {row.snapshot} packaged with citybench: "
+                        f"{row.dataset_version}, the publisher's files as retrieved on "
+                        f"{row.retrieved_at:%Y-%m-%d}. A refresh of `{row.source_id}` reads "
+                        "the publisher.", icon=":material/inventory_2:")
             if row.last_status == "failed":
                 st.error(f"Last run failed: {row.last_error}")
             if row.attribution:

@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pandera.pandas as pa
@@ -31,11 +32,17 @@ class SourceMeta:
     # how often the publisher updates the data, in days; None: no regular cadence (a frozen
     # dataset such as OpenFlights' routes, a package, the users' own files)
     cadence_days: int | None = None
+    # when the publisher last updated a dataset it no longer updates ("2014-06"): its age is
+    # judged from then, and the app says so wherever its values are shown
+    frozen_since: str | None = None
+    # the share of its records the source may leave unresolved (no city found), where it is
+    # not the default (warehouse/config.py DEFAULT_MAX_UNRESOLVED_SHARE): stated with a reason
+    max_unresolved_share: float | None = None
 
-    def as_row(self, dataset_version: str | None, retrieved_at: datetime) -> pd.DataFrame:
-        return pd.DataFrame(
-            [{**self.__dict__, "dataset_version": dataset_version, "retrieved_at": retrieved_at}]
-        )
+    def as_row(self, extracted: Extracted) -> pd.DataFrame:
+        return pd.DataFrame([{**self.__dict__, "dataset_version": extracted.dataset_version,
+                              "retrieved_at": extracted.retrieved_at,
+                              "snapshot": extracted.snapshot}])
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class Extracted:
     retrieved_at: datetime
     # per file, the publisher's Last-Modified where the server stated one
     last_modified: dict[str, str] = field(default_factory=dict)
+    snapshot: str | None = None  # the starter snapshot's version, when read from it
 
     def stated_year(self, *files: str) -> int:
         """The year files describe when their publisher dates them no other way: the latest
@@ -113,6 +121,9 @@ class Conformed:
     city_alias: pd.DataFrame | None = None
     unresolved: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    # how many source records the conform tried to tie to a city, where its frames do not say
+    # it (None: the rows of its largest raw frame): the denominator of the unresolved share
+    records: int | None = None
 
 
 class Source(ABC):
@@ -131,6 +142,9 @@ class Source(ABC):
     raw_identify: ClassVar[dict[str, list[str]]] = {}
     # the publisher's files: the source's name for a file -> its URL
     urls: dict[str, str] = {}
+    # the names a downloaded file goes by, where not its URL's last segment (or where the
+    # publisher offers another format the source reads too): how `citybench mirror` finds it
+    published_as: ClassVar[dict[str, tuple[str, ...]]] = {}
     Settings: ClassVar[type[SourceSettings]] = SourceSettings
 
     @classmethod
@@ -147,6 +161,11 @@ class Source(ABC):
                 f"[sources.{self.meta.source_id}.urls] {unknown[0]}: unknown file; known: "
                 f"{', '.join(publishers) or 'none'}")
         self.urls = {**publishers, **self.settings.urls}
+
+    def file_names(self) -> dict[str, tuple[str, ...]]:
+        """Per file the source reads, the names a user's copy of it may have."""
+        return {name: self.published_as.get(name, (urlsplit(url).path.rsplit("/", 1)[-1],))
+                for name, url in self.urls.items()}
 
     def extract(self, transport: Transport) -> Extracted:
         """Fetch every file through the one transport (HTTP or a mirror)."""

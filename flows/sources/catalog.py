@@ -13,6 +13,7 @@ from flows.sources.geonames_dump import GeonamesDump
 from flows.sources.memberships import ClimActor
 from flows.sources.oecd import Oecd
 from flows.sources.openflights import OpenFlights
+from flows.sources.starter import STARTER, starter_sources
 from flows.sources.twincities import TwinCities
 from flows.sources.un_wup import UnWup
 from flows.sources.user_files import UserFiles
@@ -40,16 +41,27 @@ SOURCES: dict[str, type[Source]] = {
 }
 
 
+# What a refresh can be asked for: the packaged snapshot, or a source by its id.
+NAMES = [STARTER, *SOURCES]
+
+
 def read_config(path: Path | None = None) -> config.Config:
     """The config file, every table checked: [sources.<id>] by the source's own settings, the
     sources [refresh] names against this catalogue."""
     settings = config.read(path, {name: source.Settings for name, source in SOURCES.items()})
-    if unknown := [name for name in settings.refresh.sources if name not in SOURCES]:
+    if unknown := [name for name in settings.refresh.sources if name not in NAMES]:
         raise config.ConfigError(f"{settings.file}: [refresh] sources: unknown source "
-                                 f"{unknown[0]!r}; known: {', '.join(SOURCES)}")
+                                 f"{unknown[0]!r}; known: {', '.join(NAMES)}")
     for name in settings.sources:
         build(name, settings)
     return settings
+
+
+def chosen(names: list[str], settings: config.Config) -> list[Source]:
+    """The sources a refresh of `names` loads: `starter` stands for every publisher's part of
+    the starter snapshot, the others for their publishers."""
+    return [source for name in names
+            for source in (starter_sources() if name == STARTER else [build(name, settings)])]
 
 
 def build(name: str, settings: config.Config) -> Source:

@@ -146,6 +146,10 @@ class Cdp(Source):
     meta = publisher_of("cdp")
     raw_models = {"reports": ReportRaw}
     urls = {name: EXPORT.format(name) for name in TITLES}
+    # the portal names a download after the dataset's title
+    published_as = {REPORTS_2016: ("2016_-_Citywide_GHG_Emissions.csv",
+                                  "2016_-_Citywide_GHG_Emissions_20240207.csv"),
+                    REPORTS_2017: ("2017_-_Cities_Community_Wide_Emissions.csv",)}
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
         reports = [read_export(name, extracted.files[name]) for name in TITLES]
@@ -204,7 +208,8 @@ class Cdp(Source):
             }
         ).drop_duplicates(["city_id", "period"])
         network = pd.DataFrame(
-            [(C40, "city-network", "C40 Cities Climate Leadership Group (as flagged by CDP)",
+            # named as the other sources name C40, so that a city's networks count it once
+            [(C40, "city-network", "C40 Cities Climate Leadership Group",
               None, None, self.meta.source_id)],
             columns=["network_id", "kind", "name", "sector", "wikidata_qid", "source_id"],
         )

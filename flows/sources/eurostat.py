@@ -12,8 +12,11 @@ format Eurostat publishes (JSON-stat, SDMX-CSV, TSV, the legacy Data Explorer CS
 
 Only cities (codes `..C`) become observations: greater cities and functional urban areas are
 other spatial units than the city a benchmark compares, and giving their values to the city
-would mix them (they are counted in the notes). Cities resolve to canonical ones by name and
-country; the code crosswalk is kept in city_alias (scheme 'eurostat', current code).
+would mix them (they are counted in the notes). Each city's series holds one territory
+(eurostat_series.py): where the publisher counts another one from some year on (France's
+cities in 2015: Paris from 2.22 M to 9.78 M), only the years of one are loaded.
+Cities resolve to canonical ones by name and country; the code crosswalk is kept in
+city_alias (scheme 'eurostat', current code).
 
 Derived indicators (rates, shares) are computed with Eurostat's formulas from the annex where
 every input was loaded, and Eurostat did not publish the indicator in the data fetched.
@@ -40,6 +43,7 @@ from flows.sources.base import Conformed, Extracted, Registry, Source
 from flows.sources.eurostat_formats import read_codelist, read_dataset, read_formulas
 from flows.sources.eurostat_formulas import Expression, Operation, Variable, derived, evaluate
 from flows.sources.eurostat_formulas import variables as inputs_of
+from flows.sources.eurostat_series import TERRITORY_SHIFT, one_territory
 from flows.sources.publishers import publisher_of
 from flows.sources.raw_model import RawModel
 from warehouse.config import SourceSettings
@@ -97,6 +101,11 @@ DOMAINS = {"DE": "demography", "EC1": "labour market", "EC": "economy", "CR":
            "TE": "education", "TT": "transport"}
 CODE = re.compile(r"^[A-Z]{2}\d{4}[VI]$")
 UNKNOWN = "unknown"  # a label found nowhere in the code list: reported, not counted as skipped
+# The spatial level of every Eurostat series, stated in each indicator's description.
+LEVEL = ("Spatial level: the city (Urban Audit 'city': one or more municipalities, LAU); "
+         "greater cities and functional urban areas are not loaded. One territory per city: "
+         f"where total population changes by more than {TERRITORY_SHIFT:.0%} in a year the "
+         "boundary moved, and only the years of one territory are loaded (see the load notes).")
 
 
 class CellRaw(RawModel):
@@ -154,6 +163,13 @@ class Eurostat(Source):
         **{name: _tsv_url(name) if name == "urb_cecfi" else _json_stat_url(name)
            for name in DATASETS},
     }
+    # a bulk TSV or Data Explorer export of a dataset is read as well as the API's answer;
+    # the code list may be the Urban Audit list of codes (regions.csv)
+    published_as = {
+        CODELIST: (f"{CODELIST}.tsv", "regions.csv"),
+        FORMULAS: (f"{FORMULAS}.xlsx", f"{FORMULAS}.csv"),
+        **{name: (f"{name}.json", f"{name}.tsv", f"{name}_1_Data.csv") for name in DATASETS},
+    }
 
     def __init__(self, settings: EurostatSettings | None = None) -> None:
         super().__init__(settings)
@@ -185,11 +201,15 @@ class Eurostat(Source):
         cells = _locate(raw["cells"], raw["places"], registry)
         notes = _spatial_notes(cells)
         records, unresolved = _city_records(cells, raw["places"])
+        # the unresolved share counts cities (codes, labels), not the cells each one holds
+        tried = len(records) + sum(len(frame) for frame in unresolved)
         verdicts = _resolve(records, registry)
         matched = verdicts[verdicts["status"] == "matched"]
         unresolved.append(_unmatched(verdicts, records, cells))
         observed, dropped = _observations(cells, matched, raw["datasets"])
         notes += dropped
+        observed, moved = one_territory(observed)
+        notes += moved
         computed, formula_notes = _derived(observed, raw["formulas"])
         notes += formula_notes
         observation = pd.concat([observed, computed], ignore_index=True)
@@ -208,6 +228,7 @@ class Eurostat(Source):
             city_alias=alias,
             unresolved=reported[["key", "name", "status", "reason"]],
             notes=notes,
+            records=tried,
         )
 
 
@@ -504,7 +525,7 @@ def _indicators(observation, indicator_names, formulas) -> pd.DataFrame:
         name = (published.get(code) or (formula["label"].strip() if formula is not None else None)
                 or labels.get(code) or fallback)
         direction = -1 if LOWER_IS_BETTER.match(code) else 1
-        description = f"Eurostat {code}, dataset {home[code]} (city level)."
+        description = f"Eurostat {code}, dataset {home[code]}. {LEVEL}"
         if formula is not None:
             description += (f" Computed by citybench with Eurostat's formula "
                             f"({formula['numerator']}) / ({formula['denominator']}) of "

@@ -58,6 +58,7 @@ class GeonamesDump(GeonamesRegistry):
         CITIES: "https://download.geonames.org/export/dump/cities15000.zip",
         COUNTRIES: "https://download.geonames.org/export/dump/countryInfo.txt",
     }
+    published_as = {CITIES: ("cities15000.zip", "cities15000.txt")}  # the zip, or what it holds
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
         names = {key: urlsplit(url).path.rsplit("/", 1)[-1] for key, url in self.urls.items()}

@@ -35,7 +35,10 @@ INDICATORS = pd.DataFrame(
             "persons",
             1,
             "demography",
-            "Residents of the city (GeoNames; districts counted in their city, see the README).",
+            "Residents of the place as GeoNames lists it, undated: an administrative city "
+            "whose extent varies by country (Tokyo: the 23 special wards, 9.7 M; Shanghai: "
+            "the municipality, 24.9 M), with districts counted in their city (see the "
+            "README). Compare sizes on UN WUP's urban agglomeration population where held.",
         ),
         (
             "national_population_share",

@@ -1,8 +1,11 @@
 """City-network membership tables: which cities belong to C40, ICLEI, the Covenant of Mayors,
 Eurocities ... The default tables are ClimActor's (Hsu et al. 2020), in its two published
 shapes: one 0/1 column per network (Sept 2020) and one ';'-separated list of networks per
-actor (Dec 2022). Networks keep the names ClimActor gives them ("C40Cities2019",
-"EUCovenantofMayors2022": the network and the year of the list it was read from).
+actor (Dec 2022). ClimActor names a network with the year of the list it was read from
+("C40Cities2019", "GCoM2022"): each label is read as a network with a readable name and an
+edition (flows/sources/climactor_networks.py), so that "C40Cities2019" and "C40Cities2022" are
+one network, C40, listed in 2019 and 2022 (the membership's period); a label with no year
+takes the year of ClimActor's release.
 
 Only cities are loaded: ClimActor types each actor 'City' or 'Region' (entity_type); regions
 (states, provinces, prefectures) are not cities and are left out, as are rows with no type.
@@ -20,6 +23,7 @@ from pandera.typing import Series
 
 from flows.sources import resolve
 from flows.sources.base import Conformed, Extracted, ParseError, Registry, Source
+from flows.sources.climactor_networks import network_of
 from flows.sources.parse_notes import ParseNoteRaw, notes_frame
 from flows.sources.publishers import publisher_of
 from flows.sources.raw_model import RawModel
@@ -128,9 +132,14 @@ class ClimActor(Source):
             key=raw["labels"]["dataset_id"] + " line " + raw["labels"]["line"].astype(str),
             network=raw["labels"]["label"].map(network_names),
         ).explode("network").dropna(subset=["network"])
+        read = labels["network"].map(network_of)
+        databases = int(read.isna().sum())
+        labels = labels[read.notna()].assign(
+            network=read.dropna().str[0],
+            edition=read.dropna().str[1].astype("Int64"))
         members = labels.merge(matched[["city_id"]], left_on="key", right_index=True)
-        members = members.assign(period=members["dataset_id"].map(
-            {r.dataset_id: r.period for r in ROSTERS}))
+        members = members.assign(period=members["edition"].fillna(
+            members["dataset_id"].map({r.dataset_id: r.period for r in ROSTERS})).astype(int))
         membership = pd.DataFrame({
             "network_id": source_id + ":" + members["network"],
             "city_id": members["city_id"],
@@ -149,13 +158,15 @@ class ClimActor(Source):
             "source_id": source_id,
         })
         # A city listed with no network loses nothing by staying unresolved: not reported.
-        lost = verdicts[(verdicts["status"] != "matched")
-                        & verdicts.index.isin(labels["key"])]
+        listed = verdicts.index.isin(labels["key"])
+        lost = verdicts[(verdicts["status"] != "matched") & listed]
         not_networks = raw["labels"]["label"].map(network_names).str.len().eq(0).sum()
         return self.conformed(
             raw,
             network=network,
             membership=membership,
+            # the records to resolve are the cities listed with a network, not every label
+            records=int(listed.sum()),
             unresolved=resolve.unresolved(lost.index, cities.loc[lost.index, "name"],
                                           lost["status"], lost["reason"]).reset_index(drop=True),
             notes=[
@@ -165,6 +176,8 @@ class ClimActor(Source):
                 f"{len(matched):,} of {len(cities):,} cities resolved; {len(lost):,} "
                 f"unresolved cities with networks reported",
                 f"{not_networks:,} labels that name no network (links, actor types) skipped",
+                f"{databases:,} labels of a database ClimActor read, not a network, skipped",
+                f"{len(network):,} networks, each under one name (editions as periods)",
             ],
         )
 

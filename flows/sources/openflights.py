@@ -14,6 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from flows.matching import MatchRules
 from flows.sources.base import Conformed, Extracted, Registry, Source
 from flows.sources.links import undirected
 from flows.sources.publishers import publisher_of
@@ -50,6 +51,11 @@ OTHER_COUNTRY_NAMES = {
     "Wake Island": "UM",
 }
 
+
+# An airport bears the name of the city it serves, often far out of town (Narita, 63 km from
+# Tokyo's centre; Stansted 50 km from London's): a city of that name is looked for within
+# 100 km of the airport, where an agglomeration's point is looked for within 60.
+AIRPORT_RULES = MatchRules(name_radius_km=100.0)
 
 class AirportRaw(RawModel):
     line: Series[int] = pa.Field(gt=0)
@@ -119,6 +125,10 @@ class OpenFlights(Source):
             city_link=city_link,
             city_alias=city_alias,
             unresolved=unresolved,
+            # the unresolved share counts the airports routes use (and the route ends of no
+            # known airport), not every airport of the file nor every route
+            records=int(pd.concat([routes["source"], routes["destination"]]).nunique()
+                        + (unresolved["status"] == "unknown airport").sum()),
             notes=[
                 f"{int((airports['status'] == 'matched').sum()):,} of {len(airports):,} "
                 f"airports resolved to cities",
@@ -182,7 +192,7 @@ def _resolve(airports: pd.DataFrame, countries: pd.DataFrame,
         "latitude": airports["latitude"],
         "longitude": airports["longitude"],
     })
-    return match_anywhere(records, registry).set_index("key")
+    return match_anywhere(records, registry, rules=AIRPORT_RULES).set_index("key")
 
 
 def _airport_of(routes: pd.DataFrame, end: str, airports: pd.DataFrame) -> pd.Series:

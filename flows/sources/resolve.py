@@ -54,7 +54,8 @@ def to_iso2(values: pd.Series, lookup: dict[str, str]) -> pd.Series:
 
 
 def match_anywhere(
-    records: pd.DataFrame, registry: Registry, countries: Iterable[str] | None = None
+    records: pd.DataFrame, registry: Registry, countries: Iterable[str] | None = None,
+    rules: MatchRules | None = None,
 ) -> pd.DataFrame:
     """Verdicts as match_cities gives them, in the order of the records (whose keys must be
     unique); records whose country is missing are tried in each of `countries` (default: every
@@ -69,6 +70,7 @@ def match_anywhere(
         pd.concat([records[known], expanded], ignore_index=True),
         registry.cities,
         registry.aliases,
+        rules or MatchRules(),
     )
     stated = verdicts.iloc[: int(known.sum())]
     tried = verdicts.iloc[int(known.sum()) :].assign(country=expanded["country"].to_numpy())
@@ -162,6 +164,31 @@ def bears_own_name(verdicts: pd.DataFrame, names: pd.Series, registry: Registry)
         [own in found for own, found in zip(verdicts["city_id"].map(own_name), keys, strict=True)],
         index=verdicts.index,
     )
+
+
+def named_after_folded_place(verdicts: pd.DataFrame, names: pd.Series,
+                             registry: Registry) -> pd.Series:
+    """Whether each matched record's name (names: by record key) is the name of a place the
+    registry folded into the city it resolves to (a district or suburb: 'Montreuil', 'Paris
+    13e Arrondissement' resolve to Paris) and none of the city's own names. Records matched
+    on coordinates alone, or named as the city is, are not."""
+    aliases = registry.aliases
+    if "folded" not in aliases.columns:  # a registry that does not say which names are folded
+        return pd.Series(False, index=verdicts.index)
+    matched = verdicts["city_id"].dropna()
+    tied = aliases[aliases["city_id"].isin(matched)]
+    is_folded = tied["folded"].astype(bool).to_numpy()
+    keys = list(zip(tied["city_id"], tied["alias"].map(name_key), strict=True))
+    cities = registry.cities[registry.cities["city_id"].isin(matched)]
+    own = {pair for pair, fold in zip(keys, is_folded, strict=True) if not fold}
+    own |= set(zip(cities["city_id"], cities["name"].map(name_key), strict=True))
+    folded = {pair for pair, fold in zip(keys, is_folded, strict=True) if fold}
+    found = verdicts["key"].map(names).map(_name_keys)
+    return pd.Series([
+        pd.notna(city) and not any((city, k) in own for k in ks)
+        and any((city, k) in folded for k in ks)
+        for city, ks in zip(verdicts["city_id"], found, strict=True)
+    ], index=verdicts.index)
 
 
 def _name_keys(name: str) -> set[str]:

@@ -5,7 +5,10 @@ Two files of one commit: every pair listed (`twin_cities_raw.csv`: city, country
 and the pairs geocoded (`app/public/twin_cities.csv`: with the latitude and longitude of both).
 Each side is resolved by name, country and point (by name and country alone for the pairs the
 project could not geocode). A pair is loaded when both sides resolve to two different cities;
-pairs with a side not resolved are reported with the reason. The URLs name the commit the
+pairs with a side not resolved are reported with the reason. A side named after a district or
+suburb that the registry folds into a city (Paris's arrondissements, Alfortville) resolves to
+that city but is not it: the pair is left out, so a city's links are its own twinnings only
+(the notes count them). The URLs name the commit the
 files were checked at: the project moved its files between commits, a branch URL would break.
 
 Wikipedia's lists are current lists: the links take the year the files were fetched (their
@@ -25,7 +28,7 @@ from flows.sources.base import Conformed, Extracted, ParseError, Registry, Sourc
 from flows.sources.links import distinct_links
 from flows.sources.publishers import publisher_of
 from flows.sources.raw_model import RawModel
-from flows.sources.resolve import unresolved
+from flows.sources.resolve import named_after_folded_place, unresolved
 from warehouse.csv_records import read_csv_records
 
 COMMIT = "84ebdec26ee6878367953cfbc56311ae6452752b"
@@ -85,6 +88,8 @@ class TwinCities(Source):
     meta = publisher_of("twincities")
     raw_models = {"pairs": TwinPairRaw}
     urls = {GEOCODED: f"{REPOSITORY}/app/public/{GEOCODED}", LISTED: f"{REPOSITORY}/{LISTED}"}
+    published_as = {GEOCODED: (GEOCODED, "twincities_geocoded.csv"),
+                    LISTED: (LISTED, "twincities_raw.csv")}
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
         names = {key: urlsplit(url).path.rsplit("/", 1)[-1] for key, url in self.urls.items()}
@@ -140,6 +145,8 @@ class TwinCities(Source):
             ],
             ignore_index=True,
         ).set_index("key")
+        verdicts["folded"] = named_after_folded_place(
+            verdicts.reset_index(), sides["city"], registry).to_numpy()
         at = {place: i for i, place in enumerate(zip(sides["city"], sides["country"], strict=True))}
 
         def verdict_on(city: str, country: str) -> pd.DataFrame:
@@ -148,10 +155,14 @@ class TwinCities(Source):
 
         one, two = verdict_on("city1", "country1"), verdict_on("city2", "country2")
         resolved = (one["status"] == "matched") & (two["status"] == "matched")
+        # A district's or suburb's twins are its own, not those of the city the registry
+        # folds it into: such pairs are not the city's links.
+        folded = resolved & (one["folded"] | two["folded"]).astype(bool)
+        kept = resolved & ~folded
         # A pair listed twice, or two name pairs that are one pair of cities: one link.
         found = distinct_links(
-            one.loc[resolved, "city_id"], two.loc[resolved, "city_id"],
-            period=pairs.loc[resolved, "as_of"], dataset_id=pairs.loc[resolved, "dataset_id"],
+            one.loc[kept, "city_id"], two.loc[kept, "city_id"],
+            period=pairs.loc[kept, "as_of"], dataset_id=pairs.loc[kept, "dataset_id"],
         )
         unresolved = _reported(pairs[~resolved], one[~resolved], two[~resolved])
         return self.conformed(
@@ -162,7 +173,8 @@ class TwinCities(Source):
             notes=[
                 f"{len(pairs):,} pairs: {len(found.links):,} links, {found.self_links:,} of a "
                 f"city with itself dropped, {found.repeats:,} repeats merged, "
-                f"{len(unresolved):,} with a side not resolved",
+                f"{len(unresolved):,} with a side not resolved, {int(folded.sum()):,} of a "
+                "district or suburb folded into a city left out (the city's own twins count)",
                 f"{len(sides):,} places named: {int((verdicts['status'] == 'matched').sum()):,} "
                 "resolved to cities",
             ],

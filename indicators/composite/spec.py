@@ -41,6 +41,9 @@ class Framework:
     nodes: dict[str, Node]
     groups: tuple[str, ...]
     source: str = "framework"
+    # The file's [refresh] table, as written: how the refresh picks the units and the values
+    # it scores (the engine itself never reads it; `citybench score` scores the file given).
+    refresh: dict[str, Any] = field(default_factory=dict)
 
     @property
     def indicators(self) -> list[str]:
@@ -66,7 +69,19 @@ class Framework:
             key: Node(**{**node.__dict__, "weight": weights.get(key, node.weight)})
             for key, node in self.nodes.items()
         }
-        return Framework(self.id, self.name, nodes, self.groups, self.source)
+        return Framework(self.id, self.name, nodes, self.groups, self.source, self.refresh)
+
+    def without(self, indicators: set[str] | list[str]) -> Framework:
+        """This framework with these indicators left out, and with them every aggregate left
+        with no children; the remaining siblings keep their weights (renormalised when
+        aggregated). Leaving out every indicator is a SpecError."""
+        nodes = {k: n for k, n in self.nodes.items() if k not in set(indicators)}
+        while empty := [k for k, n in nodes.items() if n.kind != "indicator"
+                        and not any(c.parent == k for c in nodes.values())]:
+            if self.id in empty:
+                raise SpecError(f"{self.source}: no indicator left to score")
+            nodes = {k: n for k, n in nodes.items() if k not in empty}
+        return Framework(self.id, self.name, nodes, self.groups, self.source, self.refresh)
 
 
 def _levels(nodes: dict[str, Node]) -> dict[str, int]:
@@ -116,7 +131,9 @@ def load_framework(text: str, source: str = "framework.toml") -> Framework:
     """Parse and check a framework file: unique ids, known parents, no cycle, numeric weights,
     directions of +1 or -1, one root (the index)."""
     raw = _load(text, source)
-    _check_keys(raw, {"id", "name", "description", "groups", "indicator", "aggregate"}, source)
+    _check_keys(
+        raw, {"id", "name", "description", "groups", "indicator", "aggregate", "refresh"}, source
+    )
     index_id = _text(raw.get("id"), f"{source}: id")
     nodes: dict[str, Node] = {
         index_id: Node(index_id, str(raw.get("name", index_id)), None, 1.0, "index")
@@ -161,7 +178,10 @@ def load_framework(text: str, source: str = "framework.toml") -> Framework:
     groups = raw.get("groups", [])
     if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
         raise SpecError(f"{source}: groups: expected a list of column names")
-    return Framework(index_id, nodes[index_id].name, nodes, tuple(groups), source)
+    refresh = raw.get("refresh", {})
+    if not isinstance(refresh, dict):
+        raise SpecError(f"{source}: refresh: expected a table [refresh]")
+    return Framework(index_id, nodes[index_id].name, nodes, tuple(groups), source, refresh)
 
 
 def _check_tree(nodes: dict[str, Node], source: str) -> None:

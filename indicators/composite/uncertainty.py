@@ -176,19 +176,34 @@ def _mean_shift(ranks: np.ndarray, nominal: np.ndarray) -> np.ndarray:
     return np.nanmean(np.abs(ranks - nominal), axis=1)
 
 
+def _percentile(ranks: np.ndarray, q: float, method: str) -> np.ndarray:
+    """np.nanpercentile along the replications, with the same result: numpy walks column by
+    column once any value is missing (a unit the screen left out has no rank at all), so the
+    columns without a gap, usually all but a few, are computed at once."""
+    out = np.full(ranks.shape[1], np.nan)
+    gaps = np.isnan(ranks).any(axis=0)
+    out[~gaps] = np.percentile(ranks[:, ~gaps], q, axis=0, method=method)
+    partial = gaps & ~np.isnan(ranks).all(axis=0)
+    if partial.any():
+        out[partial] = np.nanpercentile(ranks[:, partial], q, axis=0, method=method)
+    return out
+
+
 def _summarise(coin: Coin, period: int, nominal: np.ndarray, ranks: np.ndarray) -> pd.DataFrame:
-    with np.errstate(all="ignore"):
-        # the interval is widened to whole ranks: the 5% rank rounded down, the 95% up
-        low = np.nanpercentile(ranks, 5, axis=0, method="lower")
-        high = np.nanpercentile(ranks, 95, axis=0, method="higher")
-        median = np.nanmedian(ranks, axis=0)
+    # the interval is widened to whole ranks: the 5% rank rounded down, the 95% up
+    low = _percentile(ranks, 5, "lower")
+    high = _percentile(ranks, 95, "higher")
+    median = _percentile(ranks, 50, "linear")
+    ranked = ~np.isnan(ranks).all(axis=0)  # a unit the screen left out has no mean rank
+    mean = np.full(ranks.shape[1], np.nan)
+    mean[ranked] = np.nanmean(ranks[:, ranked], axis=0)
     frame = pd.DataFrame(
         {
             "nominal": nominal,
             "median": median,
             "low": low,
             "high": high,
-            "mean": np.nanmean(ranks, axis=0),
+            "mean": mean,
         },
         index=pd.Index(coin.units, name="unit"),
     )
