@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tomllib
+from datetime import date
 
 import duckdb
 import pyarrow as pa
@@ -62,11 +64,17 @@ def test_rankings_show_the_top_city_with_freshness_and_attribution(published, mo
     at = _app(published, monkeypatch)
     framework = _shown(published)
     assert at.selectbox(key="framework").value == framework
-    top = _one(published, "SELECT c.name FROM score s JOIN city c USING (city_id) "
-                          "WHERE s.node_kind = 'index' AND s.rank = 1 AND s.node_id = ?",
-               (framework,))[0]
+    top, top_id = _one(published, "SELECT c.name, c.city_id FROM score s JOIN city c "
+                                  "USING (city_id) WHERE s.node_kind = 'index' AND s.rank = 1 "
+                                  "AND s.node_id = ?", (framework,))
     table = at.dataframe[0].value
     assert table.iloc[0]["name"] == top and table.iloc[0]["rank"] == 1
+    # beside GeoNames' figure, the UN agglomeration's latest up to this year
+    wup = query(published, "SELECT period, value FROM observation WHERE city_id = ? AND "
+                           "indicator_id = 'agglomeration_population'", (top_id,))
+    if framework == HEADLINE:
+        latest = max((period, value) for period, value in wup if period <= date.today().year)
+        assert table.iloc[0]["agglomeration_population"] == latest[1]
     assert list(table["rank"]) == sorted(table["rank"])
     version = _one(published, "SELECT max(version) FROM publication")[0]
     assert f"Published version {version}" in _texts(at)
@@ -108,6 +116,15 @@ def test_city_page_shows_ranks_among_all_country_and_continent(published, monkey
     assert at.subheader[0].value == "Lagos, Nigeria"
     profile = at.dataframe[0].value
     assert {"Air: cities served directly", "Twinning: partner cities"} <= set(profile["Measure"])
+    # every node reads as a name, never a bare id: dimensions and derived indicators take the
+    # framework's names
+    spec = tomllib.loads((ROOT / "flows" / "frameworks" / f"{HEADLINE}.toml").read_text())
+    ids = {node["id"] for node in spec["aggregate"] + spec["indicator"]}
+    assert not ids & set(profile["Measure"])
+    assert "Air connectivity (dimension)" in set(profile["Measure"])
+    assert "Agglomeration growth 2010-2020 (% a year, UN WUP)" in set(profile["Measure"])
+    routes = profile.loc[profile["Measure"] == "Air: airline routes", "Value"].item()
+    assert routes.endswith(" routes") and "." not in routes  # a count, not "12.00 routes"
     assert _chart_specs(at)[0]["title"]["text"] == "Where Lagos stands"
     labels = {row["text"] for row in _chart_data(at) if row.get("text")}
     assert f"Lagos: rank {rank:,} of " in " ".join(labels)

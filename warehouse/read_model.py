@@ -10,6 +10,7 @@ and the report exporter can reuse them.
 from __future__ import annotations
 
 import threading
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,12 +69,36 @@ def index_label(framework_id: str) -> str:
     return framework_id.replace("_", " ").capitalize() + " index"
 
 
-def _with_labels(frame: pd.DataFrame, framework_id: str) -> pd.DataFrame:
-    """Name each score node: indicators by their name, the composite after its framework."""
+def _framework_nodes(db: Path, framework_id: str) -> dict[str, dict]:
+    """Each dimension and indicator of the current run's framework (the file stored verbatim
+    with the run, parsed as TOML): its name, and its unit where the file states one."""
+    with _connect(db) as con:
+        row = con.execute(f"""
+            WITH {_LATEST_RUN}
+            SELECT framework FROM score_run JOIN run USING (score_run_id)
+        """, {"framework": framework_id}).fetchone()
+    if row is None:
+        return {}
+    spec = tomllib.loads(row[0])
+    dimensions = {node["id"]: {"name": f"{node.get('name', node['id'])} (dimension)"}
+                  for node in spec.get("aggregate", [])}
+    indicators = {node["id"]: node for node in spec.get("indicator", [])}
+    return dimensions | indicators
+
+
+def _with_labels(frame: pd.DataFrame, db: Path, framework_id: str) -> pd.DataFrame:
+    """Name each score node: indicators by their catalogue name, dimensions and the indicators
+    a framework derives (a growth rate) by the framework's names, the composite after the
+    framework. A unit missing from the catalogue comes from the framework."""
     frame = frame.copy()
+    nodes = _framework_nodes(db, framework_id)
+    named = frame["node_id"].map(lambda node: nodes.get(node, {}).get("name"))
     is_index = frame["node_kind"] == "index"
     frame["label"] = frame["indicator_name"].where(~is_index, index_label(framework_id))
-    frame["label"] = frame["label"].fillna(frame["node_id"])
+    frame["label"] = frame["label"].fillna(named).fillna(frame["node_id"])
+    if "unit" in frame:
+        stated = frame["node_id"].map(lambda node: nodes.get(node, {}).get("unit"))
+        frame["unit"] = frame["unit"].fillna(stated)
     return frame.drop(columns="indicator_name")
 
 
@@ -258,15 +283,23 @@ def rankings(db: Path, framework: str, continent: str | None = None,
     `matching` is the number of scored cities the filters let through, before the top-N cut.
     """
     frame = _frame(db, f"""
-        WITH {_LATEST_RUN}
+        WITH {_LATEST_RUN},
+        agglomeration AS (  -- the latest figure up to this year, as populations() takes it
+            SELECT city_id, arg_max(value, period) AS agglomeration_population
+            FROM observation
+            WHERE indicator_id = 'agglomeration_population' AND period <= year(current_date)
+            GROUP BY city_id
+        )
         SELECT s.rank, c.city_id, c.name, co.name AS country, c.country_iso2, co.continent,
                s.value AS score, s.percentile, s.rank_country, s.rank_continent, c.population,
+               a.agglomeration_population,
                CASE WHEN s.rank_low IS NOT NULL
                     THEN s.rank_low::VARCHAR || ' to ' || s.rank_high::VARCHAR END AS rank_range,
                count(*) OVER () AS matching
         FROM score s JOIN run USING (score_run_id)
         JOIN city c USING (city_id)
         JOIN country co ON co.iso2 = c.country_iso2
+        LEFT JOIN agglomeration a USING (city_id)
         WHERE s.node_kind = 'index' AND s.node_id = $framework
           AND ($continent IS NULL OR co.continent = $continent)
           AND ($country IS NULL OR c.country_iso2 = $country)
@@ -380,9 +413,12 @@ def profile(db: Path, framework: str, city_id: str) -> pd.DataFrame:
                me.rank_continent, me.percentile_continent, peers.peers_continent
         FROM me JOIN peers USING (node_id)
         LEFT JOIN indicator i ON i.indicator_id = me.node_id
-        ORDER BY me.node_kind = 'index' DESC, i.name, me.node_id
     """, {"framework": framework, "city": city_id})
-    return _with_labels(frame, framework)
+    frame = _with_labels(frame, db, framework)
+    # the index, then its dimensions, then the indicators, each by name
+    kind_order = frame["node_kind"].map({"index": 0, "dimension": 1}).fillna(2)
+    return (frame.assign(kind_order=kind_order).sort_values(["kind_order", "label"])
+            .drop(columns="kind_order").reset_index(drop=True))
 
 
 def distribution(db: Path, framework: str, measure: Measure = "normalised",
@@ -408,7 +444,7 @@ def distribution(db: Path, framework: str, measure: Measure = "normalised",
     """, {"framework": framework, "bins": bins})
     frame["bin_start"] = frame["bin"] / bins
     frame["bin_end"] = (frame["bin"] + 1) / bins
-    return _with_labels(frame, framework)
+    return _with_labels(frame, db, framework)
 
 
 # --- networks: firms, city networks, air routes, twinning ------------------------------------

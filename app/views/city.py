@@ -116,7 +116,9 @@ if snap is not None:
             return "yes" if value else "no"
         if unit == "persons":
             return f"{value:,.0f}"
-        return f"{value:,.2f} {unit}"
+        # counts (routes, cities, countries) read as whole numbers, not "171.00 cities"
+        digits = 0 if float(value).is_integer() else 2
+        return f"{value:,.{digits}f} {unit}"
 
     def _rank(row, suffix):
         if pd.isna(row["rank" + suffix]):

@@ -79,7 +79,8 @@ if snap is not None:
                                             scope=scope), width="stretch")
         st.dataframe(
             ranking[["rank", "rank_range", "name", "country", "continent_name", "score",
-                     "percentile", "rank_country", "rank_continent", "population"]],
+                     "percentile", "rank_country", "rank_continent", "population",
+                     "agglomeration_population"]],
             hide_index=True, width="stretch",
             column_config={
                 "rank": "Rank",
@@ -91,7 +92,14 @@ if snap is not None:
                 "score": st.column_config.NumberColumn("Score", format="%.3f"),
                 "percentile": st.column_config.NumberColumn("Percentile", format="%.2f"),
                 "rank_country": "Rank in country", "rank_continent": "Rank in continent",
-                "population": st.column_config.NumberColumn("Population", format="localized"),
+                # two definitions of a city's population, each named (Atlanta: 0.5 M, 5.6 M)
+                "population": st.column_config.NumberColumn(
+                    "Population (GeoNames)", format="localized",
+                    help=read_model.POPULATIONS["population"]),
+                "agglomeration_population": st.column_config.NumberColumn(
+                    "Agglomeration (UN WUP)", format="localized",
+                    help=read_model.POPULATIONS["agglomeration_population"]
+                    + ", the latest year up to this one (a projection from the 2018 revision)"),
             },
         )
     ui.attribution_footer(snap, framework)
