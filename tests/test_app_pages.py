@@ -89,7 +89,9 @@ def test_rankings_filter_to_a_continent(published, monkeypatch):
     at = _app(published, monkeypatch)
     at.selectbox(key="continent").set_value("AF").run()
     table = at.dataframe[0].value
-    assert set(table["continent_name"]) == {"Africa"}
+    african = {name for (name,) in query(published,
+                                         "SELECT name FROM country WHERE continent = 'AF'")}
+    assert set(table["country"]) <= african and len(table) > 1
     expected = _one(published, """
         SELECT c.name FROM score s JOIN city c USING (city_id)
         JOIN country k ON k.iso2 = c.country_iso2

@@ -78,9 +78,11 @@ if snap is not None:
                                             reads.attributions(snap, framework),
                                             scope=scope), width="stretch")
         st.dataframe(
-            ranking[["rank", "rank_range", "name", "country", "continent_name", "score",
-                     "percentile", "rank_country", "rank_continent", "population",
-                     "agglomeration_population"]],
+            # the continent is the bars' colour and a filter: its column gives way to the
+            # two population figures
+            ranking[["rank", "rank_range", "name", "country", "score",
+                     "percentile", "rank_country", "rank_continent",
+                     "agglomeration_population", "population"]],
             hide_index=True, width="stretch",
             column_config={
                 "rank": "Rank",
@@ -88,16 +90,18 @@ if snap is not None:
                     "Rank 5-95%", help="How far the rank moves when the weights and the "
                     "normalisation are varied (Monte Carlo; the method file says how)"),
                 "name": "City", "country": "Country",
-                "continent_name": "Continent",
                 "score": st.column_config.NumberColumn("Score", format="%.3f"),
                 "percentile": st.column_config.NumberColumn("Percentile", format="%.2f"),
-                "rank_country": "Rank in country", "rank_continent": "Rank in continent",
-                # two definitions of a city's population, each named (Atlanta: 0.5 M, 5.6 M)
+                "rank_country": st.column_config.NumberColumn(
+                    "In country", help="Rank among the country's cities"),
+                "rank_continent": st.column_config.NumberColumn(
+                    "In continent", help="Rank among the continent's cities"),
+                # two definitions of a city's population, each named (Atlanta: 0.5 M and 6.3 M)
                 "population": st.column_config.NumberColumn(
-                    "Population (GeoNames)", format="localized",
+                    "Pop. (GeoNames)", format="localized",
                     help=read_model.POPULATIONS["population"]),
                 "agglomeration_population": st.column_config.NumberColumn(
-                    "Agglomeration (UN WUP)", format="localized",
+                    "Agglomeration (UN)", format="localized",
                     help=read_model.POPULATIONS["agglomeration_population"]
                     + ", the latest year up to this one (a projection from the 2018 revision)"),
             },
