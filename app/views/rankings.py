@@ -91,7 +91,7 @@ if snap is not None:
                     "normalisation are varied (Monte Carlo; the method file says how)"),
                 "name": "City", "country": "Country",
                 "score": st.column_config.NumberColumn("Score", format="%.3f"),
-                "percentile": st.column_config.NumberColumn("Percentile", format="%.2f"),
+                "percentile": st.column_config.NumberColumn("Percentile", format="%.1f"),
                 "rank_country": st.column_config.NumberColumn(
                     "In country", help="Rank among the country's cities"),
                 "rank_continent": st.column_config.NumberColumn(
