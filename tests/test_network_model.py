@@ -18,7 +18,6 @@ from indicators.network.links import (
     air_network,
     link_reach,
     membership_interlocks,
-    network_reach,
 )
 
 # Three cities, two firms. r_AB = 5*3 + 2*0 = 15, r_AC = 5*1 + 2*4 = 13, r_BC = 3*1 + 0*4 = 3.
@@ -318,6 +317,3 @@ def test_membership_interlocks_and_reach_by_hand():
                                                   "interlocks": 4}  # paris twice, nyc, tokyo
     assert interlocks.loc["tokyo"].to_dict() == {"memberships": 1, "partners": 1,
                                                  "interlocks": 1}
-    reach = network_reach(MEMBERS, PLACES)
-    assert reach.loc["c40"].to_dict() == {"cities": 3, "countries": 3, "continents": 2}
-    assert reach.loc["eurocities"].to_dict() == {"cities": 2, "countries": 2, "continents": 1}

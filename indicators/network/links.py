@@ -84,15 +84,3 @@ def membership_interlocks(membership: pd.DataFrame) -> pd.DataFrame:
         "partners": partner_counts(matrix),
         "interlocks": connectivity(matrix).astype(int),
     }, index=cities.rename("city_id"))
-
-
-def network_reach(membership: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
-    """Per network: how many cities, countries and continents its members are in."""
-    members = membership[["network_id", "city_id"]].drop_duplicates().join(
-        places[["country", "continent"]], on="city_id")
-    grouped = members.groupby("network_id", sort=True)
-    return pd.DataFrame({
-        "cities": grouped["city_id"].nunique(),
-        "countries": grouped["country"].nunique(),
-        "continents": grouped["continent"].nunique(),
-    })
