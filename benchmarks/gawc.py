@@ -15,7 +15,6 @@ index were not tuned to it.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from flows.scoring import HEADLINE
+from flows.sources import gawc as gawc_source
 from flows.sources import resolve
 from warehouse import read_model
 from warehouse.connect import open_read_only
@@ -32,19 +32,6 @@ from warehouse.registry import read_registry
 ROOT = Path(__file__).resolve().parents[1]
 GNC2020 = ROOT.parent / "shared" / "opendata" / "gawc" / "gnc-2020" / "da31_gnc2020.xlsx"
 TOP = 20
-# GaWC's country names that are not GeoNames' (Hong Kong is filed under China: its name is
-# then matched in every country, see resolve_gawc)
-COUNTRIES = {
-    "Burkina": "BF", "Central African Rep.": "CF", "Congo (Dem. Rep.)": "CD", "Congo (Rep.)": "CG",
-    "Cote d'ivoire": "CI", "Czeck Republic": "CZ", "East Timor": "TL", "Kazakstan": "KZ",
-    "Korea": "KR", "Macedonia": "MK", "Netherlands": "NL", "Palestine": "PS", "Surinam": "SR",
-    "Swaziland": "SZ", "U.S.": "US", "UAE": "AE", "UK": "GB",
-}
-# "Los Angeles(California)", "Valencia (Sp.)": the bracket tells namesakes apart by state or
-# country, which the stated country already does; the matcher would read it as another name
-_QUALIFIER = re.compile(r"\s*\([^)]*\)\s*$")
-
-
 @dataclass(frozen=True)
 class Comparison:
     gawc_cities: int
@@ -68,10 +55,11 @@ def read_gawc(path: Path = GNC2020) -> pd.DataFrame:
 
 def resolve_gawc(gawc: pd.DataFrame, registry) -> pd.Series:
     """Each GaWC row's city_id (None where the matcher would not say), by the row's index."""
-    lookup = resolve.country_codes(registry.countries, COUNTRIES)
+    lookup = resolve.country_codes(registry.countries, gawc_source.COUNTRY_NAMES)
     records = pd.DataFrame({
         "key": gawc.index.astype(str),
-        "name": gawc["city"].str.replace(_QUALIFIER, "", regex=True).str.strip(),
+        # as GaWC writes it: the matcher reads a US state in brackets ("Rochester (New York)")
+        "name": gawc["city"].map(lambda city: gawc_source.qualified_name(city)[0]),
         "country": resolve.to_iso2(gawc["country"], lookup),
     })
     verdicts = resolve.match_anywhere(records, registry).set_index("key")

@@ -11,7 +11,10 @@ A framework's `[refresh]` table says how the warehouse feeds it (the engine neve
 - `absent_is_zero = [...]`: a city of the universe the indicator's source does not list counts
   0 (a route or twinning list names every city it knows), when the indicator has any value;
 - `optional = [...]` and `min_coverage`: an optional indicator enters only when at least that
-  share of the universe has a value; otherwise it is left out, and its dimension with it.
+  share of the universe has a value; otherwise it is left out, and its dimension with it;
+- `one_dataset = [...]`: the indicator's values all come from one dataset, the one giving a
+  value for the most cities of the universe (measures computed within each service-value
+  matrix compare only within it); the notes name it and the datasets left aside.
 
 A framework whose required indicators have no value at all is not scored: its run is recorded
 with no scores and a note saying what is missing, and the refresh goes on.
@@ -40,7 +43,8 @@ from warehouse.connect import Connection
 # The Rankings page's default: what the project puts forward as its benchmark.
 HEADLINE = "world_connectivity"
 DEFAULT_FRAMEWORK = HEADLINE
-REFRESH_KEYS = {"universe", "period", "growth", "absent_is_zero", "optional", "min_coverage"}
+REFRESH_KEYS = {"universe", "period", "growth", "absent_is_zero", "optional", "min_coverage",
+                "one_dataset"}
 
 
 def _engine_hash() -> str:
@@ -117,7 +121,7 @@ def _refresh_rules(framework: Framework, source: str) -> dict:
         raise SpecError(f"{source}: refresh: unknown key {unknown[0]!r}; known: "
                         f"{', '.join(sorted(REFRESH_KEYS))}")
     named = [*rules.get("absent_is_zero", []), *rules.get("optional", []),
-             *rules.get("period", {}), *rules.get("growth", {})]
+             *rules.get("period", {}), *rules.get("growth", {}), *rules.get("one_dataset", [])]
     for indicator in named:
         if indicator not in framework.indicators:
             raise SpecError(f"{source}: refresh: {indicator!r} is not an indicator of it")
@@ -155,6 +159,10 @@ def gather(con: Connection, framework: Framework, source: str) -> Inputs:
     else:
         data = data[data[framework.indicators].notna().any(axis=1)]
         notes.append(f"universe: {len(data):,} cities with a value of any indicator")
+    for indicator in rules.get("one_dataset", []):
+        data[indicator], note = _from_one_dataset(con, indicator, data.index)
+        if note:
+            notes.append(note)
     # coverage is judged on the values the sources gave, before absences count as 0
     listed = data[framework.indicators].notna().sum()
     zeros: dict[int, list[str]] = {}
@@ -180,6 +188,24 @@ def gather(con: Connection, framework: Framework, source: str) -> Inputs:
     if left_out and not missing:
         framework = framework.without(left_out)
     return Inputs(framework, data, notes, missing)
+
+
+def _from_one_dataset(con: Connection, indicator: str,
+                      universe: pd.Index) -> tuple[pd.Series, str | None]:
+    """The indicator's values from the dataset that covers the most of the universe (ties: the
+    first by id), and the note saying which, when there was a choice."""
+    values = stored.values_by_dataset(con, indicator)
+    values = values[values["city_id"].isin(universe)]
+    if values.empty:
+        return pd.Series(float("nan"), index=universe), None
+    covered = values.groupby("dataset_id")["city_id"].nunique()
+    chosen = covered.sort_index(kind="stable").idxmax()
+    kept = values[values["dataset_id"] == chosen].set_index("city_id")["value"]
+    others = covered.drop(chosen)
+    note = None if others.empty else (
+        f"{indicator}: from one dataset, {chosen} ({covered[chosen]:,} cities of the "
+        f"universe); left aside: " + ", ".join(f"{d} ({n:,})" for d, n in others.items()))
+    return kept.reindex(universe), note
 
 
 def _with_rank_intervals(scores: pd.DataFrame, coin, index_id: str) -> pd.DataFrame:

@@ -131,7 +131,10 @@ def published(tmp_path_factory, request) -> Path:
     real DuckDB, atomic publishing): the end-to-end run the app and CLI tests read, and copy
     before they change anything. Built once for the whole run: the first test process to need
     it builds it, the others (pytest-xdist workers) wait for it and read the same file."""
-    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, above each worker's
+    # the run's folder: above each xdist worker's own, or the run's own without xdist (whose
+    # parent holds every earlier run, and an earlier run's warehouse is no warehouse of this one)
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     db = shared / "published" / "citybench.duckdb"
     with (shared / "published.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -26,7 +26,7 @@ from warehouse.migrate import migrate
 FOLDER = resources.files("flows.frameworks")
 # Reported in the README ("Checked against GaWC 2020"), measured on the offline default by
 # `python -m benchmarks gawc`; a later change may not lower them by more than the margins.
-GAWC_RHO, GAWC_OVERLAP = 0.778, 10
+GAWC_RHO, GAWC_OVERLAP = 0.779, 10
 RHO_MARGIN, OVERLAP_MARGIN = 0.03, 2
 MICROSTATES = {"VA", "MC", "SM", "LI", "AD", "PN", "GI", "SJ", "NR", "TV", "FK", "SH", "BM"}
 needs_gawc = pytest.mark.skipif(not gawc.GNC2020.is_file(),

@@ -36,7 +36,8 @@ def read_registry(con: Connection) -> Registry:
     """The registry as a warehouse (a connection to it) holds it."""
     return Registry(
         cities=con.execute(
-            "SELECT city_id, name, country_iso2, latitude, longitude, population "
+            # admin1: the state, which tells US namesakes apart ("Rochester (New York)")
+            "SELECT city_id, name, country_iso2, admin1, latitude, longitude, population "
             "FROM city ORDER BY city_id"
         ).df(),
         aliases=con.execute(

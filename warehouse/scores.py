@@ -48,6 +48,16 @@ def cities_with(con: Connection, indicator_id: str, source_id: str) -> list[str]
     ).fetchall()]
 
 
+def values_by_dataset(con: Connection, indicator_id: str) -> pd.DataFrame:
+    """Each city's most recent value of this indicator in each dataset that gives one:
+    dataset_id, city_id, value."""
+    return con.execute(
+        "SELECT dataset_id, city_id, arg_max(value, period) AS value FROM observation "
+        "WHERE indicator_id = ? GROUP BY ALL ORDER BY dataset_id, city_id",
+        [indicator_id],
+    ).df()
+
+
 def values_in(con: Connection, indicator_id: str, period: int) -> pd.Series:
     """Each city's value of this indicator in this period (the highest, should two sources
     give one), by city_id."""

@@ -6,17 +6,18 @@ import contextlib
 import email.utils
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar
 from urllib.parse import urlsplit
 
 import pandas as pd
 import pandera.pandas as pa
 
-from flows.transport import Transport
+from flows.transport import FetchFailed, Transport, is_url
 from warehouse import checks  # noqa: F401  (registers str_fullmatch for the sources' models)
 from warehouse.config import ConfigError, SourceSettings
 from warehouse.parse_error import ParseError as ParseError  # what every source raises
+from warehouse.redact import redact_url
 from warehouse.registry import Registry as Registry  # what a source's records resolve against
 from warehouse.schemas import DatasetTable
 
@@ -80,6 +81,39 @@ def fetch_all(
         retrieved_at=min(f.retrieved_at for f in fetched.values()),
         last_modified={name: f.last_modified for name, f in fetched.items() if f.last_modified},
     )
+
+
+def fetch_listed(transport: Transport, entries: list[str], settings: SourceSettings,
+                 key: str) -> Extracted:
+    """Files a user lists in the config file ([sources.<id>] `key`), by the name each is shown
+    under: a URL fetched through the transport and named redacted (no credential reaches a
+    dataset, message or log), a path read from disk, relative to the config file."""
+    files, stated, retrieved = {}, {}, []
+    for entry in entries:
+        if is_url(entry):
+            fetched, name = transport.get(entry), redact_url(entry)
+            files[name] = fetched.content
+            retrieved.append(fetched.retrieved_at)
+            if fetched.last_modified:
+                stated[name] = fetched.last_modified
+            continue
+        path = settings.folder / entry
+        if not path.is_file():
+            raise FetchFailed(f"{path}: no such file (listed in {settings.file} {key})")
+        files[entry] = path.read_bytes()
+        modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        stated[entry] = modified.isoformat(timespec="seconds")
+        retrieved.append(modified)
+    return Extracted(files=files, dataset_version=f"{len(files)} file(s)",
+                     retrieved_at=min(retrieved, default=datetime.now(UTC)),
+                     last_modified=stated)
+
+
+def listed_location(entry: str, settings: SourceSettings) -> str:
+    """Where a listed file is, as a dataset records it: its URL (redacted), or its file URI."""
+    if is_url(entry):
+        return redact_url(entry)
+    return (settings.folder / entry).resolve().as_uri()
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,8 @@
 """City resolution the relational sources share, built on flows.matching.match_cities.
 
-match_cities needs each record's country. Service-value matrices often name cities alone
-("NEW YORK"), so a record without a country is tried in every candidate country and kept only
-where one country answers, or one namesake is far larger than the others (the population rule
-match_cities applies within a country, applied across countries).
+Service-value matrices often name cities alone ("NEW YORK"): match_anywhere seeks a record
+without a country among every candidate country's cities at once, with the rules match_cities
+applies within a country, and marks the country as inferred.
 """
 
 from __future__ import annotations
@@ -16,10 +15,6 @@ import pandas as pd
 from flows.matching import MatchRules, match_cities, name_key, name_variants
 from flows.sources.base import Registry
 
-VERDICT_COLUMNS = ["key", "city_id", "method", "confidence", "status", "reason"]
-# As in match_cities: a namesake wins on population only when it is this many times larger.
-POPULATION_LEAD = 5
-# Choosing the country is one inference more than a match within a stated country.
 COUNTRY_INFERRED_PENALTY = 0.05
 
 
@@ -57,62 +52,31 @@ def match_anywhere(
     records: pd.DataFrame, registry: Registry, countries: Iterable[str] | None = None,
     rules: MatchRules | None = None,
 ) -> pd.DataFrame:
-    """Verdicts as match_cities gives them, in the order of the records (whose keys must be
-    unique); records whose country is missing are tried in each of `countries` (default: every
-    country of the registry)."""
-    known = records["country"].notna()
-    candidates = sorted(countries or registry.cities["country_iso2"].unique())
-    free = records[~known]
-    expanded = free.drop(columns="country").merge(
-        pd.DataFrame({"country": candidates}), how="cross"
+    """Verdicts as match_cities gives them, in the order of the records; records whose country
+    is missing are sought among the cities of `countries` (default: every country of the
+    registry) at once, so that a city's own name outranks another's alternate name and every
+    namesake counts, whatever its country."""
+    rules = rules or MatchRules()
+    free = records["country"].isna().to_numpy()
+    # "Kingston (Jamaica)": a bracket naming a country says where to look
+    named = records["name"].str.extract(r"\(([^()]+)\)\s*$")[0]
+    hinted = to_iso2(named, country_codes(registry.countries)).where(free)
+    records = records.assign(country=records["country"].fillna(hinted))
+    verdicts = match_cities(records, registry.cities, registry.aliases, rules,
+                            anywhere=None if countries is None else sorted(countries))
+    inferred = free & verdicts["city_id"].notna().to_numpy()
+    verdicts.loc[inferred] = _inferred(verdicts[inferred], rules)
+    return verdicts
+
+
+def _inferred(verdicts: pd.DataFrame, rules: MatchRules) -> pd.DataFrame:
+    """Choosing the country is one inference more than a match within a stated country."""
+    confidence = (verdicts["confidence"] - COUNTRY_INFERRED_PENALTY).round(2)
+    return verdicts.assign(
+        method=verdicts["method"] + ", country inferred",
+        confidence=confidence,
+        status=np.where(confidence >= rules.accept, "matched", "low confidence"),
     )
-    verdicts = match_cities(
-        pd.concat([records[known], expanded], ignore_index=True),
-        registry.cities,
-        registry.aliases,
-        rules or MatchRules(),
-    )
-    stated = verdicts.iloc[: int(known.sum())]
-    tried = verdicts.iloc[int(known.sum()) :].assign(country=expanded["country"].to_numpy())
-    population = registry.cities.set_index("city_id")["population"].fillna(0)
-    chosen = [
-        _choose(key, group, population, len(candidates))
-        for key, group in tried.groupby("key", sort=False)
-    ]
-    found = pd.DataFrame(chosen, columns=VERDICT_COLUMNS)
-    verdicts = pd.concat([stated, found], ignore_index=True)[VERDICT_COLUMNS]
-    return verdicts.set_index("key").loc[records["key"]].reset_index()
-
-
-def _choose(key, tried: pd.DataFrame, population: pd.Series, n_countries: int) -> tuple:
-    matched = tried[tried["status"] == "matched"]
-    if len(matched) == 1:
-        best = matched.iloc[0]
-        return _inferred(key, best, f"the only country of {n_countries} with this name "
-                                    f"({best['country']}); {best['reason']}")
-    if len(matched) > 1:
-        sizes = matched["city_id"].map(population).sort_values(ascending=False)
-        first, second = sizes.iloc[0], sizes.iloc[1]
-        places = ", ".join(sorted(matched["country"]))
-        if first >= POPULATION_LEAD * max(second, 1):
-            best = matched.loc[sizes.index[0]]
-            return _inferred(key, best, f"most populous of namesakes in {places}")
-        return (key, None, "name in several countries", 0.0, "ambiguous",
-                f"cities of this name in {places}: the file gives no country")
-    doubtful = tried[tried["status"].isin(["low confidence", "ambiguous"])]
-    if not doubtful.empty:
-        best = doubtful.sort_values("confidence", ascending=False).iloc[0]
-        return (key, best["city_id"], best["method"], best["confidence"], best["status"],
-                f"{best['country']}: {best['reason']}")
-    return (key, None, None, 0.0, "unmatched",
-            f"no city of this name in any of {n_countries} countries")
-
-
-def _inferred(key, verdict: pd.Series, reason: str) -> tuple:
-    confidence = round(float(verdict["confidence"]) - COUNTRY_INFERRED_PENALTY, 2)
-    status = "matched" if confidence >= MatchRules().accept else "low confidence"
-    return (key, verdict["city_id"], f"{verdict['method']}, country inferred", confidence,
-            status, reason)
 
 
 def one_record_per_city(

@@ -16,7 +16,6 @@ warehouse has keep their definition (their owner's row is never overwritten).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -25,13 +24,20 @@ from pandera.typing import Series
 
 from flows.matching import match_cities, name_key
 from flows.sources import resolve
-from flows.sources.base import Conformed, Dataset, Extracted, Registry, Source
+from flows.sources.base import (
+    Conformed,
+    Dataset,
+    Extracted,
+    Registry,
+    Source,
+    fetch_listed,
+    listed_location,
+)
 from flows.sources.publishers import publisher_of
 from flows.sources.raw_model import RawModel
-from flows.transport import FetchFailed, Transport, is_url
+from flows.transport import Transport
 from flows.user_data import CANONICAL_ID, COLUMNS, UserRows, read_user_file
 from warehouse.config import SourceSettings
-from warehouse.redact import redact_url
 
 NO_UNIT = "unspecified"
 
@@ -58,37 +64,9 @@ class UserFiles(Source):
     raw_identify = {"observations": ["file", "position"]}
     Settings = UserSettings
 
-    def _location(self, name: str) -> str:
-        """The URL of a listed file: as named, or the file's own URI relative to the config."""
-        if is_url(name):
-            return name
-        return (self.settings.folder / name).resolve().as_uri()
-
     def extract(self, transport: Transport) -> Extracted:
         """Every listed file's bytes, by the name it is shown under."""
-        files, stated, retrieved = {}, {}, []
-        for entry in self.settings.files:
-            if is_url(entry):
-                fetched, name = transport.get(entry), redact_url(entry)
-                files[name] = fetched.content
-                retrieved.append(fetched.retrieved_at)
-                if fetched.last_modified:
-                    stated[name] = fetched.last_modified
-                continue
-            path = self.settings.folder / entry
-            if not path.is_file():
-                raise FetchFailed(f"{path}: no such file (listed in {self.settings.file} "
-                                  "[sources.user] files)")
-            files[entry] = path.read_bytes()
-            modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-            stated[entry] = modified.isoformat(timespec="seconds")
-            retrieved.append(modified)
-        return Extracted(
-            files=files,
-            dataset_version=f"{len(files)} file(s)",
-            retrieved_at=min(retrieved, default=datetime.now(UTC)),
-            last_modified=stated,
-        )
+        return fetch_listed(transport, self.settings.files, self.settings, "[sources.user] files")
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
         """Every listed file's rows as text, for UserRows to check, a dataset per file and
@@ -98,7 +76,8 @@ class UserFiles(Source):
         datasets = [
             Dataset(_dataset_id(file.name, source),
                     source if isinstance(source, str) else Path(file.name).name,
-                    self._location(file.name), extracted.last_modified.get(file.name))
+                    listed_location(file.name, self.settings),
+                    extracted.last_modified.get(file.name))
             for file in read
             for source in file.rows["source"].drop_duplicates()
         ]
