@@ -4,11 +4,15 @@ Parquet. No Prefect and no warehouse: the same engine the refresh uses, on a fil
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
+import secrets
+import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -31,8 +35,11 @@ class ScoreFailed(Exception):
 def read_table(path: Path) -> pd.DataFrame:
     """A user's data file, parsed (never executed) by its extension."""
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise ScoreFailed(f"{path}: is a folder, not a data file")
     try:
         if suffix in (".csv", ".txt"):
+            _check_rows(path)
             return pd.read_csv(path, encoding="utf-8-sig")
         if suffix in (".xlsx", ".xls"):
             return pd.read_excel(path, engine="calamine")
@@ -42,10 +49,27 @@ def read_table(path: Path) -> pd.DataFrame:
         raise ScoreFailed(f"{path}: no such file") from None
     except UnicodeDecodeError as error:
         raise ScoreFailed(f"{path}: not UTF-8 text (byte {error.start})") from None
+    except ScoreFailed:
+        raise
     except Exception as error:  # a reader's own message, kept to its first line
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ScoreFailed(f"{path}: cannot be read as {suffix[1:]}: {first}") from None
     raise ScoreFailed(f"{path}: expected a .csv, .xlsx or .parquet file")
+
+
+def _check_rows(path: Path) -> None:
+    """Every row of a CSV has as many fields as its header: pandas fills a short row with
+    blanks, and reads a file whose rows are one field longer with the first as an index,
+    without a word (a blank line is skipped, as pandas does)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = csv.reader(handle)
+        header = next(rows, [])
+        for row in rows:
+            if row and len(row) != len(header):
+                raise ScoreFailed(
+                    f"{path}: line {rows.line_num}: {len(row)} fields, the header has "
+                    f"{len(header)}"
+                )
 
 
 def _read_text(path: Path) -> str:
@@ -53,13 +77,20 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScoreFailed(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ScoreFailed(f"{path}: is a folder, not a file") from None
     except UnicodeDecodeError:
         raise ScoreFailed(f"{path}: not UTF-8 text") from None
+    except OSError as error:
+        raise ScoreFailed(f"{path}: cannot be read: {error.strerror}") from None
 
 
 def _columns(
-    frame: pd.DataFrame, unit: str | None, period: str | None
+    frame: pd.DataFrame, unit: str | None, period: str | None, source: Path
 ) -> tuple[str, str | None]:
+    for flag, given in (("--unit", unit), ("--period", period)):
+        if given is not None and given not in frame.columns:
+            raise ScoreFailed(f"{source}: no column {given!r} (given by {flag})")
     long = {"indicator", "value"} <= set(frame.columns)
     if unit is None:
         unit = "unit" if long and "unit" in frame.columns else str(frame.columns[0])
@@ -79,7 +110,7 @@ def score_file(
     framework = load_framework(_read_text(framework_path), framework_path.name)
     method = load_method(_read_text(method_path), method_path.name)
     frame = read_table(data_path)
-    unit, period = _columns(frame, unit, period)
+    unit, period = _columns(frame, unit, period, data_path)
     if {"indicator", "value"} <= set(frame.columns):
         frame = long_to_wide(frame, unit, period, source=data_path.name)
     absent = [i for i in framework.refresh.get("optional", []) if i not in frame.columns]
@@ -150,8 +181,7 @@ def write_steps(
     texts: dict[str, str],
 ) -> None:
     """Every intermediate data set, the treatment log, weights, diagnostics and the run's
-    framework and method files verbatim, with their hashes."""
-    folder.mkdir(parents=True, exist_ok=True)
+    framework and method files verbatim, with their hashes, into an existing folder."""
     for name in coin.sets:
         frames = [
             coin.frame(name, period).assign(period=period).set_index("period", append=True)
@@ -191,24 +221,122 @@ def write_steps(
     (folder / "run.json").write_text(json.dumps({"sha256": run}, indent=2) + "\n")
 
 
-def _write_atomically(frame: pd.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(handle)
+def check_targets(out: Path, steps: Path | None, inputs: list[Path]) -> None:
+    """Refuse, before any work, outputs that cannot be written or would destroy something:
+    `--out` a folder, `--steps` a file or a folder of other files, a parent that is a file,
+    an input or `--out` inside the `--steps` folder (which is replaced as a whole)."""
+    if out.is_dir():
+        raise ScoreFailed(f"{out}: --out is a folder; give a file, e.g. {out / 'scores.csv'}")
+    _check_parent(out, "--out")
+    if steps is None:
+        return
+    if steps.exists() and not steps.is_dir():
+        raise ScoreFailed(f"{steps}: --steps exists and is not a folder")
+    if steps.is_dir() and any(steps.iterdir()) and not (steps / "run.json").is_file():
+        # a previous --steps folder is replaced; any other folder may hold someone's files
+        raise ScoreFailed(
+            f"{steps}: --steps is a folder of other files (no run.json of an earlier run); "
+            "give a new or empty folder"
+        )
+    _check_parent(steps, "--steps")
+    inside = [p for p in [*inputs, out] if p.resolve().is_relative_to(steps.resolve())]
+    if inside:
+        raise ScoreFailed(
+            f"{inside[0]}: is inside the --steps folder {steps}, which is replaced as a whole"
+        )
+
+
+def _check_parent(path: Path, flag: str) -> None:
+    """The nearest existing folder above `path` is a folder (the rest is created)."""
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ScoreFailed(f"{path}: {flag} cannot be written: {parent} is a file, not a folder")
+
+
+def publish(
+    table: pd.DataFrame,
+    out: Path,
+    steps: Path | None = None,
+    write: Callable[[Path], None] | None = None,
+) -> None:
+    """Write `table` to `out` and, with `steps`, `write` (required then) into a new `steps`
+    folder: all of it or nothing. Each is written beside its target under a temporary name
+    and renamed into place; a `steps` folder already there is moved aside, and deleted once
+    both are in or put back if `out` fails."""
+    staged: list[Path] = []
+    swapped, aside = False, None
+    current = out if steps is None else steps  # the target in hand, for a message
     try:
-        frame.to_csv(temporary, index=False)
-        os.replace(temporary, out)
+        if steps is not None:
+            staged.append(_new_folder(steps))
+            write(staged[0])
+        current = out
+        staged.append(_staged_file(table, out))
+        if steps is not None:
+            current = steps
+            aside = _replace_folder(staged[0], steps)
+            staged.pop(0)  # it is `steps` now
+            swapped = True
+        current = out
+        os.replace(staged[-1], out)
+        staged.pop()
+    except OSError as error:
+        if swapped:  # --out failed once --steps was in: take it out, put any old one back
+            shutil.rmtree(steps, ignore_errors=True)
+            if aside is not None:
+                os.replace(aside, steps)
+                aside = None
+        raise ScoreFailed(f"{current}: cannot be written: {error.strerror or error}") from None
     finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        for path in staged:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+
+
+def _new_folder(steps: Path) -> Path:
+    steps.absolute().parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=steps.absolute().parent, prefix=f".{steps.name}."))
+
+
+def _staged_file(table: pd.DataFrame, out: Path) -> Path:
+    out.absolute().parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=out.absolute().parent, prefix=f".{out.name}.",
+                                    suffix=".tmp")
+    os.close(handle)
+    table.to_csv(name, index=False)
+    return Path(name)
+
+
+def _replace_folder(staged: Path, target: Path) -> Path | None:
+    """Rename `staged` to `target`; an existing `target` is first renamed aside (returned,
+    for the caller to delete or to put back)."""
+    aside = None
+    if target.exists():
+        aside = target.with_name(f".{target.name}.{secrets.token_hex(4)}.old")
+        os.replace(target, aside)
+    try:
+        os.replace(staged, target)
+    except OSError:
+        if aside is not None:
+            os.replace(aside, target)
+        raise
+    return aside
 
 
 def run(args) -> int:
     try:
+        check_targets(args.out, args.steps, [args.framework, args.method, args.data])
         coin, uncertainty = score_file(
             args.framework, args.method, args.data, unit=args.unit, period=args.period
         )
         table = results_table(coin, uncertainty)
+        write = None  # --steps: what goes into the folder
         if args.steps is not None:
             texts = {
                 "framework.toml": _read_text(args.framework),
@@ -216,18 +344,29 @@ def run(args) -> int:
             }
             if (described := methodology_beside(args.framework)) is not None:
                 texts["methodology.md"] = _read_text(described)
-            write_steps(args.steps, coin, uncertainty, texts)
-        _write_atomically(table, args.out)
+
+            def write(folder: Path) -> None:
+                write_steps(folder, coin, uncertainty, texts)
+
+        publish(table, args.out, args.steps, write)
     except (SpecError, ScoreFailed, ValueError) as error:
         print(f"citybench score: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1
-    latest = table[table["period"] == coin.periods[-1]] if "period" in table else table
-    top = latest.iloc[0]
-    print(
-        f"citybench score: {latest['score'].notna().sum():,} of {len(coin.units):,} units "
-        f"scored on {coin.framework.id} -> {args.out} (first: {top['unit']}, "
-        f"{top['score']:.4g})"
-    )
+    print(summary(coin, table, args.out))
     if args.steps is not None and methodology_beside(args.framework) is not None:
         print(f"citybench score: methodology -> {args.steps / 'methodology.md'}")
     return 0
+
+
+def summary(coin: Coin, table: pd.DataFrame, out: Path) -> str:
+    """The line a successful run prints: how many units of the latest period have a score,
+    and the first of them."""
+    latest = table[table["period"] == coin.periods[-1]] if "period" in table else table
+    scored = latest.dropna(subset=["score"])
+    line = (
+        f"citybench score: {len(scored):,} of {len(coin.units):,} units scored on "
+        f"{coin.framework.id} -> {out}"
+    )
+    if scored.empty:
+        return line + " (none has the values the method requires)"
+    return line + f" (first: {scored.iloc[0]['unit']}, {scored.iloc[0]['score']:.4g})"

@@ -18,16 +18,16 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 
-from indicators.composite import diagnostics
+from indicators.composite import diagnostics, moments
 from indicators.composite.aggregate import AggregationError, aggregate, copeland
 from indicators.composite.build import build_frame
 from indicators.composite.data import long_to_wide
 from indicators.composite.impute import impute_column
-from indicators.composite.normalise import normalise
+from indicators.composite.normalise import NormalisationError, normalise
 from indicators.composite.ranking import rank
 from indicators.composite.results import node_ranks, scores_long
 from indicators.composite.screen import availability, included
-from indicators.composite.spec import load_framework, load_method
+from indicators.composite.spec import SpecError, load_framework, load_method
 from indicators.composite.treat import treat_column
 from indicators.composite.weights import effective_weights, pca_weights
 
@@ -227,6 +227,49 @@ def test_direction_minus_one_mirrors_the_scale(params, total):
     assert up.argmax() == x.argmax() and down.argmax() == x.argmin()
 
 
+def test_fraction_of_max_needs_a_maximum_above_zero():
+    # x / 0 is not defined; x / -2 would put -8 (the worst) above -2 (the best)
+    for values, direction, maximum in (([0.0, -3.0], 1, "0"), ([2.0, 8.0], -1, "-2")):
+        with pytest.raises(NormalisationError) as refused:
+            one(values, direction=direction, method="fraction_of_max")
+        assert refused.value.reason.startswith(
+            f"its maximum after the direction is {maximum}, and x / max "
+        )
+    # a maximum above 0 takes negative values: -5 / 10
+    assert_allclose(one([-5.0, 10.0], method="fraction_of_max"), [-0.5, 1])
+
+
+def test_a_target_every_unit_has_reached_gives_one_to_all():
+    # target 10 is the lowest value: (v - 10) / 0; target 5 is below it: (v - 10) / -5
+    for target in (10, 5):
+        assert_array_equal(one([10.0, 20.0, NAN], target=target, method="distance_to_target"),
+                           [1, 1, NAN])
+
+
+def test_percentile_rank_of_a_single_value_is_zero_as_a_constant_column():
+    assert_array_equal(one([NAN, 4.0, NAN], method="percentile_rank"), [NAN, 0, NAN])
+    assert_array_equal(one([4.0, 4.0], method="percentile_rank"), [0, 0])
+    assert_array_equal(one([4.0, 4.0], method="rank"), [1, 1])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"method": "minmax"}, {"method": "zscore"}, {"method": "distance_to_max"},
+     {"method": "goalposts"}, {"method": "fraction_of_max"}, {"method": "rank"}],
+)
+def test_normalising_values_near_the_ends_of_floating_point(params):
+    # scaled by a power of 2 first: 1.7e308 - (-1.7e308) would overflow, and the squares of
+    # 1e-320 (for the sd) vanish; the results are those of the same values near 1
+    for scale in (1e308, 1e-320):
+        values = np.array([0.5, 1.0, 0.25, 0.75]) * (1.7 if scale > 1 else 1) * scale
+        if params["method"] != "fraction_of_max":
+            values[2] = -values[2]
+        got = one(values, **params)
+        want = one(values / values.max(), **params)
+        assert np.isfinite(got).all()
+        assert_allclose(got, want, rtol=1e-12 if scale > 1 else 1e-3, atol=1e-12)
+
+
 # aggregate -------------------------------------------------------------------------------
 
 
@@ -369,6 +412,11 @@ def test_impute_mean_median_and_none_per_period():
     assert_allclose(impute_column(column, "median", None, 1), [[1, 3, 3, 8], [20, 10, 20, 60]])
     assert_array_equal(impute_column(column, "none", None, 1), column)
     assert np.isnan(column[0, 1])  # the input is left as it was
+    # the mean of 1.7e308 and 1.5e308 is taken on them scaled near 1: their sum overflows
+    huge = np.array([[1.7e308, NAN, 1.5e308, 1e-300]])
+    assert_allclose(impute_column(huge, "mean", None, 1)[0, 1], (1.7e308 + 1e-300) / 3
+                    + 1.5e308 / 3)
+    assert impute_column(huge, "mean", None, 1)[0, 3] == 1e-300  # the others as they were
 
 
 def test_impute_by_group_leaves_a_group_without_data_missing():
@@ -589,6 +637,21 @@ def test_method_log_and_method_none():
     assert not t.passed_before and not t.passed_after and not t.logged
 
 
+def test_the_log_of_a_column_without_spread_leaves_it_as_it_is():
+    # log(x - min + 0.01 (max - min)) would be log(0) at the minimum
+    for column in ([3.0, 3.0, 3.0], [NAN, 2.0, NAN], [NAN, NAN, NAN]):
+        x = np.array(column)
+        assert_array_equal(treat_column(x, "log", 2, 3.5, 5, "none")[0], x)
+
+
+def test_outlier_test_of_values_near_1e300():
+    # the fourth powers overflow unless the column is scaled first: the moments do not change
+    base = np.array([1.0, 1.0, 1.2, 0.9, 1.1, 1.0, 1.05, 0.95, 9.0])
+    for scale in (1e300, 1e-300):
+        got = moments.skew_kurt((base * scale)[:, None])
+        assert_allclose(np.ravel(got), np.ravel(moments.skew_kurt(base[:, None])), rtol=1e-12)
+
+
 def test_treatment_in_a_build_with_overrides_per_indicator():
     fw = flat("x", "y", "z", "w")
     n = len(TWO_OUTLIERS)
@@ -672,6 +735,21 @@ def test_pca_weights_are_squared_loadings_of_the_first_component():
     assert_allclose(got, want, atol=1e-10)
     assert sum(got) == pytest.approx(1.0)
     assert got[0] > got[1] > got[2]  # the less noise, the more weight
+
+
+def test_pca_weights_need_two_complete_units_and_some_variation():
+    with pytest.raises(ValueError, match=r"^needs 2 units or more with every child, has 1$"):
+        pca_weights(np.array([[[1.0, 2.0], [3.0, NAN]]]))
+    with pytest.raises(ValueError, match=r"^no child varies across the units$"):
+        pca_weights(np.array([[[1.0, 2.0], [1.0, 2.0]]]))
+    fw = flat("a", "b")
+    data = pd.DataFrame({"city": ["X", "Y"], "a": [1.0, NAN], "b": [3.0, 4.0]})
+    with pytest.raises(SpecError) as refused:
+        build_frame(fw, method("[weights]\nmethod = 'pca'"), data, unit="city")
+    assert str(refused.value) == (
+        'm.toml: weights.method = "pca" at "idx": needs 2 units or more with every child, '
+        "has 1"
+    )
 
 
 UNEVEN = """
@@ -916,3 +994,10 @@ def test_denominate_divides_by_the_denominator_times_the_scale():
     assert_allclose(coin.frame("Denominated")["area"], [1, 2, 3])  # no denominator
     off = method("[denominate]\nenabled = false\n[normalise]\nmethod = 'none'")
     assert "Denominated" not in build_frame(fw, off, data, unit="city").sets
+    # a ratio beyond floating point is no missing value: refused, naming the denominator
+    data["population"] = [100.0, 1e-310, 40.0]
+    with pytest.raises(SpecError) as refused:
+        build_frame(fw, method(), data, unit="city")
+    assert str(refused.value) == (
+        'f.toml: indicator "jobs".denominator = "population": unit \'Q\': gives an infinite value'
+    )

@@ -378,8 +378,8 @@ def test_a_shorter_order_is_fine():
         ),
         (
             'aggregate = [{ method = "arithmetic" }, { method = "geometric", level = {} }]',
-            "uncertainty.aggregate[2]: unknown key 'level'; known: method, min_availability, "
-            "power",
+            "uncertainty.aggregate[2]: unknown key 'level'; known: copeland_ties, method, "
+            "min_availability, power",
         ),
         (
             "treat = [{ max_points = -1 }, { method = 'none' }]",
@@ -559,6 +559,25 @@ def test_panel_data_errors_name_the_period_and_stay_one_line():
     assert bad.index.tolist() == [0, 1, 0, 1]
     assert build_error("", bad, period="year") == (
         "cities.csv: column 'x', unit 'Q': '?' is not a number"
+    )
+
+
+def test_unit_and_period_columns_name_every_row_and_periods_sort():
+    fw = load_framework(textwrap.dedent(TWO_LEVELS), FRAMEWORK)
+    data = pd.DataFrame({"city": ["P", "Q"], "year": [2020, "2021"], "x": [1.0, 2.0],
+                         "y": [1.0, 2.0]})
+    assert one_line(lambda: build_frame(fw, load_method(""), data, unit="city", period="year",
+                                        source=DATA)) == (
+        "cities.csv: column 'year': periods mix numbers and text"
+    )
+    assert one_line(lambda: build_frame(fw, load_method(""), data.assign(city=["P", None]),
+                                        unit="city", source=DATA)) == (
+        "cities.csv: column 'city', row 2 of the data: no unit"
+    )
+    assert one_line(lambda: build_frame(fw, load_method(""), data.iloc[:0], unit="city",
+                                        source=DATA)) == "cities.csv: no rows of data"
+    assert one_line(lambda: long_to_wide(data, "city", "month", source=DATA)) == (
+        "cities.csv: no period column 'month'"
     )
 
 

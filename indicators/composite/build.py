@@ -9,13 +9,13 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from indicators.composite.aggregate import aggregate
+from indicators.composite.aggregate import AggregationError, aggregate
 from indicators.composite.coin import SET_NAMES, Coin, StepRecord
-from indicators.composite.data import Panel, panel_from_wide
+from indicators.composite.data import SINGLE_PERIOD, Panel, panel_from_wide
 from indicators.composite.denominate import denominate
 from indicators.composite.impute import impute_column
 from indicators.composite.moments import passes, skew_kurt
-from indicators.composite.normalise import normalise
+from indicators.composite.normalise import NormalisationError, normalise
 from indicators.composite.screen import availability, included
 from indicators.composite.spec import Framework, Method, SpecError, check_method
 from indicators.composite.treat import Treatment, treat_column
@@ -45,8 +45,63 @@ def prepare(framework: Framework, method: Method, panel: Panel) -> Coin:
             break
         configured = step in method.raw or step in ("denominate", "normalise")
         if configured:
-            current = STEPS[step](coin, current)
+            before, current = current, STEPS[step](coin, current)
+            if step in FINITE_AFTER:
+                _check_finite(coin, step, before, current)
     return coin
+
+
+# The steps after which every value must be a finite number: after `denominate` a zero
+# denominator leaves a value missing (documented), after `screen` a unit left out is.
+FINITE_AFTER = ("denominate", "impute", "treat", "normalise")
+
+
+def _check_finite(coin: Coin, step: str, before: np.ndarray, after: np.ndarray) -> None:
+    """No step may turn a number into an infinity, or into a NaN (a missing value) unless it
+    is one of the two above: a NaN would drop out of the aggregation without a word, and an
+    infinity would give every unit the same score. Floating point overflows (values near
+    1e308) and formulas a rule does not cover end here, naming the indicator and the key."""
+    bad = np.isinf(after)
+    if step != "denominate":
+        bad |= np.isnan(after) & ~np.isnan(before)
+    if not bad.any():
+        return
+    p, u, i = np.argwhere(bad)[0]
+    indicator = coin.panel.indicators[i]
+    source, key, value = _setting(coin, step, indicator)
+    period = _in_period(coin, p)
+    largest = np.nanmax(np.abs(before[..., i]), initial=0.0)
+    hint = (
+        f" (its values reach {largest:.3g}: too large to compute with, rescale the indicator)"
+        if largest > 1e150 else ""
+    )
+    what = "an infinite value" if np.isinf(after[p, u, i]) else "no number (NaN)"
+    # the denominator's key names the indicator already
+    named = "" if step == "denominate" else f'indicator "{indicator}", '
+    raise SpecError(
+        f"{source}: {key} = {value}: {named}unit {coin.units[u]!r}{period}: gives {what}{hint}"
+    )
+
+
+def _in_period(coin: Coin, p: int) -> str:
+    """" in 2018" for a message (a Python value: not np.int64(2018)); "" without periods."""
+    if coin.periods == [SINGLE_PERIOD]:
+        return ""
+    label = coin.periods[p]
+    return f" in {label.item() if isinstance(label, np.generic) else label!r}"
+
+
+def _setting(coin: Coin, step: str, indicator: str) -> tuple[str, str, str]:
+    """The file, key and value that configured `step` for `indicator`, for a message."""
+    if step == "denominate":
+        node = coin.framework.nodes[indicator]
+        key = f'indicator "{indicator}".denominator'
+        return coin.framework.source, key, f'"{node.denominator}"'
+    override = coin.method.raw.get(step, {}).get("indicator", {}).get(indicator, {})
+    key = f"{step}.indicator.{indicator}.method" if "method" in override else f"{step}.method"
+    defaults = {"impute": "none", "treat": TREAT_DEFAULTS["method"], "normalise": "minmax"}
+    chosen = coin.method.for_indicator(step, indicator).get("method", defaults[step])
+    return coin.method.source, key, f'"{chosen}"'
 
 
 def group_columns(framework: Framework, method: Method) -> list[str]:
@@ -189,7 +244,15 @@ def _normalise(coin: Coin, x: np.ndarray) -> np.ndarray:
         directions = np.array([nodes[i].direction for i in columns], dtype=float)
         given = [params.get("target", nodes[i].target) for i in columns]
         targets = np.array([np.nan if t is None else t for t in given], dtype=float)
-        out[..., columns] = normalise(x[..., columns], directions, params, targets)
+        try:
+            out[..., columns] = normalise(x[..., columns], directions, params, targets)
+        except NormalisationError as error:
+            indicator = indicators[columns[error.column]]
+            source, key, value = _setting(coin, "normalise", indicator)
+            period = "" if error.period is None else _in_period(coin, error.period)
+            raise SpecError(
+                f'{source}: {key} = {value}: indicator "{indicator}"{period}: {error.reason}'
+            ) from None
     coin.log.append(StepRecord("normalise", parameters))
     coin.record(SET_NAMES["normalise"], out, indicators)
     return out
@@ -198,9 +261,12 @@ def _normalise(coin: Coin, x: np.ndarray) -> np.ndarray:
 def aggregate_tree(coin: Coin, normalised: np.ndarray) -> None:
     """Aggregate level by level, record the Aggregated set, the weights and their effect."""
     framework = coin.framework
-    values, weights, parameters = aggregate_values(
-        framework, coin.method, coin.panel.indicators, normalised
-    )
+    try:
+        values, weights, parameters = aggregate_values(
+            framework, coin.method, coin.panel, normalised
+        )
+    except AggregationError as error:
+        raise SpecError(f"{coin.method.source}: {error}") from None
     coin.weights = weights
     parents = {n.id: n.parent for n in framework.nodes.values()}
     coin.log.append(
@@ -218,7 +284,7 @@ def aggregate_tree(coin: Coin, normalised: np.ndarray) -> None:
 def aggregate_values(
     framework: Framework,
     method: Method,
-    indicators: list[str],
+    panel: Panel,
     normalised: np.ndarray,
     weights: dict[str, float | np.ndarray] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, dict]]:
@@ -227,34 +293,49 @@ def aggregate_values(
     weight per replication, the replications leading the shape of `normalised`).
 
     Returns every node's values (indicators first, the index last), the weights used and
-    each node's parameters."""
+    each node's parameters. An AggregationError names the node and the method's key."""
     levels = framework.levels
-    values = {c: normalised[..., k] for k, c in enumerate(indicators)}
-    position = {c: k for k, c in enumerate(indicators)}
+    values = {c: normalised[..., k] for k, c in enumerate(panel.indicators)}
+    position = {c: k for k, c in enumerate(panel.indicators)}
     used = {node: framework.nodes[node].weight for node in framework.nodes}
     parameters = {}
     for node in framework.aggregates:
         children = framework.children(node)
         level = levels[node]
         if weights is None:
-            used.update(_weights(method, level - 1, children, used, values))
+            used.update(_weights(method, level - 1, node, children, used, values))
         else:
             used.update({c: weights[c] for c in children})
-        params = {"method": "arithmetic", "power": 1.0, "min_availability": 0.0} | (
-            method.for_level("aggregate", level)
-        )
+        params = {
+            "method": "arithmetic", "power": 1.0, "min_availability": 0.0,
+            "copeland_ties": "exact",
+        } | method.for_level("aggregate", level)
         parameters[node] = params
+        where = f'{_level_key(method, "aggregate", level)} = "{params["method"]}" at "{node}"'
         stacked = _side_by_side(children, values, normalised, position)
         child_weights = np.stack(np.broadcast_arrays(*[used[c] for c in children]), axis=-1)
         if child_weights.ndim > 1:  # one set per replication, broadcast over the units
             child_weights = child_weights[..., None, :]
-        score = aggregate(stacked, child_weights, params["method"], float(params["power"]))
+        try:
+            score = aggregate(
+                stacked, child_weights, params["method"], float(params["power"]),
+                params["copeland_ties"],
+            )
+        except AggregationError as error:
+            unit = "" if error.unit is None else f", unit {panel.units[error.unit]!r}"
+            raise AggregationError(f"{where}{unit}: {error}") from None
         if params["min_availability"] > 0:
             # COINr's dat_thresh: too few children with data and the unit gets no score here
             enough = np.mean(~np.isnan(stacked), axis=-1) >= params["min_availability"]
             score = np.where(enough, score, np.nan)
         values[node] = score
     return values, used, parameters
+
+
+def _level_key(method: Method, step: str, level: int) -> str:
+    """`step.level.N.method` when that level's table chose the method, else `step.method`."""
+    scoped = method.raw.get(step, {}).get("level", {}).get(str(level), {})
+    return f"{step}.level.{level}.method" if "method" in scoped else f"{step}.method"
 
 
 def _side_by_side(
@@ -275,6 +356,7 @@ def _side_by_side(
 def _weights(
     method: Method,
     level: int,
+    node: str,
     children: list[str],
     framework_weights: dict[str, float],
     values: dict[str, np.ndarray],
@@ -287,9 +369,19 @@ def _weights(
         return dict.fromkeys(children, 1.0)
     if chosen == "pca":
         stacked = np.stack([values[c] for c in children], axis=-1)
-        return dict(zip(children, pca_weights(stacked).tolist(), strict=True))
+        try:
+            return dict(zip(children, pca_weights(stacked).tolist(), strict=True))
+        except ValueError as error:
+            key = _level_key(method, "weights", level)
+            raise AggregationError(f'{key} = "pca" at "{node}": {error}') from None
     overrides = params.get("values", {})
-    return {c: float(overrides.get(c, framework_weights[c])) for c in children}
+    chosen_weights = {c: float(overrides.get(c, framework_weights[c])) for c in children}
+    if sum(chosen_weights.values()) <= 0:
+        # every unit would be left without a score at this node
+        raise AggregationError(
+            f'weights at "{node}": its children ({", ".join(children)}) weigh 0 in all'
+        )
+    return chosen_weights
 
 
 STEPS: dict[str, Callable[[Coin, np.ndarray], np.ndarray]] = {

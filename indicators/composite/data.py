@@ -32,6 +32,7 @@ def long_to_wide(
 ) -> pd.DataFrame:
     """unit, [period,] indicator, value (+ unit attributes such as groups) -> one row per unit
     and period, one column per indicator."""
+    _check_keys(frame, unit, period, source)
     keys = [unit] + ([period] if period else [])
     duplicated = frame.duplicated([*keys, "indicator"])
     if duplicated.any():
@@ -46,6 +47,31 @@ def long_to_wide(
     if attributes:
         wide = wide.join(frame.groupby(keys)[attributes].last())
     return wide.reset_index()
+
+
+def _check_keys(frame: pd.DataFrame, unit: str, period: str | None, source: str) -> None:
+    """The unit and period columns exist, name every row, and the periods sort (a blank unit
+    would become the unit "nan"; a blank or a text among numbers stops the sort)."""
+    if frame.empty:
+        raise SpecError(f"{source}: no rows of data")
+    for kind, column in (("unit", unit), ("period", period)):
+        if column is None:
+            continue
+        if column not in frame.columns:
+            raise SpecError(f"{source}: no {kind} column {column!r}")
+        blank = frame[column].isna()
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            blank |= frame[column].astype(str).str.strip() == ""
+        if blank.any():
+            row = int(np.flatnonzero(blank.to_numpy())[0]) + 1
+            raise SpecError(f"{source}: column {column!r}, row {row} of the data: no {kind}")
+    if period is not None:
+        try:
+            sorted(frame[period].unique())
+        except TypeError:
+            raise SpecError(
+                f"{source}: column {period!r}: periods mix numbers and text"
+            ) from None
 
 
 def panel_from_wide(
@@ -74,8 +100,7 @@ def panel_from_wide(
     for group in groups:
         if group not in frame.columns:
             raise SpecError(f"{source}: no group column {group!r}")
-    if unit not in frame.columns:
-        raise SpecError(f"{source}: no unit column {unit!r}")
+    _check_keys(frame, unit, period, source)
     keys = [unit] + ([period] if period else [])
     duplicated = frame.duplicated(keys)
     if duplicated.any():
@@ -96,7 +121,9 @@ def panel_from_wide(
             frame[column] = frame[column].astype(float)
             continue
         converted = pd.to_numeric(frame[column], errors="coerce")
-        blank = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
+        blank = frame[column].isna()
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            blank |= frame[column].astype(str).str.strip() == ""
         bad = converted.isna() & ~blank
         if bad.any():
             # by position: with a repeated index label (frames concatenated per period)

@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from indicators.composite.moments import near_one
+
 
 def impute_column(
     column: np.ndarray, method: str, groups: np.ndarray | None, window: int
@@ -19,17 +21,30 @@ def impute_column(
     """
     if method == "none":
         return column
-    out = column.copy()
     if method == "locf":
-        latest = np.full(column.shape[1], np.nan)
-        age = np.full(column.shape[1], np.inf)
-        for p in range(column.shape[0]):
-            have = ~np.isnan(column[p])
-            fill = ~have & (age + 1 <= window)
-            out[p, fill] = latest[fill]
-            latest = np.where(have, column[p], latest)
-            age = np.where(have, 0, age + 1)
-        return out
+        return _carry_forward(column, window)
+    # a mean or median of values near 1e308 overflows: it is taken of each period scaled
+    # near 1 (exactly, by a power of 2), and only the filled values are scaled back
+    scale = near_one(np.max(np.where(np.isnan(column), 0.0, np.abs(column)), axis=1))[:, None]
+    filled = _centres(column * scale, method, groups) / scale
+    return np.where(np.isnan(column), filled, column)
+
+
+def _carry_forward(column: np.ndarray, window: int) -> np.ndarray:
+    out = column.copy()
+    latest = np.full(column.shape[1], np.nan)
+    age = np.full(column.shape[1], np.inf)
+    for p in range(column.shape[0]):
+        have = ~np.isnan(column[p])
+        fill = ~have & (age + 1 <= window)
+        out[p, fill] = latest[fill]
+        latest = np.where(have, column[p], latest)
+        age = np.where(have, 0, age + 1)
+    return out
+
+
+def _centres(column: np.ndarray, method: str, groups: np.ndarray | None) -> np.ndarray:
+    out = column.copy()
     centre = np.nanmean if method.endswith("mean") else np.nanmedian
     if method.startswith("group_"):
         if groups is None:

@@ -84,6 +84,34 @@ class Framework:
         return Framework(self.id, self.name, nodes, self.groups, self.source, self.refresh)
 
 
+MAX_DEPTH = 100  # nodes from an indicator up to the index; real composites have 3 to 6
+
+
+def _check_depth(nodes: dict[str, Node], source: str) -> None:
+    """No cycle, and no chain of parents longer than MAX_DEPTH: each node's depth (the index
+    is 1) is found once, walking up only to the first node already known, so a deep tree
+    costs no more than a flat one (walking every node to the root took 3 s at 1,500 levels,
+    and the recursive level count then overflowed Python's stack)."""
+    depth: dict[str, int] = {}
+    for node in nodes.values():
+        path: list[str] = []
+        key: str | None = node.id
+        while key is not None and key not in depth:
+            if key in path:
+                cycle = " -> ".join([*path[path.index(key):], key])
+                raise SpecError(f'{source}: {node.kind} "{node.id}".parent: cycle {cycle}')
+            path.append(key)
+            key = nodes[key].parent
+        below = 0 if key is None else depth[key]
+        for offset, step in enumerate(reversed(path), start=1):
+            depth[step] = below + offset
+        if depth[node.id] > MAX_DEPTH:
+            raise SpecError(
+                f'{source}: {node.kind} "{node.id}".parent: the tree is {depth[node.id]:,} '
+                f"levels deep here; at most {MAX_DEPTH}"
+            )
+
+
 def _levels(nodes: dict[str, Node]) -> dict[str, int]:
     levels: dict[str, int] = {}
 
@@ -103,6 +131,8 @@ def _load(text: str, source: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{source}: not valid TOML: {error}") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise SpecError(f"{source}: not valid TOML: arrays or tables nested too deeply") from None
 
 
 def _number(value: Any, where: str) -> float:
@@ -194,15 +224,7 @@ def _check_tree(nodes: dict[str, Node], source: str) -> None:
             raise SpecError(f"{where}: no node {node.parent!r}")
         if parent.kind == "indicator":
             raise SpecError(f"{where}: {node.parent!r} is an indicator, which has no children")
-    for node in nodes.values():
-        seen = [node.id]
-        parent = node.parent
-        while parent is not None:
-            if parent in seen:
-                cycle = " -> ".join([*seen[seen.index(parent):], parent])
-                raise SpecError(f'{source}: {node.kind} "{node.id}".parent: cycle {cycle}')
-            seen.append(parent)
-            parent = nodes[parent].parent
+    _check_depth(nodes, source)
     for node in nodes.values():
         if node.kind != "indicator" and not any(n.parent == node.id for n in nodes.values()):
             raise SpecError(f'{source}: {node.kind} "{node.id}": has no children')
@@ -224,6 +246,8 @@ NORMALISATIONS = (
 WEIGHTINGS = ("manual", "equal", "pca")
 AGGREGATIONS = ("arithmetic", "geometric", "harmonic", "generalised", "copeland")
 SCREEN_RULES = ("availability", "zeros", "availability_and_zeros")
+# exact: a pair whose comparisons weigh the same for both is a tie; coinr: COINr's rounding
+COPELAND_TIES = ("exact", "coinr")
 STEP_ORDER = ("denominate", "impute", "screen", "treat", "normalise", "aggregate")
 
 
@@ -261,7 +285,7 @@ STEP_KEYS = {
     "treat": {"method", "skew", "kurtosis", "max_points", "fallback", "indicator"},
     "normalise": {"method", "range", "mean", "sd", "low", "high", "target", "pooled", "indicator"},
     "weights": {"method", "values", "level"},
-    "aggregate": {"method", "power", "min_availability", "level"},
+    "aggregate": {"method", "power", "min_availability", "copeland_ties", "level"},
     "rank": {"groups"},
     "uncertainty": {
         "replications", "seed", "weights_noise", "sensitivity", "period", "normalise",
@@ -348,6 +372,8 @@ def _check_parameters(step: str, table: dict[str, Any], where: str) -> None:
         _choice(table["fallback"], ("log", "none"), f"{where}.fallback")
     if "rule" in table:
         _choice(table["rule"], SCREEN_RULES, f"{where}.rule")
+    if "copeland_ties" in table:
+        _choice(table["copeland_ties"], COPELAND_TIES, f"{where}.copeland_ties")
     if "values" in table:
         if not isinstance(table["values"], dict):
             raise SpecError(f"{where}.values: expected a table of node = weight")
@@ -371,6 +397,13 @@ def _choice(value: Any, known: tuple[str, ...], where: str) -> str:
 
 def _check_uncertainty(table: dict[str, Any], where: str) -> None:
     if "replications" in table and not _whole(table["replications"], 1):
+        value = table["replications"]
+        if isinstance(value, float) and value.is_integer() and 1 <= value <= 1e15:
+            # TOML reads 1e8 as a float: say how to write the number meant
+            raise SpecError(
+                f"{where}.replications: expected a whole number >= 1 (write {value:.0f}: "
+                f"TOML reads {value:g} as a decimal number)"
+            )
         raise SpecError(f"{where}.replications: expected a whole number >= 1")
     if "seed" in table and not _whole(table["seed"], 0):
         raise SpecError(f"{where}.seed: expected a whole number >= 0")

@@ -78,6 +78,12 @@ def treat_column(
 
 
 def log_ct(x: np.ndarray) -> np.ndarray:
-    """COINr's log_CT: log(x - min + 0.01 (max - min)), defined for any sign of x."""
-    low, high = np.nanmin(x), np.nanmax(x)
-    return np.log(x - low + 0.01 * (high - low))
+    """COINr's log_CT: log(x - min + 0.01 (max - min)), defined for any sign of x. A column
+    without spread (or without values, or with a spread whose 1% rounds to 0, below 1e-321)
+    is left as it is: its minimum would go to log(0)."""
+    present = x[~np.isnan(x)]
+    low, high = (present.min(), present.max()) if present.size else (np.nan, np.nan)
+    with np.errstate(over="ignore"):  # a range beyond 1e308 gives inf: the build refuses it
+        if not 0.01 * (high - low) > 0:
+            return x.copy()
+        return np.log(x - low + 0.01 * (high - low))

@@ -29,6 +29,7 @@ from scipy.stats import rankdata
 
 from indicators.composite.build import aggregate_values, prepare
 from indicators.composite.coin import Coin
+from indicators.composite.data import SINGLE_PERIOD
 from indicators.composite.spec import SpecError
 
 DISCRETE_STEPS = ("impute", "treat", "normalise", "aggregate")
@@ -55,6 +56,12 @@ def analyse(coin: Coin, settings: dict[str, Any] | None = None) -> UncertaintyRe
     where = f"{coin.method.source}: uncertainty"
     replications = int(settings.get("replications", 1000))
     rng = np.random.default_rng(settings.get("seed", 1))
+    if settings.get("period", coin.periods[-1]) not in coin.periods:
+        known = (
+            "the data have no period column" if coin.periods == [SINGLE_PERIOD]
+            else f"periods: {', '.join(map(str, coin.periods))}"
+        )
+        raise SpecError(f"{where}.period: no period {settings['period']!r}; {known}")
     period = coin._period(settings.get("period"))
     noise = float(settings.get("weights_noise", 0.0))
     weighted = [n for n in coin.framework.nodes if coin.framework.nodes[n].parent is not None]
@@ -70,13 +77,17 @@ def analyse(coin: Coin, settings: dict[str, Any] | None = None) -> UncertaintyRe
         width += len(weighted)
     if not assumptions:
         raise SpecError(f"{where}: nothing is uncertain: give weights_noise or 2+ alternatives")
+    # the nominal composite, N replications, and with sensitivity N for B and N per assumption
+    runs = replications * (len(assumptions) + 2) + 1 if settings.get("sensitivity", True) else (
+        replications + 1
+    )
+    _check_cost(coin, settings, replications, runs, where)
 
     model = _Model(coin, period, assumptions, weighted, noise, where)
     nominal = model.nominal_ranks
     a = rng.random((replications, width))
     ranks_a = model.ranks(a)
     result_ranks = _summarise(coin, period, nominal, ranks_a)
-    runs = replications + 1
     sensitivity = None
     if settings.get("sensitivity", True):
         b = rng.random((replications, width))
@@ -96,8 +107,60 @@ def analyse(coin: Coin, settings: dict[str, Any] | None = None) -> UncertaintyRe
                 }
             )
         sensitivity = pd.DataFrame(rows).set_index("assumption")
-        runs += replications * (len(assumptions) + 1)
     return UncertaintyResult(result_ranks, sensitivity, replications, runs)
+
+
+# What a Monte Carlo may cost before it starts, so that `replications = 100000000` is refused
+# at once instead of running for days or exhausting memory: elementary operations (one unit
+# and one child of one node in one composite; a Copeland node compares every pair of units,
+# twice over for COINr's rounding, and is called once per replication, at a cost of some
+# 5,000 operations), 7 to 10 ns each on a laptop, so 1e10 is a minute or two; and
+# unit-replications, the size of each array of ranks the analysis holds (8 bytes each,
+# three or four at once).
+MAX_OPERATIONS = 1e10
+MAX_RANKS = 2e7
+COPELAND_CALL = 5_000
+
+
+def _check_cost(
+    coin: Coin, settings: dict[str, Any], replications: int, runs: int, where: str
+) -> None:
+    units = len(coin.units)
+    if replications * units > MAX_RANKS:
+        raise SpecError(
+            f"{where}.replications: {replications:,} replications of {units:,} units is "
+            f"{replications * units:.2g} ranks to hold; at most {MAX_RANKS:.0e}: lower it"
+        )
+    operations = runs * _operations_per_run(coin, settings)
+    if operations > MAX_OPERATIONS:
+        raise SpecError(
+            f"{where}.replications: {replications:,} replications ({runs:,} composites of "
+            f"{units:,} units) is about {operations:.2g} operations; at most "
+            f"{MAX_OPERATIONS:.0e} (a minute or two): lower it"
+        )
+
+
+def _operations_per_run(coin: Coin, settings: dict[str, Any]) -> int:
+    """One composite's aggregation, at its dearest over the aggregation alternatives: units x
+    children at each node; where the level's method is Copeland, units squared x children
+    (twice with COINr's rounding) and the cost of a call."""
+    framework, units = coin.framework, len(coin.units)
+    methods = [coin.method] + [
+        coin.method.replace("aggregate", table) for table in settings.get("aggregate", [])
+    ]
+    total = 0
+    for node in framework.aggregates:
+        level, children = framework.levels[node], len(framework.children(node))
+        total += max(_node_cost(m.for_level("aggregate", level), units, children)
+                     for m in methods)
+    return total
+
+
+def _node_cost(params: dict[str, Any], units: int, children: int) -> int:
+    if params.get("method") != "copeland":
+        return units * children
+    rounds = 2 if params.get("copeland_ties") == "coinr" else 1
+    return units * units * children * rounds + COPELAND_CALL
 
 
 class _Model:
@@ -140,8 +203,13 @@ class _Model:
         for assumption, k in zip(discrete, combination, strict=True):
             method = method.replace(assumption.name, assumption.alternatives[k])
         key = tuple(c for c in choice if c[0] != "aggregate")
+        described = ", ".join(f"{step} alternative {k + 1}" for step, k in choice)
         if key not in self.prepared:
-            prepared = prepare(self.coin.framework, method, self.coin.panel)
+            try:
+                prepared = prepare(self.coin.framework, method, self.coin.panel)
+            except SpecError as error:  # an alternative's step refused: name it, once
+                detail = str(error).removeprefix(f"{method.source}: ")
+                raise SpecError(f"{self.where}: with {described}: {detail}") from None
             self.prepared[key] = (
                 prepared.sets["Normalised"][self.period][None],
                 self._kept(prepared),
@@ -157,10 +225,9 @@ class _Model:
             normalised = np.broadcast_to(normalised, (sample.shape[0], *normalised.shape[1:]))
         try:
             values, _, _ = aggregate_values(
-                self.coin.framework, method, self.coin.panel.indicators, normalised, weights
+                self.coin.framework, method, self.coin.panel, normalised, weights
             )
         except ValueError as error:
-            described = ", ".join(f"{step} alternative {k + 1}" for step, k in choice)
             raise SpecError(f"{self.where}: with {described}: {error}") from None
         index = np.broadcast_to(values[self.coin.framework.id], (sample.shape[0], kept.size))
         return _rank(index, kept)
@@ -173,7 +240,11 @@ def _rank(index: np.ndarray, kept: np.ndarray) -> np.ndarray:
 
 
 def _mean_shift(ranks: np.ndarray, nominal: np.ndarray) -> np.ndarray:
-    return np.nanmean(np.abs(ranks - nominal), axis=1)
+    """Per replication, the mean absolute shift of the units ranked both there and in the
+    nominal composite; 0 when there is none (no rank moved), not nanmean's warning and NaN."""
+    shift = np.abs(ranks - nominal)
+    counted = ~np.isnan(shift)
+    return np.where(counted, shift, 0.0).sum(axis=1) / np.maximum(counted.sum(axis=1), 1)
 
 
 def _percentile(ranks: np.ndarray, q: float, method: str) -> np.ndarray:
