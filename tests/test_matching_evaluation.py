@@ -7,11 +7,14 @@ import pandas as pd
 import pytest
 
 from flows.evaluate_matching import (
+    DEFAULT_EUROSTAT,
     DEFAULT_GAWC,
     DEFAULT_WUP,
+    EUROSTAT_LABELS,
     GAWC_LABELS,
     LABELS,
     evaluate,
+    evaluate_eurostat,
     evaluate_gawc,
 )
 from flows.sources.resolve import match_anywhere
@@ -51,6 +54,16 @@ def test_gawc_precision_and_recall_with_and_without_countries(held):
     scores, misses = evaluate_gawc(DEFAULT_GAWC, held, withhold_country=True)
     assert scores.precision >= 0.99, misses
     assert scores.recall >= 0.94, misses
+
+
+@pytest.mark.skipif(not DEFAULT_EUROSTAT.is_file(), reason="../shared Eurostat code list absent")
+def test_eurostat_city_codes_precision_and_recall(held):
+    scores, misses = evaluate_eurostat(DEFAULT_EUROSTAT, held)
+    assert scores.labelled == 998 == len(EUROSTAT_LABELS.read_text().splitlines()) - 14
+    # measured: 99.32% (873 of 879), 97.76% (873 of 893). Codes listed twice (Fort-de-France,
+    # Saint-Denis) keep neither; districts named after a town ("Brighton and Hove") resolve none.
+    assert scores.precision >= 0.99, misses
+    assert scores.recall >= 0.97, misses
 
 
 @pytest.mark.parametrize("country", ["stated", "withheld"])
