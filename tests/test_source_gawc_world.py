@@ -21,7 +21,7 @@ from warehouse import config
 from warehouse.measures import SOURCE_ID
 
 GNC2020 = SHARED / "opendata" / "gawc" / "gnc-2020" / "da31_gnc2020.xlsx"
-pytestmark = pytest.mark.skipif(not GNC2020.is_file(), reason="../shared/opendata is absent")
+needs_gnc2020 = pytest.mark.skipif(not GNC2020.is_file(), reason="../shared/opendata is absent")
 CITIES, FIRMS, YEAR, DATASET = 315, 100, 2000, "gawc-world-2000"
 LONDON, NEW_YORK, TOKYO, SAN_JOSE_CR = "gn:2643743", "gn:5128581", "gn:1850147", "gn:3621849"
 
@@ -69,6 +69,7 @@ def loaded(published, tmp_path_factory):
     return db, matrix, summary
 
 
+@needs_gnc2020
 def test_the_matrix_loads_under_its_own_dataset_and_year(loaded):
     db, matrix, _ = loaded
     [(title, url)] = query(db, "SELECT title, url FROM dataset WHERE source_id = 'gawc' AND "
@@ -88,6 +89,7 @@ def test_the_matrix_loads_under_its_own_dataset_and_year(loaded):
     assert london == {firm: float(v) for firm, v in row[row > 0].items()}
 
 
+@needs_gnc2020
 def test_names_without_countries_resolve_worldwide(loaded):
     db, matrix, _ = loaded
     resolved = dict(query(db, "SELECT alias, city_id FROM city_alias WHERE source_id = 'gawc'"))
@@ -106,6 +108,7 @@ def test_qualifiers_name_a_country_a_state_or_another_spelling():
     assert qualified_name("PARIS") == ("PARIS", None)
 
 
+@needs_gnc2020
 def test_its_connectivities_are_measures_of_their_own(loaded):
     """GNC of London, computed here from the warehouse's memberships of this matrix: the sum
     over the other cities b and the firms j of v_London,j * v_b,j."""
@@ -124,6 +127,7 @@ def test_its_connectivities_are_measures_of_their_own(loaded):
     assert measures["firm_gnc_share"] == pytest.approx(expected / top)
 
 
+@needs_gnc2020
 def test_it_enters_the_headlines_firm_dimension(loaded):
     db, _, _ = loaded
     [(run_id, notes)] = query(db, """
