@@ -179,14 +179,17 @@ class _Gazetteer:
         )
 
     def lookup(self, country: str | None, key: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """(positions, roles) of the cities bearing the name key in the country (in its
-        overseas parts when none does), or in any country when the record gives none."""
+        """(positions, roles) of the cities bearing the name key in the country and its
+        overseas parts, or in any country when the record gives none."""
         if country is None:
             return self.by_key.get(key)
-        for where in (country, *OVERSEAS.get(country, ())):
-            if (found := self.by_name.get((where, key))) is not None:
-                return found
-        return None
+        # the country and its overseas parts together, so that the ranking of names decides:
+        # Saint-Denis, Réunion, bears its own name, the Paris suburb is a folded district
+        found = [f for where in (country, *OVERSEAS.get(country, ()))
+                 if (f := self.by_name.get((where, key))) is not None]
+        if len(found) < 2:
+            return found[0] if found else None
+        return (np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found]))
 
     def spellings(self, country: str | None, first: str) -> list[str]:
         """The name keys of the country (every country searched when None) starting with

@@ -46,7 +46,7 @@ def test_wup_precision_and_recall(held):
 def test_gawc_precision_and_recall_with_and_without_countries(held):
     scores, misses = evaluate_gawc(DEFAULT_GAWC, held)
     assert scores.labelled == 707 == len(GAWC_LABELS.read_text().splitlines()) - 11
-    # measured: 100.00% (697 of 697), 99.01% (697 of 704)
+    # measured: 100.00% (698 of 698), 99.15% (698 of 704)
     assert scores.precision >= 0.995, misses
     assert scores.recall >= 0.985, misses
     # The country withheld: namesakes of comparable size (Barcelona ES/VE, Vancouver CA/US)
@@ -60,10 +60,10 @@ def test_gawc_precision_and_recall_with_and_without_countries(held):
 def test_eurostat_city_codes_precision_and_recall(held):
     scores, misses = evaluate_eurostat(DEFAULT_EUROSTAT, held)
     assert scores.labelled == 998 == len(EUROSTAT_LABELS.read_text().splitlines()) - 14
-    # measured: 99.32% (873 of 879), 97.76% (873 of 893). Codes listed twice (Fort-de-France,
-    # Saint-Denis) keep neither; districts named after a town ("Brighton and Hove") resolve none.
-    assert scores.precision >= 0.99, misses
-    assert scores.recall >= 0.97, misses
+    # measured: 99.66% (874 of 877), 97.98% (874 of 892). A code listed twice (Fort-de-France)
+    # keeps neither; districts named after a town ("Brighton and Hove") resolve none.
+    assert scores.precision >= 0.995, misses
+    assert scores.recall >= 0.975, misses
 
 
 @pytest.mark.parametrize("country", ["stated", "withheld"])
