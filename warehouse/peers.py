@@ -1,0 +1,100 @@
+"""What the peer groups (indicators/peers) read from the warehouse: each city's context (where
+it is, how big, how connected) and the ties a city shares with others (city networks, twinning).
+
+The rules themselves are pure and live in indicators/peers; this module only reads.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from warehouse.connect import Connection
+
+# The profile's connectivity measures, stored as observations by the network measures.
+PROFILE_INDICATORS = ("air_destinations", "air_routes", "twin_partners")
+# Growth is read over this many years before the agglomeration's latest year (UN WUP gives
+# every fifth year, so 10 years is two of its steps).
+GROWTH_YEARS = 10
+
+
+def context(con: Connection, year: int) -> pd.DataFrame:
+    """One row per city, indexed by city_id: name, country (ISO2), country_name, continent,
+    population (GeoNames, latest), agglomeration_population and agglomeration_year (UN WUP,
+    the latest year up to `year`), agglomeration_population_earlier (GROWTH_YEARS before that
+    year, missing when UN WUP has no such year), income_group (World Bank country income group
+    1-4, missing when no source gave one) and the latest value of each PROFILE_INDICATORS."""
+    frame = con.execute(
+        """
+        WITH agglomeration AS (
+            SELECT city_id, max(period) AS agglomeration_year FROM observation
+            WHERE indicator_id = 'agglomeration_population' AND period <= $year
+            GROUP BY city_id
+        ),
+        agglomeration_values AS (
+            SELECT a.city_id, a.agglomeration_year,
+                   max(o.value) FILTER (WHERE o.period = a.agglomeration_year)
+                       AS agglomeration_population,
+                   max(o.value) FILTER (WHERE o.period = a.agglomeration_year - $growth_years)
+                       AS agglomeration_population_earlier
+            FROM agglomeration a
+            JOIN observation o ON o.city_id = a.city_id
+                AND o.indicator_id = 'agglomeration_population'
+            GROUP BY ALL
+        ),
+        income AS (
+            SELECT city_id, arg_max(value, period) AS income_group FROM observation
+            WHERE indicator_id = 'country_income_group' AND period <= $year
+            GROUP BY city_id
+        ),
+        measures AS (
+            SELECT city_id, indicator_id, arg_max(value, period) AS value FROM observation
+            WHERE list_contains($indicators, indicator_id)
+            GROUP BY ALL
+        )
+        SELECT c.city_id, c.name, c.country_iso2 AS country, k.name AS country_name,
+               k.continent, c.population::DOUBLE AS population,
+               a.agglomeration_population, a.agglomeration_year,
+               a.agglomeration_population_earlier, i.income_group,
+               """ + ",\n               ".join(
+            f"max(m.value) FILTER (WHERE m.indicator_id = '{indicator}') AS {indicator}"
+            for indicator in PROFILE_INDICATORS) + """
+        FROM city c
+        LEFT JOIN country k ON k.iso2 = c.country_iso2
+        LEFT JOIN agglomeration_values a USING (city_id)
+        LEFT JOIN income i USING (city_id)
+        LEFT JOIN measures m USING (city_id)
+        GROUP BY ALL
+        ORDER BY c.city_id
+        """,
+        {"year": year, "growth_years": GROWTH_YEARS, "indicators": list(PROFILE_INDICATORS)},
+    ).df()
+    frame["agglomeration_year"] = frame["agglomeration_year"].astype("Int64")
+    return frame.set_index("city_id")
+
+
+def shared_ties(con: Connection, city_id: str) -> pd.DataFrame:
+    """Every city that shares a tie with this one: peer_id, kind ('city-network' or
+    'twinning'), via (the network's name, or 'twin towns'), network_id (missing for twinning)
+    and period (the latest in which the tie is recorded). A city network is shared when both
+    cities are members of it in any period."""
+    return con.execute(
+        """
+        SELECT CASE WHEN city_a = $city THEN city_b ELSE city_a END AS peer_id,
+               'twinning' AS kind, 'twin towns' AS via, NULL::VARCHAR AS network_id,
+               max(period) AS period
+        FROM city_link
+        WHERE kind = 'twinning' AND (city_a = $city OR city_b = $city)
+        GROUP BY ALL
+        UNION ALL
+        SELECT other.city_id AS peer_id, 'city-network' AS kind, n.name AS via,
+               n.network_id, max(other.period) AS period
+        FROM membership mine
+        JOIN network n ON n.network_id = mine.network_id AND n.kind = 'city-network'
+        JOIN membership other ON other.network_id = mine.network_id
+            AND other.city_id <> mine.city_id
+        WHERE mine.city_id = $city
+        GROUP BY ALL
+        ORDER BY peer_id, kind, via
+        """,
+        {"city": city_id},
+    ).df()
