@@ -6,9 +6,12 @@ The rules themselves are pure and live in indicators/peers; this module only rea
 
 from __future__ import annotations
 
+import tomllib
+
 import pandas as pd
 
 from warehouse.connect import Connection
+from warehouse.read_model import _LATEST_RUN
 
 # The profile's connectivity measures, stored as observations by the network measures.
 PROFILE_INDICATORS = ("air_destinations", "air_routes", "twin_partners")
@@ -98,3 +101,81 @@ def shared_ties(con: Connection, city_id: str) -> pd.DataFrame:
         """,
         {"city": city_id},
     ).df()
+
+
+# --- the report card's reads (indicators.peers.report) ---------------------------------------
+
+
+def run_scores(con: Connection, framework: str, city_ids: list[str]) -> pd.DataFrame:
+    """The current score run of `framework` (its latest, as read_model) for these cities: one
+    row per city and node, score_run_id, city_id, node_id, node_kind, value, normalised, rank,
+    percentile, rank_low, rank_high (rank, percentile and the rank interval among all the
+    cities the run scored). Cities the run did not score have no rows."""
+    return con.execute(
+        f"""
+        WITH {_LATEST_RUN}
+        SELECT s.score_run_id, s.city_id, s.node_id, s.node_kind, s.value, s.normalised,
+               s.rank, s.percentile, s.rank_low, s.rank_high
+        FROM score s JOIN run USING (score_run_id)
+        WHERE list_contains($cities, s.city_id)
+        ORDER BY s.city_id, s.node_id
+        """,
+        {"framework": framework, "cities": list(city_ids)},
+    ).df()
+
+
+def run_periods(con: Connection, framework: str) -> dict[str, int]:
+    """The periods the current run of `framework` fixed (its framework file's
+    `[refresh].period`, read from the run's verbatim copy): indicator -> year. Every other
+    stored indicator was scored on its latest period."""
+    row = con.execute(
+        f"WITH {_LATEST_RUN} SELECT framework FROM score_run JOIN run USING (score_run_id)",
+        {"framework": framework},
+    ).fetchone()
+    if row is None:
+        return {}
+    period = tomllib.loads(row[0]).get("refresh", {}).get("period", {})
+    return {indicator: int(year) for indicator, year in period.items()}
+
+
+def previous_observations(con: Connection, city_id: str, indicator_ids: list[str],
+                          periods: dict[str, int] | None = None) -> pd.DataFrame:
+    """For each of these indicators the city has observations of: indicator_id, period (the
+    one scored: `periods`' year when given, else the latest, as the scoring reads), value
+    (the observation of that period, the highest should two sources give one; missing when
+    the city has none in a fixed period), previous_period (the latest period before it) and
+    previous_value (missing when there is no earlier period)."""
+    periods = periods or {}
+    return con.execute(
+        """
+        WITH fixed AS (
+            SELECT unnest($fixed_ids::VARCHAR[]) AS indicator_id,
+                   unnest($fixed_periods::INTEGER[]) AS period
+        ),
+        obs AS (
+            SELECT indicator_id, period, max(value) AS value FROM observation
+            WHERE city_id = $city AND list_contains($indicators, indicator_id)
+            GROUP BY ALL
+        ),
+        used AS (
+            SELECT o.indicator_id, coalesce(any_value(f.period), max(o.period)) AS period
+            FROM obs o LEFT JOIN fixed f USING (indicator_id)
+            GROUP BY o.indicator_id
+        ),
+        earlier AS (
+            SELECT u.indicator_id, max(o.period) AS previous_period
+            FROM used u JOIN obs o ON o.indicator_id = u.indicator_id AND o.period < u.period
+            GROUP BY u.indicator_id
+        )
+        SELECT u.indicator_id, u.period, cur.value, e.previous_period,
+               before.value AS previous_value
+        FROM used u
+        LEFT JOIN obs cur ON cur.indicator_id = u.indicator_id AND cur.period = u.period
+        LEFT JOIN earlier e ON e.indicator_id = u.indicator_id
+        LEFT JOIN obs before ON before.indicator_id = u.indicator_id
+            AND before.period = e.previous_period
+        ORDER BY u.indicator_id
+        """,
+        {"city": city_id, "indicators": list(indicator_ids), "fixed_ids": list(periods),
+         "fixed_periods": [int(p) for p in periods.values()]},
+    ).df().astype({"period": "Int64", "previous_period": "Int64"})

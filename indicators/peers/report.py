@@ -1,0 +1,176 @@
+"""A city's report card against a peer group: for every node of a framework's score run (the
+index, its dimensions, its indicators), where the city stands among its peers.
+
+The comparison is on each node's *normalised* score, which already has the indicator's
+direction applied (higher is better everywhere); the raw value is shown beside it.
+
+For each node, over the `compared` cities (the city plus those of its peers with a normalised
+score on that node):
+
+- rank: 1 + the compared cities strictly above the city (ties share the better rank);
+- percentile: the share of the other compared cities strictly below the city, in percent
+  (the top at 100, the bottom at 0, a city compared with no one at 100) -- the conventions of
+  the run's own ranks (indicators.composite.ranking);
+- peer_q1, peer_median, peer_q3: quartiles of the *peers'* normalised scores (the city
+  left out; linear interpolation, as pandas' and DuckDB's quantile_cont), missing when no
+  peer has a score;
+- gap_to_median: the city's normalised score minus peer_median;
+- best, best_city_id: the highest normalised score among the compared (the first city_id on
+  a tie); gap_to_best: the city's minus best (0 when the city is the best, else negative).
+
+Change since the previous period (indicator nodes, from the city's observations): the value
+of the period scored, the latest earlier period's value, and the change. When the scored raw
+value is not the observation of that period (a derived indicator, a value filled by the
+run), there is no change: the observation is not what was scored.
+
+Strengths and weaknesses (COINr's unit summaries give the top and bottom indicators): among
+the indicator nodes on which at least one peer has a score, the `n` with the highest peer
+percentile that is at least 50 are strengths, and the `n` with the lowest percentile below 50
+are weaknesses (so a node is never both, and a city below its peers everywhere has no
+strengths). Ties are broken by gap_to_median (larger first for strengths, smaller first for
+weaknesses), then node_id.
+
+The rank interval (rank_low, rank_high) is the run's uncertainty analysis, as stored: it
+ranks among *all* the cities the run scored, not among the peers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from indicators.peers.groups import PeerGroup
+
+# strengths and weaknesses each: COINr's get_str_wk shows 5 among all units; a card of peers
+# (often 10) is shorter
+STRENGTHS = 3
+
+COLUMNS = (
+    "node_id", "node_kind", "value", "normalised", "rank", "compared", "percentile",
+    "peers_scored", "peer_q1", "peer_median", "peer_q3", "gap_to_median", "best",
+    "best_city_id", "gap_to_best", "period", "previous_period", "previous_value", "change",
+    "rank_low", "rank_high",
+)
+_KIND_ORDER = {"index": 0, "dimension": 1, "indicator": 2}
+
+
+@dataclass(frozen=True)
+class ReportCard:
+    """`nodes`: one row per node the city has in the run (COLUMNS), the index first, then
+    dimensions, then indicators, each by node_id. `strengths`, `weaknesses`: rows of `nodes`.
+    `rank_interval`: the index's (rank_low, rank_high) among all the run's cities, or None."""
+
+    city_id: str
+    rule: str
+    parameters: dict
+    peers: pd.DataFrame
+    nodes: pd.DataFrame
+    strengths: pd.DataFrame
+    weaknesses: pd.DataFrame
+    rank_interval: tuple[int, int] | None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _compare(city_score: float, peer_scores: pd.Series, peer_ids: pd.Series,
+             city_id: str) -> dict:
+    peers = peer_scores.dropna()
+    if np.isnan(city_score):
+        return {"peers_scored": len(peers)}
+    above = int((peers > city_score).sum())
+    below = int((peers < city_score).sum())
+    row = {"rank": 1 + above, "compared": 1 + len(peers), "peers_scored": len(peers),
+           "percentile": below / len(peers) * 100.0 if len(peers) else 100.0}
+    if len(peers):
+        row.update(peer_q1=peers.quantile(0.25), peer_median=peers.quantile(0.5),
+                   peer_q3=peers.quantile(0.75))
+        row["gap_to_median"] = city_score - row["peer_median"]
+    scores = pd.concat([pd.Series([city_score], index=[city_id]),
+                        pd.Series(peers.to_numpy(), index=peer_ids[peers.index].to_numpy())])
+    best = scores.max()
+    row.update(best=best, best_city_id=min(scores.index[scores == best]),
+               gap_to_best=city_score - best)
+    return row
+
+
+def _pick(nodes: pd.DataFrame, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    eligible = nodes[(nodes["node_kind"] == "indicator") & (nodes["peers_scored"] > 0)
+                     & nodes["percentile"].notna()]
+    top = eligible[eligible["percentile"] >= 50].sort_values(
+        ["percentile", "gap_to_median", "node_id"], ascending=[False, False, True]).head(n)
+    bottom = eligible[eligible["percentile"] < 50].sort_values(
+        ["percentile", "gap_to_median", "node_id"], ascending=[True, True, True]).head(n)
+    return top.reset_index(drop=True), bottom.reset_index(drop=True)
+
+
+def report_card(scores: pd.DataFrame, group: PeerGroup,
+                previous: pd.DataFrame | None = None, n: int = STRENGTHS) -> ReportCard:
+    """The card of `group.city_id` against `group`'s peers.
+
+    `scores`: the run's rows (warehouse.peers.run_scores) for the city and its peers: city_id,
+    node_id, node_kind, value, normalised, rank_low, rank_high; other cities are ignored.
+    `previous`: the city's observations (warehouse.peers.previous_observations):
+    indicator_id, period, value, previous_period, previous_value; None for no change column.
+    """
+    city = group.city_id
+    peer_ids = list(group.peers["city_id"])
+    notes = list(group.notes)
+    if not group.applies:
+        notes.append(f"the rule does not apply: {group.reason}")
+    mine = scores[scores["city_id"] == city].set_index("node_id")
+    theirs = scores[scores["city_id"].isin(peer_ids)]
+    unscored = sorted(set(peer_ids) - set(theirs["city_id"]))
+    if unscored:
+        notes.append(f"{len(unscored)} of {len(peer_ids)} peers are not in the score run: "
+                     + ", ".join(unscored))
+    if mine.empty:
+        notes.append(f"{city} is not in the score run")
+    by_node = {node: rows for node, rows in theirs.groupby("node_id")}
+    empty = pd.DataFrame({"normalised": pd.Series(dtype=float),
+                          "city_id": pd.Series(dtype=str)})
+    rows = []
+    for node, me in mine.iterrows():
+        peers = by_node.get(node, empty)
+        row = {"node_id": node, "node_kind": me["node_kind"], "value": me["value"],
+               "normalised": me["normalised"], "rank_low": me["rank_low"],
+               "rank_high": me["rank_high"]}
+        row.update(_compare(float(me["normalised"]) if pd.notna(me["normalised"]) else np.nan,
+                            peers["normalised"].astype(float), peers["city_id"], city))
+        rows.append(row)
+    nodes = pd.DataFrame(rows, columns=list(COLUMNS))
+    nodes = _with_change(nodes, previous, notes)
+    nodes = nodes.assign(order=nodes["node_kind"].map(_KIND_ORDER)).sort_values(
+        ["order", "node_id"]).drop(columns="order").reset_index(drop=True)
+    for column in ("rank", "compared", "peers_scored", "rank_low", "rank_high"):
+        nodes[column] = nodes[column].astype("Int64")
+    strengths, weaknesses = _pick(nodes, n)
+    index = nodes[nodes["node_kind"] == "index"]
+    interval = None
+    if len(index) and index["rank_low"].notna().all() and index["rank_high"].notna().all():
+        interval = (int(index["rank_low"].iloc[0]), int(index["rank_high"].iloc[0]))
+        notes.append("rank interval (rank_low, rank_high): the run's uncertainty analysis, "
+                     "among all the cities the run scored, not among the peers")
+    return ReportCard(city, group.rule, group.parameters, group.peers, nodes, strengths,
+                      weaknesses, interval, tuple(notes))
+
+
+def _with_change(nodes: pd.DataFrame, previous: pd.DataFrame | None,
+                 notes: list[str]) -> pd.DataFrame:
+    if previous is None or previous.empty:
+        return nodes
+    prev = previous.set_index("indicator_id")
+    indicator = nodes["node_kind"] == "indicator"
+    at = nodes["node_id"].where(indicator)
+    observed = at.map(prev["value"])
+    same = np.isclose(nodes["value"].astype(float), observed.astype(float), rtol=1e-9,
+                      atol=0.0) & observed.notna()
+    differs = sorted(nodes.loc[indicator & at.isin(prev.index) & ~same, "node_id"])
+    if differs:
+        notes.append("no change shown where the scored value is not the observation of the "
+                     "period scored (derived or filled by the run): " + ", ".join(differs))
+    nodes["period"] = at.map(prev["period"]).where(same).astype("Int64")
+    nodes["previous_period"] = at.map(prev["previous_period"]).where(same).astype("Int64")
+    nodes["previous_value"] = at.map(prev["previous_value"]).where(same).astype(float)
+    nodes["change"] = nodes["value"].astype(float) - nodes["previous_value"]
+    return nodes
