@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from indicators.peers import groups
+from indicators.peers import profile as profiles
 from indicators.peers.groups import (
     CustomList,
     NearestProfile,
@@ -29,6 +30,7 @@ from warehouse.connect import open_read_only
 
 LYON, PARIS, LONDON, MARSEILLE = "gn:2996944", "gn:2988507", "gn:2643743", "gn:2995469"
 YEAR = datetime.date.today().year
+GROWTH = profiles.GROWTH_YEARS
 FRAMEWORKS = ["world_connectivity", "european_cities"]
 RULES = [SameCountry(), SameContinent(), SizeClass(), SharedLinks(), NearestProfile(),
          CustomList([PARIS, LONDON, MARSEILLE], "test list")]
@@ -46,7 +48,7 @@ def _read(db, read):
 
 @pytest.fixture(scope="module")
 def data(published) -> PeerData:
-    return _read(published, lambda con: PeerData(warehouse_peers.context(con, YEAR),
+    return _read(published, lambda con: PeerData(warehouse_peers.context(con, YEAR, GROWTH),
                                                   warehouse_peers.shared_ties(con, LYON)))
 
 

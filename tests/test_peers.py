@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from indicators.peers import groups, profile
+from indicators.peers import profile as profiles
 from indicators.peers.groups import (
     CustomList,
     IncomeGroup,
@@ -27,6 +28,7 @@ from warehouse.connect import open_read_only
 
 LYON, PARIS, LONDON, MARSEILLE = "gn:2996944", "gn:2988507", "gn:2643743", "gn:2995469"
 YEAR = datetime.date.today().year
+GROWTH = profiles.GROWTH_YEARS
 # Battery cities: a large agglomeration, a capital with many links, and a small town
 # (no UN WUP agglomeration, no air or twin measures) chosen in the `small_town` fixture.
 BATTERY_RULES = [*groups.rules(), CustomList([PARIS, LONDON, "gn:0", LYON], "test list")]
@@ -44,7 +46,7 @@ def _read(db, read):
 
 @pytest.fixture(scope="module")
 def data_for(published):
-    context = _read(published, lambda con: warehouse_peers.context(con, YEAR))
+    context = _read(published, lambda con: warehouse_peers.context(con, YEAR, GROWTH))
 
     @cache
     def data(city_id: str) -> PeerData:

@@ -15,15 +15,12 @@ from warehouse.read_model import _LATEST_RUN
 
 # The profile's connectivity measures, stored as observations by the network measures.
 PROFILE_INDICATORS = ("air_destinations", "air_routes", "twin_partners")
-# Growth is read over this many years before the agglomeration's latest year (UN WUP gives
-# every fifth year, so 10 years is two of its steps).
-GROWTH_YEARS = 10
 
 
-def context(con: Connection, year: int) -> pd.DataFrame:
+def context(con: Connection, year: int, growth_years: int) -> pd.DataFrame:
     """One row per city, indexed by city_id: name, country (ISO2), country_name, continent,
     population (GeoNames, latest), agglomeration_population and agglomeration_year (UN WUP,
-    the latest year up to `year`), agglomeration_population_earlier (GROWTH_YEARS before that
+    the latest year up to `year`), agglomeration_population_earlier (`growth_years` before that
     year, missing when UN WUP has no such year), income_group (World Bank country income group
     1-4, missing when no source gave one) and the latest value of each PROFILE_INDICATORS."""
     frame = con.execute(
@@ -69,7 +66,7 @@ def context(con: Connection, year: int) -> pd.DataFrame:
         GROUP BY ALL
         ORDER BY c.city_id
         """,
-        {"year": year, "growth_years": GROWTH_YEARS, "indicators": list(PROFILE_INDICATORS)},
+        {"year": year, "growth_years": growth_years, "indicators": list(PROFILE_INDICATORS)},
     ).df()
     frame["agglomeration_year"] = frame["agglomeration_year"].astype("Int64")
     return frame.set_index("city_id")

@@ -91,7 +91,7 @@ def fetch_listed(transport: Transport, entries: list[str], settings: SourceSetti
     files, stated, retrieved = {}, {}, []
     for entry in entries:
         if is_url(entry):
-            fetched, name = transport.get(entry), redact_url(entry)
+            fetched, name = transport.get(entry), listed_name(entry)
             files[name] = fetched.content
             retrieved.append(fetched.retrieved_at)
             if fetched.last_modified:
@@ -107,6 +107,11 @@ def fetch_listed(transport: Transport, entries: list[str], settings: SourceSetti
     return Extracted(files=files, dataset_version=f"{len(files)} file(s)",
                      retrieved_at=min(retrieved, default=datetime.now(UTC)),
                      last_modified=stated)
+
+
+def listed_name(entry: str) -> str:
+    """The name a listed file is shown under: its path, or its URL redacted."""
+    return redact_url(entry) if is_url(entry) else entry
 
 
 def listed_location(entry: str, settings: SourceSettings) -> str:

@@ -39,13 +39,13 @@ from flows.sources.base import (
     Source,
     fetch_listed,
     listed_location,
+    listed_name,
 )
 from flows.sources.parse_notes import ParseNoteRaw, notes_frame
 from flows.sources.publishers import publisher_of
 from flows.sources.raw_model import RawModel
-from flows.transport import Transport, is_url
+from flows.transport import Transport
 from warehouse.config import Section, SourceSettings
-from warehouse.redact import redact_url
 from warehouse.service_matrix import MAX_SERVICE_VALUE, ServiceMatrix, read_service_matrix
 
 REPOSITORY = (
@@ -121,8 +121,7 @@ class GawcSettings(SourceSettings):
 
 
 def _listed(entry: MatrixSettings, settings: GawcSettings) -> Matrix:
-    shown = redact_url(entry.file) if is_url(entry.file) else entry.file  # as fetch_listed
-    return Matrix(entry.id, shown, entry.title, entry.year, entry.sheet,
+    return Matrix(entry.id, listed_name(entry.file), entry.title, entry.year, entry.sheet,
                   tuple(entry.countries) if entry.countries else None,
                   listed_location(entry.file, settings))
 

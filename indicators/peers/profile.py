@@ -36,6 +36,8 @@ from indicators.growth import annual_growth
 REQUIRED = ("log_population", "growth")
 OPTIONAL = ("log_air_destinations", "log_air_routes", "log_twin_partners")
 PROFILE_FEATURES = REQUIRED + OPTIONAL
+# UN WUP gives every fifth year: ten years are two of its steps (warehouse.peers.context reads
+# the earlier value this many years back)
 GROWTH_YEARS = 10
 
 

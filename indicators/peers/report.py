@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from indicators.composite.ranking import rank
 from indicators.peers.groups import PeerGroup
 
 # strengths and weaknesses each: COINr's get_str_wk shows 5 among all units; a card of peers
@@ -78,10 +79,11 @@ def _compare(city_score: float, peer_scores: pd.Series, peer_ids: pd.Series,
     peers = peer_scores.dropna()
     if np.isnan(city_score):
         return {"peers_scored": len(peers)}
-    above = int((peers > city_score).sum())
-    below = int((peers < city_score).sum())
-    row = {"rank": 1 + above, "compared": 1 + len(peers), "peers_scored": len(peers),
-           "percentile": below / len(peers) * 100.0 if len(peers) else 100.0}
+    # the engine's own ranks (composite.ranking): ties share the better rank, the percentile
+    # is the share of the others strictly below, a city alone is at 100
+    ranks, percentiles = rank(np.concatenate([[city_score], peers.to_numpy()])[None, :, None])
+    row = {"rank": int(ranks[0, 0, 0]), "compared": 1 + len(peers), "peers_scored": len(peers),
+           "percentile": float(percentiles[0, 0, 0])}
     if len(peers):
         row.update(peer_q1=peers.quantile(0.25), peer_median=peers.quantile(0.5),
                    peer_q3=peers.quantile(0.75))
