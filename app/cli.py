@@ -62,6 +62,33 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--steps", metavar="DIR", type=Path,
                        help="also write every intermediate data set, the treatment log, "
                        "weights, diagnostics and the run's files to DIR")
+    score.add_argument("--city", metavar="NAME",
+                       help="also print NAME's points, rank and the other units' quartiles "
+                       "on every node")
+    score.add_argument("--peers", metavar="A;B;C",
+                       help="with --city: the same among these units of the file")
+    compare = commands.add_parser(
+        "compare", help="a city's report card among its peers, and whom to learn from")
+    compare.add_argument("city", metavar="CITY", help="a name (accents and case ignored, "
+                         "alternate names too), 'Name, CC' or gn:ID")
+    compare.add_argument("--peers", metavar="GROUP|LIST",
+                         help="a peer rule (default: nearest-profile, else size-class for a "
+                         "city outside the profile; same-country, same-continent, "
+                         "income-group, shared-links), a list saved under [peers.lists], or "
+                         "cities separated by ';'")
+    compare.add_argument("--k", type=int, default=10, help="neighbours for nearest-profile")
+    compare.add_argument("--framework", metavar="F",
+                         help="default: world_connectivity, else the first that scores the city")
+    compare.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    compare.add_argument("--db", help="warehouse file")
+    practices = commands.add_parser(
+        "practices", help="practices and lessons recorded for cities, failures included")
+    practices.add_argument("city", metavar="CITY", nargs="?",
+                           help="one city ('Name, CC', gn:ID or a name); default: every city")
+    practices.add_argument("--outcome", choices=["worked", "mixed", "failed"])
+    practices.add_argument("--dimension", help="a framework dimension or theme, case aside")
+    practices.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    practices.add_argument("--db", help="warehouse file")
     network = commands.add_parser(
         "network", help="interlocking network model (GNC, tiers, dyads) of a cities x "
         "organisations matrix (CSV or XLSX)")
@@ -104,14 +131,19 @@ def _run_app(port: int, db: Path) -> None:
     ])
 
 
-def _warehouse(command: str, explicit: str | None) -> Path:
-    """--db, else $CITYBENCH_DB, else the config file's [warehouse] db, else the default."""
+def _config(command: str):
+    """The config file, read once for the command."""
     from warehouse import config  # pydantic: only for the commands that read the config
 
     try:
-        return config.read().db(explicit)
+        return config.read()
     except config.ConfigError as error:
         raise SystemExit(f"citybench {command}: {error}") from None
+
+
+def _warehouse(command: str, explicit: str | None) -> Path:
+    """--db, else $CITYBENCH_DB, else the config file's [warehouse] db, else the default."""
+    return _config(command).db(explicit)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,6 +161,14 @@ def main(argv: list[str] | None = None) -> int:
         from app.score_cli import run as score
 
         return score(args)
+    elif args.command == "compare":
+        from app.compare_cli import run as compare
+
+        return compare(args, _config("compare"))
+    elif args.command == "practices":
+        from app.practices_cli import run as practices
+
+        return practices(args, _warehouse("practices", args.db))
     elif args.command == "status":
         from app.status import status_lines
 

@@ -1,6 +1,11 @@
 """`citybench score --framework F --method M --data D --out O`: composite scores of any data
 set, wide (a column per indicator) or long (unit, indicator, value), from CSV, XLSX or
-Parquet. No Prefect and no warehouse: the same engine the refresh uses, on a file."""
+Parquet. No Prefect and no warehouse: the same engine the refresh uses, on a file.
+
+A framework with a questionnaire (indicators.composite.questionnaire) takes an answer file
+(city, question, answer) instead: the answers become indicator points first. `--city NAME`
+(and `--peers "A;B;C"`) then print where NAME stands on every node among the units of the
+file and among those peers (indicators.peers.report)."""
 
 from __future__ import annotations
 
@@ -15,15 +20,19 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from indicators.composite import diagnostics
 from indicators.composite.build import build_frame
 from indicators.composite.coin import Coin
 from indicators.composite.data import SINGLE_PERIOD, long_to_wide
-from indicators.composite.results import node_ranks
+from indicators.composite.questionnaire import answers_to_indicators, load_questionnaire
+from indicators.composite.results import node_ranks, scores_long
 from indicators.composite.spec import SpecError, load_framework, load_method
 from indicators.composite.uncertainty import UncertaintyResult, analyse
+from indicators.peers.groups import CustomList, PeerData
+from indicators.peers.report import ReportCard, report_card
 
 PERIOD_NAMES = ("period", "year", "time")
 
@@ -109,9 +118,15 @@ def score_file(
 ) -> tuple[Coin, UncertaintyResult | None]:
     framework = load_framework(_read_text(framework_path), framework_path.name)
     method = load_method(_read_text(method_path), method_path.name)
+    questionnaire = load_questionnaire(framework)
     frame = read_table(data_path)
+    if questionnaire is not None and unit is None and "city" in frame.columns:
+        unit = "city"  # an answer file's unit column, wherever it stands
     unit, period = _columns(frame, unit, period, data_path)
-    if {"indicator", "value"} <= set(frame.columns):
+    if questionnaire is not None:
+        frame = answers_to_indicators(questionnaire, frame, unit=unit, period=period,
+                                      source=data_path.name)
+    elif {"indicator", "value"} <= set(frame.columns):
         frame = long_to_wide(frame, unit, period, source=data_path.name)
     absent = [i for i in framework.refresh.get("optional", []) if i not in frame.columns]
     if absent:
@@ -336,6 +351,9 @@ def run(args) -> int:
             args.framework, args.method, args.data, unit=args.unit, period=args.period
         )
         table = results_table(coin, uncertainty)
+        city, peers = getattr(args, "city", None), getattr(args, "peers", None)
+        compared = None if city is None and peers is None else comparison(
+            coin, city, peers, args.data)
         write = None  # --steps: what goes into the folder
         if args.steps is not None:
             texts = {
@@ -353,6 +371,8 @@ def run(args) -> int:
         print(f"citybench score: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1
     print(summary(coin, table, args.out))
+    if compared is not None:
+        print(compared)
     if args.steps is not None and methodology_beside(args.framework) is not None:
         print(f"citybench score: methodology -> {args.steps / 'methodology.md'}")
     return 0
@@ -370,3 +390,74 @@ def summary(coin: Coin, table: pd.DataFrame, out: Path) -> str:
     if scored.empty:
         return line + " (none has the values the method requires)"
     return line + f" (first: {scored.iloc[0]['unit']}, {scored.iloc[0]['score']:.4g})"
+
+
+# --city / --peers: a self-assessment against the panel that answered and against peers -----
+
+def comparison(coin: Coin, city: str | None, peers: str | None, data: Path) -> str:
+    """The lines `--city` prints: for every node, the city's points, its rank among the units
+    of the file and among `peers` (a ";"-separated list of other units), with the quartiles of
+    the others' points. The statistics are indicators.peers.report's, over two custom groups."""
+    if city is None:
+        raise ScoreFailed(f"{data}: --peers needs --city, the unit they are the peers of")
+    for name in [city, *_names(peers)]:
+        if name not in coin.units:
+            flag = "--city" if name == city else "--peers"
+            raise ScoreFailed(f"{data}: {flag}: no unit {name!r} in the file; units: "
+                              f"{_listed(coin.units)}")
+    scores = _run_scores(coin)
+    context = PeerData(pd.DataFrame({"name": coin.units}, index=coin.units))
+    others = [u for u in coin.units if u != city]
+    panel = report_card(scores, CustomList(others, "every unit of the file").peers(city, context))
+    # a questionnaire's units are the cities that answered it
+    units = "cities that answered in" if coin.framework.questionnaire else "units of"
+    lines = [f"citybench score: {city} on {coin.framework.id}, against the {len(coin.units)} "
+             f"{units} {data.name}" + (f" and the peers {'; '.join(_names(peers))}"
+                                       if peers else "")]
+    table = _card_columns(panel, "panel")
+    if peers:
+        group = CustomList(_names(peers), "peers").peers(city, context)
+        card = report_card(scores, group)
+        table = table.join(_card_columns(card, "peers").drop(columns=["kind", "points"]))
+        lines += [f"  note: {n}" for n in card.notes]
+    lines.append(table.reset_index().to_string(index=False, na_rep="-"))
+    lines += [
+        "  points: the node's normalised score (an indicator's own points when the method "
+        "normalises to goalposts 0-100)",
+        "  rank N of M: among the M units with a score on the node (1 best, ties share the "
+        "better rank); q1, median, q3: of the other units' points",
+    ]
+    return "\n".join(lines)
+
+
+def _names(peers: str | None) -> list[str]:
+    return [name.strip() for name in (peers or "").split(";") if name.strip()]
+
+
+def _listed(units: list[str], most: int = 10) -> str:
+    shown = ", ".join(units[:most])
+    return shown + (f" and {len(units) - most:,} more" if len(units) > most else "")
+
+
+def _run_scores(coin: Coin) -> pd.DataFrame:
+    """The run's rows as report_card reads them (the warehouse's score table): the latest
+    period, no rank interval (a file's run stores none per node)."""
+    scores = scores_long(coin).rename(
+        columns={"unit": "city_id", "node": "node_id", "kind": "node_kind"})
+    if "period" in scores:
+        scores = scores[scores["period"] == coin.periods[-1]]
+    return scores.assign(rank_low=np.nan, rank_high=np.nan)
+
+
+def _card_columns(card: ReportCard, prefix: str) -> pd.DataFrame:
+    nodes = card.nodes.set_index("node_id")
+    ranked = nodes["rank"].notna()
+    rank = (nodes["rank"].astype("string") + " of " + nodes["compared"].astype("string"))
+    return pd.DataFrame({
+        "kind": nodes["node_kind"],
+        "points": nodes["normalised"].round(1),
+        f"{prefix}_rank": rank.where(ranked, "-"),
+        f"{prefix}_q1": nodes["peer_q1"].astype(float).round(1),
+        f"{prefix}_median": nodes["peer_median"].astype(float).round(1),
+        f"{prefix}_q3": nodes["peer_q3"].astype(float).round(1),
+    }).rename_axis("node")

@@ -4,6 +4,7 @@
     python -m benchmarks startup    # one
     python -m benchmarks gawc       # the headline index against GaWC 2020 (README)
     python -m benchmarks city_page  # the city page's reads against the on-view computation
+    python -m benchmarks compare    # `citybench compare` against a by-hand SQL script
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 
 from benchmarks import (
     city_page,
+    compare,
     composite,
     gawc,
     market_potential,
@@ -28,6 +30,7 @@ SUITES = {
     "network": network.main,
     "gawc": gawc.main,
     "city_page": city_page.main,
+    "compare": compare.main,
 }
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 It is a dry run of the refresh's own steps (flows/pipeline.stage_source) on the `user` source
 listing this one file: the user format's contract, then, when a published warehouse exists,
 the cities resolved against its registry and the values checked against its indicators'
-units; last, the source's rejection policy. Nothing is written. No Prefect: the check answers
+units; last, the source's rejection policy. A practices file (flows/sources/practices.py) is
+a user file too, checked the same way. Nothing is written. No Prefect: the check answers
 in about a second.
 """
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -33,33 +32,7 @@ from rapidfuzz.distance import Levenshtein
 from scipy.spatial import cKDTree
 
 from indicators.geo import chord_for_km, great_circle_km, unit_vectors
-
-# Letters NFKD does not decompose into a base letter and a mark.
-_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae",
-                          "œ": "oe", "\u0131": "i", "ħ": "h", "ŧ": "t", "ŋ": "n"})
-_ABBREVIATIONS = [(re.compile(pattern), replacement) for pattern, replacement in (
-    (r"\bst\b", "saint"), (r"\bste\b", "sainte"), (r"\bmt\b", "mount"), (r"\bft\b", "fort"),
-    (r"\bpt\b", "port"))]
-_APOSTROPHES = re.compile("['\u2019`\u02bb\u02bc]")
-_NON_WORD = re.compile(r"[^\w]+")
-
-
-# Folding is the costly part of matching (~10 us a name); every source of a refresh folds the
-# same registry's 400,000 names, so each distinct spelling is folded once per process.
-@functools.lru_cache(maxsize=2**20)
-def name_key(text: str) -> str:
-    """'St. Pölten' and 'Sankt Polten' stay apart, 'St. Paul' and 'Saint Paul' meet."""
-    folded = str(text).casefold()
-    if not folded.isascii():  # ASCII has no accents to fold: most names skip this
-        folded = unicodedata.normalize("NFKD", folded.translate(_LETTERS))
-        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    # apostrophes of every kind: ' \u2019 ` \u02bb \u02bc
-    folded = _APOSTROPHES.sub("", folded)
-    folded = _NON_WORD.sub(" ", folded).strip()
-    for pattern, replacement in _ABBREVIATIONS:
-        folded = pattern.sub(replacement, folded)
-    return folded
-
+from indicators.names import name_key
 
 # Words that say what kind of area a name stands for, not which city: "Grande Vitória",
 # "Kitakyushu-Fukuoka M.M.A.", "Greater Manchester".

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -36,6 +35,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from indicators.names import CITY_ID as CANONICAL_ID
 from warehouse import checks  # noqa: F401  (registers str_fullmatch for UserRows)
 from warehouse.csv_records import read_csv_records
 from warehouse.parse_error import ParseError
@@ -45,13 +45,13 @@ REQUIRED = ("city", "indicator", "period", "value")
 OPTIONAL = ("unit", "source", "country")
 FORMATS = (".csv", ".xlsx", ".parquet")
 PARQUET_MAGIC = b"PAR1"
-CANONICAL_ID = re.compile(r"gn:[0-9]+")  # whole text: use fullmatch
 # where a row is, the format's columns, and how many fields the row and its header have
 COLUMNS = ["file", "position", *REQUIRED, *OPTIONAL, "fields", "header_fields"]
 
 
-class UserRows(pa.DataFrameModel):
-    """A user file's rows, cell text as read; the contract of the canonical long format."""
+class FileRows(pa.DataFrameModel):
+    """What every user file's rows have (values here, practices in flows/sources/practices):
+    where each row is, and the city it is about."""
 
     file: Series[str]
     position: Series[str]
@@ -59,6 +59,25 @@ class UserRows(pa.DataFrameModel):
     header_fields: Series[int]
     city: Series[str] = pa.Field(str_length={"min_value": 1})
     country: Series[str] = pa.Field(str_fullmatch=r"[A-Z]{2}", nullable=True)
+
+    class Config:  # the subclasses' Config adds to this one
+        strict = "filter"
+        coerce = True
+
+    @pa.check("city", error="a city's id of the form gn:<GeoNames id>, or its name")
+    @classmethod
+    def city_id_shape(cls, city: Series[str]) -> Series[bool]:
+        return ~city.str.casefold().str.startswith("gn:") | city.str.fullmatch(CANONICAL_ID.pattern)
+
+    @pa.dataframe_check(error="fields: as many fields as the header has")
+    @classmethod
+    def whole_row(cls, rows: pd.DataFrame) -> Series[bool]:
+        return rows["fields"] == rows["header_fields"]
+
+
+class UserRows(FileRows):
+    """A user file's rows, cell text as read; the contract of the canonical long format."""
+
     indicator: Series[str] = pa.Field(str_fullmatch=r"[a-z0-9_]+")
     # nullable type, so that an empty cell is reported as empty, not as a failed conversion
     period: Series[pd.Int32Dtype] = pa.Field(ge=1800, le=2100)
@@ -68,24 +87,12 @@ class UserRows(pa.DataFrameModel):
 
     class Config:
         name = "user rows"
-        strict = "filter"
-        coerce = True
         unique = ["file", "city", "country", "indicator", "period"]
-
-    @pa.check("city", error="a city's id of the form gn:<GeoNames id>, or its name")
-    @classmethod
-    def city_id_shape(cls, city: Series[str]) -> Series[bool]:
-        return ~city.str.casefold().str.startswith("gn:") | city.str.fullmatch(CANONICAL_ID.pattern)
 
     @pa.check("value", error="a finite number")
     @classmethod
     def finite(cls, value: Series[float]) -> Series[bool]:
         return value.abs() != math.inf
-
-    @pa.dataframe_check(error="fields: as many fields as the header has")
-    @classmethod
-    def whole_row(cls, rows: pd.DataFrame) -> Series[bool]:
-        return rows["fields"] == rows["header_fields"]
 
     @pa.dataframe_check(error="unit: the unit the indicator's first row gives")
     @classmethod
@@ -110,17 +117,33 @@ def read_user_path(path: Path) -> UserFile:
 def read_user_file(name: str, content: bytes) -> UserFile:
     """The rows of one file as text; `name` (a path or URL) tells its format by its suffix.
     Raises ParseError when the file is not a table in the canonical format."""
-    suffix = PurePosixPath(urlsplit(name).path).suffix.lower()
+    suffix = file_suffix(name)
     if suffix not in FORMATS:
         raise ParseError(name, "the file name", f"a {', '.join(FORMATS)} file",
                          suffix or "no suffix")
-    reader = {".csv": _csv_table, ".xlsx": _xlsx_table, ".parquet": _parquet_table}[suffix]
-    header, body, where = reader(name, content)
-    columns = [str(column).strip().casefold() for column in header]
-    _check_header(name, where(0), columns)
+    return user_file(name, *read_table(name, content))
+
+
+def file_suffix(name: str) -> str:
+    """A path's or URL's suffix, in lower case (".csv")."""
+    return PurePosixPath(urlsplit(name).path).suffix.lower()
+
+
+def read_table(name: str, content: bytes, required: tuple[str, ...] = REQUIRED):
+    """(header, rows, position of row i (0 = header)) of a file of one of FORMATS."""
+    if file_suffix(name) == ".parquet":
+        return _parquet_table(name, content)
+    reader = csv_table if file_suffix(name) == ".csv" else xlsx_table
+    return reader(name, content, required)
+
+
+def user_file(name: str, header: list, body: list[list], where) -> UserFile:
+    """A table read (read_table) as the canonical format's rows."""
+    columns = header_columns(header)
+    check_header(name, where(0), columns)
     rows, missing = [], 0
     for i, cells in enumerate(body, start=1):
-        row = dict(zip(columns, map(_text, cells), strict=False))
+        row = dict(zip(columns, map(cell_text, cells), strict=False))
         if row.get("value") is None and len(cells) == len(columns):
             missing += 1  # an empty value is a missing value: nothing to load
             continue
@@ -133,25 +156,27 @@ def read_user_file(name: str, content: bytes) -> UserFile:
 
 
 # --- the three formats: (header, rows, position of row i (0 = header)) ---------------------
-def _csv_table(name: str, content: bytes):
+# CSV and XLSX are read alike for every kind of user file (flows/sources/practices.py too):
+# `required` names the columns a header must have, for the message when there is none.
+def csv_table(name: str, content: bytes, required: tuple[str, ...] = REQUIRED):
     records = read_csv_records(content, name, delimiter=",", ragged=True)
     if not records.rows:
-        raise ParseError(name, "line 1", "a header: " + ", ".join(REQUIRED))
+        raise ParseError(name, "line 1", "a header: " + ", ".join(required))
     return records.rows[0], records.rows[1:], lambda i: f"line {records.lines[i]}"
 
 
-def _xlsx_table(name: str, content: bytes):
+def xlsx_table(name: str, content: bytes, required: tuple[str, ...] = REQUIRED):
     # no NA guessing: a country NA is Namibia, a value "n/a" is text to be reported
     sheet = sheet_frame(content, name, 0, "an .xlsx workbook", header=None, dtype=object,
                         keep_default_na=False, na_values=[])
     numbers, rows = [], []
     for number, row in enumerate(sheet.itertuples(index=False), start=1):  # sheet's numbers
         cells = list(row)
-        if any(_text(cell) is not None for cell in cells):  # blank rows carry nothing
+        if any(cell_text(cell) is not None for cell in cells):  # blank rows carry nothing
             numbers.append(number)
             rows.append(cells)
     if not rows:
-        raise ParseError(name, "row 1", "a header: " + ", ".join(REQUIRED))
+        raise ParseError(name, "row 1", "a header: " + ", ".join(required))
     return rows[0], rows[1:], lambda i: f"row {numbers[i]}"
 
 
@@ -173,7 +198,12 @@ def _parquet_table(name: str, content: bytes):
     return list(frame.columns), rows, lambda i: "the header" if i == 0 else f"row {i}"
 
 
-def _text(value: object) -> str | None:
+def header_columns(header: list) -> list[str]:
+    """A header's cells as column names: trimmed, in lower case."""
+    return [str(column).strip().casefold() for column in header]
+
+
+def cell_text(value: object) -> str | None:
     """A cell of any format as the text the contract reads; empty cells as None. Whole
     numbers a spreadsheet stores as floats read as whole numbers (2020, not 2020.0)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -184,10 +214,13 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-def _check_header(name: str, position: str, columns: list[str]) -> None:
-    expected = f"the columns {', '.join(REQUIRED)} (and optionally {', '.join(OPTIONAL)})"
-    missing = [c for c in REQUIRED if c not in columns]
-    unknown = [c for c in columns if c not in (*REQUIRED, *OPTIONAL)]
+def check_header(name: str, position: str, columns: list[str],
+                 required: tuple[str, ...] = REQUIRED, optional: tuple[str, ...] = OPTIONAL
+                 ) -> None:
+    """A ParseError unless the columns are the required ones, and optional ones, once each."""
+    expected = f"the columns {', '.join(required)} (and optionally {', '.join(optional)})"
+    missing = [c for c in required if c not in columns]
+    unknown = [c for c in columns if c not in (*required, *optional)]
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if missing or unknown or repeated:
         found = "; ".join(

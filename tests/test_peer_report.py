@@ -157,10 +157,28 @@ def test_strengths_and_weaknesses_rule():
     assert list(card.strengths["node_id"]) == ["a", "c"]
     assert list(card.weaknesses["node_id"]) == ["f", "e"]
     assert "index" not in set(card.strengths["node_id"]) | set(card.weaknesses["node_id"])
+    # d sits on the peers' median: neither
+    assert "d" not in set(card.strengths["node_id"]) | set(card.weaknesses["node_id"])
     # a city below every peer everywhere has weaknesses and no strengths
     low = {node: 0.0 for node in city}
     card = report_card(_scores({"c": low, **peers}), _group("c", list(peers)))
     assert card.strengths.empty and len(card.weaknesses) == 3
+
+
+def test_a_tie_with_most_peers_is_no_weakness():
+    # yes/no indicator: the city and three of four peers say yes; its "strictly below"
+    # percentile is 25, yet it is level with the median peer, not weaker
+    peers = {"p1": {"yes": 1.0, "index": 0.2}, "p2": {"yes": 1.0, "index": 0.3},
+             "p3": {"yes": 1.0, "index": 0.4}, "p4": {"yes": 0.0, "index": 0.5}}
+    card = report_card(_scores({"c": {"yes": 1.0, "index": 0.1}, **peers}),
+                       _group("c", list(peers)))
+    row = card.nodes.set_index("node_id").loc["yes"]
+    assert row["percentile"] == 25 and row["gap_to_median"] == 0
+    assert card.weaknesses.empty and card.strengths.empty
+    # the one peer that says no has it as a weakness
+    others = {"c": {"yes": 1.0, "index": 0.1}, **{k: v for k, v in peers.items() if k != "p4"}}
+    card = report_card(_scores({"p4": peers["p4"], **others}), _group("p4", list(others)))
+    assert list(card.weaknesses["node_id"]) == ["yes"]
 
 
 def test_a_node_only_the_city_has_synthetic():

@@ -6,6 +6,9 @@
     [refresh]
     sources = ["geonames", "un-wup"]      # what a bare `citybench refresh` loads
 
+    [peers.lists]                         # peer lists saved by name (citybench compare)
+    twin_cities = ["Lyon, FR", "Birmingham, GB", "gn:3169070"]
+
     [quality]
     yoy_jump = 0.5                        # thresholds of the flags (warehouse/quality.py)
     robust_z = 3.5
@@ -77,6 +80,13 @@ class QualitySettings(Section):
     min_cities: Annotated[int, Field(gt=0)] = 10
 
 
+class PeersSettings(Section):
+    """Peer lists saved by name: `citybench compare CITY --peers NAME`. Each city is given as
+    the command takes one: 'gn:ID', 'Name, CC' or a name that names one city."""
+
+    lists: dict[str, list[str]] = Field(default_factory=dict)
+
+
 class SourceSettings(Section):
     """What every source's table may hold; a source with settings of its own subclasses it."""
 
@@ -109,6 +119,7 @@ class Config(BaseModel):
     warehouse: WarehouseSettings = WarehouseSettings()
     refresh: RefreshSettings = RefreshSettings()
     quality: QualitySettings = QualitySettings()
+    peers: PeersSettings = PeersSettings()
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
 
     @model_serializer
@@ -157,14 +168,14 @@ def read(
         document = tomllib.loads(content.decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{path}: not a readable TOML file: {error}") from None
-    known = {"warehouse", "refresh", "quality", "sources"}
+    known = {"warehouse", "refresh", "quality", "peers", "sources"}
     if unknown := sorted(set(document) - known):
         raise ConfigError(
             f"{path}: unknown table [{unknown[0]}]; known: {', '.join(sorted(known))}")
     sections = {
         name: _section(path, f"[{name}]", kind, document.get(name, {}))
         for name, kind in (("warehouse", WarehouseSettings), ("refresh", RefreshSettings),
-                           ("quality", QualitySettings))
+                           ("quality", QualitySettings), ("peers", PeersSettings))
     }
     tables = document.get("sources", {})
     if not isinstance(tables, dict):

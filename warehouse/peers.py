@@ -11,7 +11,7 @@ import tomllib
 import pandas as pd
 
 from warehouse.connect import Connection
-from warehouse.read_model import _LATEST_RUN
+from warehouse.runs import LATEST_RUN
 
 # The profile's connectivity measures, stored as observations by the network measures.
 PROFILE_INDICATORS = ("air_destinations", "air_routes", "twin_partners")
@@ -110,7 +110,7 @@ def run_scores(con: Connection, framework: str, city_ids: list[str]) -> pd.DataF
     cities the run scored). Cities the run did not score have no rows."""
     return con.execute(
         f"""
-        WITH {_LATEST_RUN}
+        WITH {LATEST_RUN}
         SELECT s.score_run_id, s.city_id, s.node_id, s.node_kind, s.value, s.normalised,
                s.rank, s.percentile, s.rank_low, s.rank_high
         FROM score s JOIN run USING (score_run_id)
@@ -121,17 +121,42 @@ def run_scores(con: Connection, framework: str, city_ids: list[str]) -> pd.DataF
     ).df()
 
 
-def run_periods(con: Connection, framework: str) -> dict[str, int]:
-    """The periods the current run of `framework` fixed (its framework file's
-    `[refresh].period`, read from the run's verbatim copy): indicator -> year. Every other
-    stored indicator was scored on its latest period."""
+def run_framework(con: Connection, framework: str) -> dict | None:
+    """The framework file of `framework`'s current run (stored verbatim with the run), parsed;
+    None when the framework has no run."""
     row = con.execute(
-        f"WITH {_LATEST_RUN} SELECT framework FROM score_run JOIN run USING (score_run_id)",
+        f"WITH {LATEST_RUN} SELECT framework FROM score_run JOIN run USING (score_run_id)",
         {"framework": framework},
     ).fetchone()
-    if row is None:
-        return {}
-    period = tomllib.loads(row[0]).get("refresh", {}).get("period", {})
+    return None if row is None else tomllib.loads(row[0])
+
+
+def framework_ids(con: Connection) -> list[str]:
+    """Every framework with a score run."""
+    return [row[0] for row in con.execute(
+        "SELECT DISTINCT framework_id FROM score_run ORDER BY framework_id").fetchall()]
+
+
+def frameworks_scoring(con: Connection, city_id: str) -> list[str]:
+    """The frameworks whose current run gives the city an index score."""
+    return [row[0] for row in con.execute("""
+        WITH current AS (
+            SELECT score_run_id, framework_id FROM score_run
+            QUALIFY row_number() OVER (PARTITION BY framework_id
+                                       ORDER BY created_at DESC, score_run_id DESC) = 1
+        )
+        SELECT DISTINCT c.framework_id FROM current c JOIN score s USING (score_run_id)
+        WHERE s.city_id = $city AND s.node_kind = 'index' AND s.value IS NOT NULL
+        ORDER BY c.framework_id
+    """, {"city": city_id}).fetchall()]
+
+
+def run_periods(con: Connection, framework: str) -> dict[str, int]:
+    """The periods the current run of `framework` fixed (its framework file's
+    `[refresh].period`): indicator -> year. Every other stored indicator was scored on its
+    latest period."""
+    spec = run_framework(con, framework) or {}
+    period = spec.get("refresh", {}).get("period", {})
     return {indicator: int(year) for indicator, year in period.items()}
 
 

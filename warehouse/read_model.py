@@ -18,8 +18,9 @@ from typing import Literal
 
 import pandas as pd
 
-from warehouse import measures, quality
+from warehouse import measures, practices, quality
 from warehouse.connect import Connection, open_read_only
+from warehouse.runs import LATEST_RUN
 
 CONTINENTS = {
     "AF": "Africa",
@@ -39,13 +40,6 @@ _MEASURE_SQL = {"normalised": "s.normalised", "percentile": "s.percentile / 100.
 # the same path. If one reader were still open when a refresh replaced the file, the next reader
 # would get the old instance. One connection at a time means each open sees the current file.
 _ONE_CONNECTION = threading.Lock()
-
-# The current run of a framework is its latest; older runs stay for reproducibility.
-_LATEST_RUN = """
-    run AS (
-        SELECT score_run_id FROM score_run WHERE framework_id = $framework
-        ORDER BY created_at DESC, score_run_id DESC LIMIT 1
-    )"""
 
 
 @contextmanager
@@ -74,7 +68,7 @@ def _framework_nodes(db: Path, framework_id: str) -> dict[str, dict]:
     with the run, parsed as TOML): its name, and its unit where the file states one."""
     with _connect(db) as con:
         row = con.execute(f"""
-            WITH {_LATEST_RUN}
+            WITH {LATEST_RUN}
             SELECT framework FROM score_run JOIN run USING (score_run_id)
         """, {"framework": framework_id}).fetchone()
     if row is None:
@@ -175,7 +169,7 @@ def attributions(db: Path, framework: str | None = None) -> list[str]:
         frame = _frame(db, "SELECT DISTINCT attribution FROM source ORDER BY attribution")
     else:
         frame = _frame(db, f"""
-            WITH {_LATEST_RUN},
+            WITH {LATEST_RUN},
             used AS (
                 SELECT DISTINCT s.node_id FROM score s JOIN run USING (score_run_id)
                 WHERE s.node_kind = 'indicator'
@@ -259,7 +253,7 @@ def methodology(db: Path, framework: str) -> dict[str, str | None]:
         if not {"methodology", "notes"} <= kept:
             return {"methodology": None, "notes": None}
         row = con.execute(f"""
-            WITH {_LATEST_RUN}
+            WITH {LATEST_RUN}
             SELECT methodology, notes FROM score_run JOIN run USING (score_run_id)
         """, {"framework": framework}).fetchone()
     return {"methodology": row[0] if row else None, "notes": row[1] if row else None}
@@ -283,7 +277,7 @@ def rankings(db: Path, framework: str, continent: str | None = None,
     `matching` is the number of scored cities the filters let through, before the top-N cut.
     """
     frame = _frame(db, f"""
-        WITH {_LATEST_RUN},
+        WITH {LATEST_RUN},
         agglomeration AS (  -- the latest figure up to this year, as populations() takes it
             SELECT city_id, arg_max(value, period) AS agglomeration_population
             FROM observation
@@ -388,7 +382,7 @@ def profile(db: Path, framework: str, city_id: str) -> pd.DataFrame:
     Peer groups count the cities ranked on the same node: all, same country, same continent.
     """
     frame = _frame(db, f"""
-        WITH {_LATEST_RUN},
+        WITH {LATEST_RUN},
         scored AS (
             SELECT s.*, c.country_iso2, co.continent
             FROM score s JOIN run USING (score_run_id)
@@ -430,7 +424,7 @@ def distribution(db: Path, framework: str, measure: Measure = "normalised",
     """
     position = _MEASURE_SQL[measure]  # a fixed fragment chosen by key, never user text
     frame = _frame(db, f"""
-        WITH {_LATEST_RUN},
+        WITH {LATEST_RUN},
         placed AS (
             SELECT s.node_id, s.node_kind,
                    least(floor({position} * $bins), $bins - 1)::INTEGER AS bin
@@ -514,3 +508,9 @@ def air_partners(db: Path, city_id: str, top: int = 10) -> pd.DataFrame:
         ORDER BY m.routes DESC, c.name
         LIMIT $top
     """, {"city": city_id, "top": top})
+
+
+def city_practices(db: Path, city_id: str) -> pd.DataFrame:
+    """The city's practices and lessons (warehouse/practices.py), failures with the rest."""
+    with _connect(db) as con:
+        return practices.practices(con, [city_id])

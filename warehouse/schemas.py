@@ -14,6 +14,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from warehouse import checks  # noqa: F401  (registers str_fullmatch for the models)
+from warehouse.practices import OUTCOMES
 from warehouse.screen import row_wise
 
 # Shanghai, the largest city proper, has ~25 M people; a city above 50 M is a unit error.
@@ -177,6 +178,25 @@ class CityLinkTable(pa.DataFrameModel):
     @row_wise
     def ordered(cls, frame) -> Series[bool]:
         return frame["city_a"] < frame["city_b"]
+
+
+class PracticeTable(pa.DataFrameModel):
+    city_id: Series[str] = pa.Field(str_fullmatch=r"gn:[0-9]+")
+    title: Series[str] = pa.Field(str_length={"min_value": 1})
+    year: Series[pa.Int32] = pa.Field(ge=1800, le=2100)
+    dimension: Series[str] = pa.Field(nullable=True)
+    indicators: Series[str] = pa.Field(nullable=True, str_fullmatch=r"[a-z0-9_]+(;[a-z0-9_]+)*")
+    outcome: Series[str] = pa.Field(isin=list(OUTCOMES))
+    lesson: Series[str] = pa.Field(str_length={"min_value": 1})
+    source_url: Series[str] = pa.Field(str_fullmatch=r"https?://\S+")
+    licence: Series[str] = pa.Field(str_length={"min_value": 1})
+    source_id: Series[str]
+    dataset_id: Series[str] = pa.Field(str_length={"min_value": 1})
+
+    class Config:
+        strict = "filter"
+        coerce = True
+        unique = ["city_id", "title", "year", "source_id"]
 
 
 class ScoreRunTable(pa.DataFrameModel):

@@ -82,6 +82,12 @@ LOADED = {
                   Reference("city_b", "city", _CITY, to="city_id"),
                   Reference("dataset_id", "dataset", _DATASET, also=("source_id",)),
               )),
+        # not a fact: no measurement of a city, so no count of values held (load, status)
+        Table("practice", schemas.PracticeTable, ("city_id", "title", "year", "source_id"),
+              "practices", references=(
+                  Reference("city_id", "city", _CITY),
+                  Reference("dataset_id", "dataset", _DATASET, also=("source_id",)),
+              )),
     )
 }
 

@@ -31,6 +31,24 @@ def network_section(snap: reads.Snapshot, city_id: str, name: str) -> None:
                         width="stretch")
 
 
+OUTCOME_LABELS = {"worked": ":green[worked]", "mixed": ":orange[mixed]", "failed": ":red[failed]"}
+
+
+def practice_section(snap: reads.Snapshot, city_id: str) -> None:
+    """The city's practices and lessons, when it has any: what failed is shown like what
+    worked, because other cities learn as much from it."""
+    # one small query of its own: app/reads.py caches the other reads per version
+    practices = read_model.city_practices(snap.path, city_id)
+    if practices.empty:
+        return
+    st.subheader("Practices and lessons")
+    for row in practices.itertuples(index=False):
+        st.markdown(f"**{row.title}** ({row.year}) · outcome: "
+                    f"**{OUTCOME_LABELS.get(row.outcome, row.outcome)}**")
+        st.markdown(row.lesson)
+        st.caption(f"Source: [{row.source_url}]({row.source_url}) · licence: {row.licence}")
+
+
 def population_lines(figures: pd.DataFrame, listed) -> list[str]:
     """Each population figure with the definition it counts: GeoNames' first, then the UN's
     urban agglomeration and the others the warehouse holds."""
@@ -84,6 +102,7 @@ if snap is not None:
                + (" · national capital" if city["is_capital"] else ""))
     if profile.empty:
         st.info("This city has no scores in the current run.")
+        practice_section(snap, city_id)
         st.stop()
 
     index = profile[profile["node_kind"] == "index"].iloc[0]
@@ -144,5 +163,6 @@ if snap is not None:
                                  reads.attributions(snap, framework)),
         width="stretch")
     network_section(snap, city_id, city["name"])
+    practice_section(snap, city_id)
     ui.attribution_footer(snap, framework)
 

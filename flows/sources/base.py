@@ -145,7 +145,8 @@ class Conformed:
     Every source names its datasets (`dataset`, see dataset_frame); each observation,
     membership and link row carries the dataset_id it came from. Registry sources (the city
     list itself) also fill city, country and city_alias. Relational sources fill network and
-    membership (organisations and their cities) or city_link (air routes, twinning). Records
+    membership (organisations and their cities) or city_link (air routes, twinning); users'
+    files may also fill practice (practices and lessons, flows/sources/practices.py). Records
     that could not be tied to a city go to `unresolved` (key, name, status, reason).
     """
 
@@ -155,6 +156,7 @@ class Conformed:
     network: pd.DataFrame | None = None
     membership: pd.DataFrame | None = None
     city_link: pd.DataFrame | None = None
+    practice: pd.DataFrame | None = None
     city: pd.DataFrame | None = None
     country: pd.DataFrame | None = None
     city_alias: pd.DataFrame | None = None

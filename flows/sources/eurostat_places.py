@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flows.matching import name_key
+from indicators.names import name_key
 
 # Eurostat's country codes that are not ISO 3166-1.
 COUNTRY_ISO2 = {"EL": "GR", "UK": "GB"}

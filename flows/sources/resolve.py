@@ -12,8 +12,9 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from flows.matching import MatchRules, match_cities, name_key, name_variants
+from flows.matching import MatchRules, match_cities, name_variants
 from flows.sources.base import Registry
+from indicators.names import name_key
 
 COUNTRY_INFERRED_PENALTY = 0.05
 

@@ -23,12 +23,13 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from flows.matching import match_cities, name_key
+from flows.matching import match_cities
 from flows.sources.base import Conformed, Extracted, ParseError, Registry, Source
 from flows.sources.links import distinct_links
 from flows.sources.publishers import publisher_of
 from flows.sources.raw_model import RawModel
 from flows.sources.resolve import named_after_folded_place, unresolved
+from indicators.names import name_key
 from warehouse.csv_records import read_csv_records
 
 COMMIT = "84ebdec26ee6878367953cfbc56311ae6452752b"

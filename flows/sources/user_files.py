@@ -1,9 +1,12 @@
 """Users' own data files: what municipal staff add to the warehouse themselves.
 
-Listed in citybench.toml, in the canonical long format of flows/user_data.py:
+Listed in citybench.toml, in the canonical long format of flows/user_data.py, or as
+practices and lessons (flows/sources/practices.py: YAML, or a table with `outcome` and
+`lesson` columns), which go to the `practice` table:
 
     [sources.user]
-    files = ["data/berlin-cycling.csv", "https://intranet.example/figures.xlsx"]
+    files = ["data/berlin-cycling.csv", "https://intranet.example/figures.xlsx",
+             "practices.yaml"]
 
 Local paths are read from disk, relative to the config file; URLs through the transport. Each
 file (and within it each `source` named) is a dataset. A URL is fetched as given but named
@@ -22,7 +25,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from flows.matching import match_cities, name_key
+from flows.matching import match_cities
 from flows.sources import resolve
 from flows.sources.base import (
     Conformed,
@@ -33,21 +36,44 @@ from flows.sources.base import (
     fetch_listed,
     listed_location,
 )
+from flows.sources.practices import COLUMNS as PRACTICE_COLUMNS
+from flows.sources.practices import (
+    YAML_SUFFIXES,
+    PracticeFile,
+    PracticeRows,
+    conform_practices,
+    is_practice_file,
+    practices_of_table,
+    practices_of_yaml,
+)
 from flows.sources.publishers import publisher_of
 from flows.sources.raw_model import RawModel
 from flows.transport import Transport
-from flows.user_data import CANONICAL_ID, COLUMNS, UserRows, read_user_file
+from flows.user_data import (
+    CANONICAL_ID,
+    COLUMNS,
+    FORMATS,
+    UserFile,
+    UserRows,
+    file_suffix,
+    read_table,
+    user_file,
+)
+from indicators.names import name_key
 from warehouse.config import SourceSettings
+from warehouse.parse_error import ParseError
 
 NO_UNIT = "unspecified"
 
 
 class FileRaw(RawModel):
-    """Each file read: its rows with a value, and those without one (left out, never zero)."""
+    """Each file read: its rows with a value, and those without one (left out, never zero);
+    whether it holds practices rather than values."""
 
     file: Series[str]
     rows: Series[int] = pa.Field(ge=0)
     missing: Series[int] = pa.Field(ge=0)
+    practices: Series[bool]
 
 
 class UserSettings(SourceSettings):
@@ -59,9 +85,9 @@ class UserSettings(SourceSettings):
 
 class UserFiles(Source):
     meta = publisher_of("user")
-    raw_models = {"observations": UserRows, "files": FileRaw}
-    # a rejected row is named by its file and line (or row)
-    raw_identify = {"observations": ["file", "position"]}
+    raw_models = {"observations": UserRows, "practices": PracticeRows, "files": FileRaw}
+    # a rejected row is named by its file and line (or row, or item)
+    raw_identify = {"observations": ["file", "position"], "practices": ["file", "position"]}
     Settings = UserSettings
 
     def extract(self, transport: Transport) -> Extracted:
@@ -69,33 +95,45 @@ class UserFiles(Source):
         return fetch_listed(transport, self.settings.files, self.settings, "[sources.user] files")
 
     def parse(self, extracted: Extracted) -> dict[str, pd.DataFrame]:
-        """Every listed file's rows as text, for UserRows to check, a dataset per file and
-        source, and per file the rows without a value; a file that is no table in the
-        canonical format fails the source (ParseError)."""
-        read = [read_user_file(entry, content) for entry, content in extracted.files.items()]
+        """Every listed file's rows as text, for UserRows (values) or PracticeRows
+        (practices) to check, a dataset per file and source, and per file the rows without a
+        value; a file that is no table in either format fails the source (ParseError)."""
+        read = [_read_listed(entry, content) for entry, content in extracted.files.items()]
+        values = [file for file in read if isinstance(file, UserFile)]
+        practices = [file for file in read if isinstance(file, PracticeFile)]
         datasets = [
             Dataset(_dataset_id(file.name, source),
                     source if isinstance(source, str) else Path(file.name).name,
                     listed_location(file.name, self.settings),
                     extracted.last_modified.get(file.name))
-            for file in read
+            for file in values
             for source in file.rows["source"].drop_duplicates()
+        ] + [
+            Dataset(file.name, Path(file.name).name, listed_location(file.name, self.settings),
+                    extracted.last_modified.get(file.name))
+            for file in practices
         ]
-        observations = (pd.concat([file.rows for file in read], ignore_index=True) if read
+        observations = (pd.concat([file.rows for file in values], ignore_index=True) if values
                         else pd.DataFrame(columns=COLUMNS))
+        practice_rows = (pd.concat([f.rows for f in practices], ignore_index=True) if practices
+                         else pd.DataFrame(columns=PRACTICE_COLUMNS))
         listed = self.datasets_frame(datasets)
         files = pd.DataFrame({"file": [f.name for f in read],
                               "rows": [len(f.rows) for f in read],
-                              "missing": [f.missing for f in read]})
+                              "missing": [f.missing for f in read],
+                              "practices": [isinstance(f, PracticeFile) for f in read]})
         # With no file listed the frames are empty, and their columns must still be text.
         return {"datasets": listed.astype("str") if listed.empty else listed,
-                "observations": observations, "files": files}
+                "observations": observations, "practices": practice_rows, "files": files}
 
     def conform(self, raw: dict[str, pd.DataFrame], registry: Registry) -> Conformed:
         rows = raw["observations"]
         rows = rows.assign(dataset_id=[_dataset_id(f, s) for f, s in
                                        zip(rows["file"], rows["source"], strict=True)])
-        verdicts = _resolve(rows[["city", "country"]].drop_duplicates(), registry)
+        practice_rows = raw["practices"]
+        places = pd.concat([rows[["city", "country"]], practice_rows[["city", "country"]]],
+                           ignore_index=True).drop_duplicates()
+        verdicts = _resolve(places, registry)
         resolved = rows.merge(verdicts, on=["city", "country"], how="left")
         matched = resolved[resolved["status"] == "matched"]
         # Files are read in the order listed: the first value for a city, indicator and year
@@ -116,7 +154,13 @@ class UserFiles(Source):
         first = kept.set_index(["city_id", "indicator", "period"])
         first_at = (first["file"] + ", " + first["position"]).to_dict()
         doubles = matched[repeated]
-        reported = verdicts[verdicts["status"] != "matched"]
+        # a place is reported with the values it names; practices report each row themselves
+        reported = (rows[["city", "country"]].drop_duplicates()
+                    .merge(verdicts, on=["city", "country"], how="left"))
+        reported = reported[reported["status"] != "matched"]
+        practice, practice_unresolved = conform_practices(practice_rows, verdicts,
+                                                          self.meta.source_id)
+        practices_listed = bool(raw["files"]["practices"].any())
         unresolved = pd.concat(
             [
                 resolve.unresolved(
@@ -131,6 +175,7 @@ class UserFiles(Source):
                      for city, indicator, period in zip(
                          doubles["city_id"], doubles["indicator"], doubles["period"], strict=True)],
                 ),
+                practice_unresolved,
             ],
             ignore_index=True,
         )
@@ -138,11 +183,30 @@ class UserFiles(Source):
             raw,
             _indicators(rows),
             observation=observation,
+            # with no practice file listed the table is left as it is (a load writes only the
+            # tables it has rows for); an empty practice file lists none, and clears them
+            practice=practice if practices_listed else None,
             unresolved=unresolved,
-            notes=[f"{len(observation):,} of {len(rows):,} values of "
-                   f"{len(raw['files']):,} file(s) loaded; {raw['files']['missing'].sum():,} "
-                   "row(s) without a value left out"],
+            notes=[f"{len(observation):,} of {len(rows):,} values and {len(practice):,} of "
+                   f"{len(practice_rows):,} practices of {len(raw['files']):,} file(s) "
+                   f"loaded; {raw['files']['missing'].sum():,} row(s) without a value left "
+                   "out"],
         )
+
+
+def _read_listed(name: str, content: bytes) -> UserFile | PracticeFile:
+    """A listed file as values or as practices, by its kind: YAML holds practices, and so
+    does a table whose header has their columns; the table is read once either way."""
+    suffix = file_suffix(name)
+    if suffix in YAML_SUFFIXES:
+        return practices_of_yaml(name, content)
+    if suffix not in FORMATS:
+        raise ParseError(name, "the file name", f"a {', '.join(FORMATS)} file (or "
+                         f"{', '.join(YAML_SUFFIXES)} for practices)", suffix or "no suffix")
+    header, body, where = read_table(name, content)
+    if is_practice_file(name, header):
+        return practices_of_table(name, header, body, where)
+    return user_file(name, header, body, where)
 
 
 def _dataset_id(file: str, source: object) -> str:

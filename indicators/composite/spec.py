@@ -44,6 +44,9 @@ class Framework:
     # The file's [refresh] table, as written: how the refresh picks the units and the values
     # it scores (the engine itself never reads it; `citybench score` scores the file given).
     refresh: dict[str, Any] = field(default_factory=dict)
+    # A self-assessment's [[question]], [scales.X] and [questionnaire] tables, as written
+    # (indicators.composite.questionnaire reads them; the engine scores the indicators).
+    questionnaire: dict[str, Any] = field(default_factory=dict)
 
     @property
     def indicators(self) -> list[str]:
@@ -69,7 +72,10 @@ class Framework:
             key: Node(**{**node.__dict__, "weight": weights.get(key, node.weight)})
             for key, node in self.nodes.items()
         }
-        return Framework(self.id, self.name, nodes, self.groups, self.source, self.refresh)
+        return Framework(
+            self.id, self.name, nodes, self.groups, self.source, self.refresh,
+            self.questionnaire,
+        )
 
     def without(self, indicators: set[str] | list[str]) -> Framework:
         """This framework with these indicators left out, and with them every aggregate left
@@ -81,7 +87,10 @@ class Framework:
             if self.id in empty:
                 raise SpecError(f"{self.source}: no indicator left to score")
             nodes = {k: n for k, n in nodes.items() if k not in empty}
-        return Framework(self.id, self.name, nodes, self.groups, self.source, self.refresh)
+        return Framework(
+            self.id, self.name, nodes, self.groups, self.source, self.refresh,
+            self.questionnaire,
+        )
 
 
 MAX_DEPTH = 100  # nodes from an indicator up to the index; real composites have 3 to 6
@@ -155,14 +164,18 @@ def _check_keys(table: dict[str, Any], known: set[str], where: str) -> None:
 
 NODE_KEYS = {"id", "name", "parent", "weight"}
 INDICATOR_KEYS = NODE_KEYS | {"direction", "denominator", "scale", "target", "unit"}
+# a self-assessment framework's tables (checked by indicators.composite.questionnaire)
+QUESTIONNAIRE_KEYS = ("question", "scales", "questionnaire")
 
 
 def load_framework(text: str, source: str = "framework.toml") -> Framework:
     """Parse and check a framework file: unique ids, known parents, no cycle, numeric weights,
     directions of +1 or -1, one root (the index)."""
     raw = _load(text, source)
+    # a questionnaire's tables are checked by indicators.composite.questionnaire
     _check_keys(
-        raw, {"id", "name", "description", "groups", "indicator", "aggregate", "refresh"}, source
+        {k: v for k, v in raw.items() if k not in QUESTIONNAIRE_KEYS},
+        {"id", "name", "description", "groups", "indicator", "aggregate", "refresh"}, source
     )
     index_id = _text(raw.get("id"), f"{source}: id")
     nodes: dict[str, Node] = {
@@ -211,7 +224,9 @@ def load_framework(text: str, source: str = "framework.toml") -> Framework:
     refresh = raw.get("refresh", {})
     if not isinstance(refresh, dict):
         raise SpecError(f"{source}: refresh: expected a table [refresh]")
-    return Framework(index_id, nodes[index_id].name, nodes, tuple(groups), source, refresh)
+    questionnaire = {key: raw[key] for key in QUESTIONNAIRE_KEYS if key in raw}
+    return Framework(index_id, nodes[index_id].name, nodes, tuple(groups), source, refresh,
+                     questionnaire)
 
 
 def _check_tree(nodes: dict[str, Node], source: str) -> None:

@@ -25,10 +25,13 @@ run), there is no change: the observation is not what was scored.
 
 Strengths and weaknesses (COINr's unit summaries give the top and bottom indicators): among
 the indicator nodes on which at least one peer has a score, the `n` with the highest peer
-percentile that is at least 50 are strengths, and the `n` with the lowest percentile below 50
-are weaknesses (so a node is never both, and a city below its peers everywhere has no
-strengths). Ties are broken by gap_to_median (larger first for strengths, smaller first for
-weaknesses), then node_id.
+percentile where the city is above the peers' median are strengths, and the `n` with the
+lowest percentile where it is below their median are weaknesses (so a node is never both, and
+a city below its peers everywhere has no strengths). The median, not the percentile, decides
+the side: a city tied with most of its peers (a count of 4 continents that most peers share, a
+yes/no indicator) has a low "strictly below" percentile, yet is no weaker than they are --
+COINr's get_str_wk discards such ties too (min_discard, unq_discard). Ties are broken by
+gap_to_median (larger first for strengths, smaller first for weaknesses), then node_id.
 
 The rank interval (rank_low, rank_high) is the run's uncertainty analysis, as stored: it
 ranks among *all* the cities the run scored, not among the peers.
@@ -47,6 +50,8 @@ from indicators.peers.groups import PeerGroup
 # strengths and weaknesses each: COINr's get_str_wk shows 5 among all units; a card of peers
 # (often 10) is shorter
 STRENGTHS = 3
+# peers named in a note (the first, by id); a note is read, not parsed
+NAMED = 10
 
 COLUMNS = (
     "node_id", "node_kind", "value", "normalised", "rank", "compared", "percentile",
@@ -74,24 +79,25 @@ class ReportCard:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _compare(city_score: float, peer_scores: pd.Series, peer_ids: pd.Series,
+def _compare(city_score: float, peer_scores: np.ndarray, peer_ids: np.ndarray,
              city_id: str) -> dict:
-    peers = peer_scores.dropna()
+    """One node: the city's score against its peers' (arrays; NaN for no score)."""
+    scored = ~np.isnan(peer_scores)
+    peers, ids = peer_scores[scored], peer_ids[scored]
     if np.isnan(city_score):
         return {"peers_scored": len(peers)}
     # the engine's own ranks (composite.ranking): ties share the better rank, the percentile
     # is the share of the others strictly below, a city alone is at 100
-    ranks, percentiles = rank(np.concatenate([[city_score], peers.to_numpy()])[None, :, None])
+    ranks, percentiles = rank(np.concatenate([[city_score], peers])[None, :, None])
     row = {"rank": int(ranks[0, 0, 0]), "compared": 1 + len(peers), "peers_scored": len(peers),
            "percentile": float(percentiles[0, 0, 0])}
     if len(peers):
-        row.update(peer_q1=peers.quantile(0.25), peer_median=peers.quantile(0.5),
-                   peer_q3=peers.quantile(0.75))
+        # linear interpolation, as pandas' and DuckDB's quantile_cont
+        row["peer_q1"], row["peer_median"], row["peer_q3"] = np.quantile(peers, [.25, .5, .75])
         row["gap_to_median"] = city_score - row["peer_median"]
-    scores = pd.concat([pd.Series([city_score], index=[city_id]),
-                        pd.Series(peers.to_numpy(), index=peer_ids[peers.index].to_numpy())])
-    best = scores.max()
-    row.update(best=best, best_city_id=min(scores.index[scores == best]),
+    best = max(city_score, peers.max()) if len(peers) else city_score
+    at_best = [city_id] if city_score == best else []
+    row.update(best=best, best_city_id=min([*at_best, *ids[peers == best]]),
                gap_to_best=city_score - best)
     return row
 
@@ -99,9 +105,9 @@ def _compare(city_score: float, peer_scores: pd.Series, peer_ids: pd.Series,
 def _pick(nodes: pd.DataFrame, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     eligible = nodes[(nodes["node_kind"] == "indicator") & (nodes["peers_scored"] > 0)
                      & nodes["percentile"].notna()]
-    top = eligible[eligible["percentile"] >= 50].sort_values(
+    top = eligible[eligible["gap_to_median"] > 0].sort_values(
         ["percentile", "gap_to_median", "node_id"], ascending=[False, False, True]).head(n)
-    bottom = eligible[eligible["percentile"] < 50].sort_values(
+    bottom = eligible[eligible["gap_to_median"] < 0].sort_values(
         ["percentile", "gap_to_median", "node_id"], ascending=[True, True, True]).head(n)
     return top.reset_index(drop=True), bottom.reset_index(drop=True)
 
@@ -124,21 +130,21 @@ def report_card(scores: pd.DataFrame, group: PeerGroup,
     theirs = scores[scores["city_id"].isin(peer_ids)]
     unscored = sorted(set(peer_ids) - set(theirs["city_id"]))
     if unscored:
+        shown = ", ".join(unscored[:NAMED]) + (", ..." if len(unscored) > NAMED else "")
         notes.append(f"{len(unscored)} of {len(peer_ids)} peers are not in the score run: "
-                     + ", ".join(unscored))
+                     + shown)
     if mine.empty:
         notes.append(f"{city} is not in the score run")
-    by_node = {node: rows for node, rows in theirs.groupby("node_id")}
-    empty = pd.DataFrame({"normalised": pd.Series(dtype=float),
-                          "city_id": pd.Series(dtype=str)})
+    by_node = {node: (rows["normalised"].to_numpy(float, na_value=np.nan),
+                      rows["city_id"].to_numpy(object))
+               for node, rows in theirs.groupby("node_id")}
+    none = (np.array([], dtype=float), np.array([], dtype=object))
     rows = []
-    for node, me in mine.iterrows():
-        peers = by_node.get(node, empty)
-        row = {"node_id": node, "node_kind": me["node_kind"], "value": me["value"],
-               "normalised": me["normalised"], "rank_low": me["rank_low"],
-               "rank_high": me["rank_high"]}
-        row.update(_compare(float(me["normalised"]) if pd.notna(me["normalised"]) else np.nan,
-                            peers["normalised"].astype(float), peers["city_id"], city))
+    for me in mine.reset_index().to_dict("records"):
+        row = {key: me[key] for key in ("node_id", "node_kind", "value", "normalised",
+                                        "rank_low", "rank_high")}
+        score = float(me["normalised"]) if pd.notna(me["normalised"]) else np.nan
+        row.update(_compare(score, *by_node.get(me["node_id"], none), city))
         rows.append(row)
     nodes = pd.DataFrame(rows, columns=list(COLUMNS))
     nodes = _with_change(nodes, previous, notes)

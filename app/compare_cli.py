@@ -1,0 +1,272 @@
+"""`citybench compare CITY`: where a city stands among cities like it, and whom to learn from.
+
+    citybench compare "Lyon, FR"
+    citybench compare Lyon --peers same-country --framework european_cities --format json
+    citybench compare Lyon --peers "Marseille, FR; Birmingham, GB; gn:3169070"
+    citybench compare Lyon --peers twin_cities        # a list saved in citybench.toml
+
+The peers are a rule's (indicators.peers.groups: nearest-profile by default), a list saved by
+name under [peers.lists] in the config, or a list given inline, ';'-separated. The answer is
+the report card (indicators.peers.report) and the learn-from suggestions
+(indicators.peers.learn) of the framework's current score run. Reads only; no Prefect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+from dataclasses import dataclass
+
+import pandas as pd
+
+from app.lookup import candidate_lines, find_city
+from indicators.names import CityNotFound
+from indicators.peers import groups, learn, report
+from indicators.peers import profile as profiles
+from warehouse import lookup
+from warehouse import peers as stored
+from warehouse import practices as recorded
+from warehouse.config import Config
+from warehouse.connect import Connection, WarehouseMissing, open_read_only
+
+# The framework asked for when none is named, in this order: the first that scores the city.
+FRAMEWORKS = ("world_connectivity", "european_cities", "prominence")
+# how many of the nearest cities on the profile are looked at for whom to learn from: more
+# than a card's peers, so that a city ahead on one dimension is found among them
+LEARN_FROM_K = 25
+
+
+class CompareError(ValueError):
+    """A request that cannot be answered; the message is one line (and the candidates)."""
+
+    def __init__(self, message: str, lines: list[str] | None = None):
+        super().__init__(message)
+        self.lines = lines or []
+
+
+def _rule_names() -> list[str]:
+    return [rule.name for rule in groups.rules() if not isinstance(rule, groups.CustomList)]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    city: dict
+    framework: str
+    card: report.ReportCard
+    group: groups.PeerGroup
+    learn_from: pd.DataFrame
+    labels: dict[str, str]
+    also_named: pd.DataFrame
+    notes: tuple[str, ...] = ()
+
+
+def run(args: argparse.Namespace, settings: Config) -> int:
+    try:
+        con = open_read_only(settings.db(args.db))
+    except WarehouseMissing as error:
+        print(f"citybench compare: {error}", file=sys.stderr)
+        return 1
+    try:
+        comparison = compare(con, args.city, args.peers, args.framework, args.k,
+                             settings.peers.lists)
+    except CompareError as error:
+        print("\n".join([f"citybench compare: {error}", *error.lines]), file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    print(FORMATTERS[args.format](comparison))
+    return 0
+
+
+def compare(con: Connection, text: str, peers: str | None, framework: str | None, k: int,
+            lists: dict[str, list[str]]) -> Comparison:
+    """The card of the city `text` names. `peers` None: the nearest on the profile, else (a
+    city outside the profile's universe) its size class; `framework` None: the first of
+    FRAMEWORKS that scores the city. Each default taken is said in the notes."""
+    city_id, also_named = _city(con, text)
+    notes = []
+    framework = _framework(con, city_id, framework, notes)
+    spec = stored.run_framework(con, framework)
+    context = stored.context(con, datetime.date.today().year, profiles.GROWTH_YEARS)
+    data = groups.PeerData(context, stored.shared_ties(con, city_id))
+    group = _rule(con, peers or groups.NearestProfile.name, k, lists).peers(city_id, data)
+    if peers is None and not group.applies:
+        notes.append(f"peers by size class: the nearest on the profile do not apply "
+                     f"({group.reason})")
+        group = groups.SizeClass().peers(city_id, data)
+    scores, previous = _scores(con, framework, city_id, group)
+    card = report.report_card(scores, group, previous)
+    similar = groups.NearestProfile(LEARN_FROM_K).peers(city_id, data)
+    if not similar.applies:
+        similar = group
+    scores = stored.run_scores(con, framework, [city_id, *similar.peers["city_id"]])
+    members = {}
+    for node in spec.get("indicator", []):
+        members.setdefault(node.get("parent"), set()).add(node["id"])
+    suggestions = learn.learn_from(scores, similar, data.ties, _practices(con, similar),
+                                   members)
+    city = lookup.cities(con, [city_id]).iloc[0].to_dict()
+    return Comparison(city, framework, card, group, suggestions, _labels(spec), also_named,
+                      tuple(notes))
+
+
+def _framework(con: Connection, city_id: str, asked: str | None, notes: list[str]) -> str:
+    known = stored.framework_ids(con)
+    if asked is not None and asked not in known:
+        raise CompareError(f"no score run of framework '{asked}'; there are: "
+                           + ", ".join(known))
+    scoring = stored.frameworks_scoring(con, city_id)
+    if asked is not None:
+        if asked not in scoring:
+            notes.append(f"{asked} does not score {city_id}; frameworks that do: "
+                         + (", ".join(scoring) or "none"))
+        return asked
+    preferred = [f for f in FRAMEWORKS if f in known] + [f for f in known if f not in FRAMEWORKS]
+    chosen = next((f for f in preferred if f in scoring), preferred[0])
+    if chosen != preferred[0]:
+        notes.append(f"framework {chosen}: {preferred[0]} does not score {city_id} "
+                     f"(--framework chooses)")
+    return chosen
+
+
+def _city(con: Connection, text: str) -> tuple[str, pd.DataFrame]:
+    try:
+        return find_city(con, text)
+    except CityNotFound as error:
+        lines = candidate_lines(error.candidates)
+        if lines and error.candidates["tier"].eq("spelling").all():
+            lines.insert(0, "nearest spellings:")
+        raise CompareError(str(error), lines) from None
+
+
+def _rule(con: Connection, peers: str, k: int, lists: dict[str, list[str]]) -> groups.PeerRule:
+    """A rule by name, a saved list by name, or an inline list ('A; B; gn:1')."""
+    by_name = {rule.name: rule for rule in groups.rules()}
+    if peers == groups.NearestProfile.name:
+        return groups.NearestProfile(k)
+    if peers in by_name and peers != groups.CustomList.name:
+        return by_name[peers]
+    if peers in lists:
+        return groups.CustomList(_list_ids(con, lists[peers], f"[peers.lists] {peers}"), peers)
+    if ";" in peers:
+        return groups.CustomList(_list_ids(con, peers.split(";"), "--peers"), "given list")
+    choices = _rule_names() + sorted(lists)
+    raise CompareError(f"--peers {peers!r}: not a rule or a saved list; give one of "
+                       f"{', '.join(choices)}, or cities separated by ';'")
+
+
+def _list_ids(con: Connection, entries: list[str], where: str) -> list[str]:
+    ids = []
+    for entry in (e.strip() for e in entries):
+        if not entry:
+            continue
+        try:
+            ids.append(find_city(con, entry)[0])
+        except CityNotFound as error:
+            raise CompareError(f"{where}: {error}", candidate_lines(error.candidates)) from None
+    return ids
+
+
+def _scores(con: Connection, framework: str, city_id: str, group: groups.PeerGroup):
+    scores = stored.run_scores(con, framework, [city_id, *group.peers["city_id"]])
+    indicators = list(scores.loc[(scores["city_id"] == city_id)
+                                 & (scores["node_kind"] == "indicator"), "node_id"])
+    previous = stored.previous_observations(con, city_id, indicators,
+                                            stored.run_periods(con, framework))
+    return scores, previous
+
+
+def _practices(con: Connection, group: groups.PeerGroup) -> pd.DataFrame:
+    """Every practice recorded for the group's cities, whatever its outcome."""
+    return recorded.practices(con, list(group.peers["city_id"]))
+
+
+def _labels(spec: dict) -> dict[str, str]:
+    labels = {spec.get("id", ""): spec.get("name", spec.get("id", ""))}
+    for node in [*spec.get("aggregate", []), *spec.get("indicator", [])]:
+        labels[node["id"]] = node.get("name", node["id"])
+    return labels
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+
+def _nodes(comparison: Comparison) -> pd.DataFrame:
+    nodes = comparison.card.nodes.copy()
+    nodes.insert(1, "label", nodes["node_id"].map(comparison.labels).fillna(nodes["node_id"]))
+    return nodes
+
+
+def as_csv(comparison: Comparison) -> str:
+    return _nodes(comparison).to_csv(index=False).rstrip("\n")
+
+
+def as_json(comparison: Comparison) -> str:
+    card, group = comparison.card, comparison.group
+    document = {
+        "city": comparison.city,
+        "framework": comparison.framework,
+        "peers": {"rule": group.rule, "description": group.description,
+                  "parameters": group.parameters, "applies": group.applies,
+                  "reason": group.reason, "cities": _records(group.peers)},
+        "rank_interval": card.rank_interval,
+        "nodes": _records(_nodes(comparison)),
+        "strengths": list(card.strengths["node_id"]),
+        "weaknesses": list(card.weaknesses["node_id"]),
+        "learn_from": _records(comparison.learn_from),
+        "also_named": _records(comparison.also_named),
+        "notes": [*comparison.notes, *card.notes],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False, default=_plain)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{key: _plain(value) for key, value in row.items()}
+            for row in frame.to_dict("records")]
+
+
+def _plain(value):
+    if isinstance(value, (list, tuple, dict)):
+        return value
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def as_table(comparison: Comparison) -> str:
+    city, card, group = comparison.city, comparison.card, comparison.group
+    population = "" if pd.isna(city["population"]) else f" · {int(city['population']):,} people"
+    lines = [f"{city['name']}, {city['country']} ({city['country_iso2']}) · {city['city_id']}"
+             f"{population}",
+             f"framework: {comparison.framework}"
+             + ("" if card.rank_interval is None else
+                " · rank interval among all cities scored: {} to {}".format(*card.rank_interval)),
+             f"peers: {group.rule} {json.dumps(group.parameters)} · {len(group.peers)} cities"]
+    if not group.applies:
+        lines.append(f"  the rule does not apply: {group.reason}")
+    lines += [f"  {row.name} ({row.city_id}): {row.evidence}"
+              for row in group.peers.head(15).itertuples()]
+    if len(group.peers) > 15:
+        lines.append(f"  ... and {len(group.peers) - 15} more (--format json lists them all)")
+    shown = _nodes(comparison)[["label", "node_kind", "value", "normalised", "rank", "compared",
+                                "percentile", "peer_median", "gap_to_median", "change"]]
+    lines += ["", shown.to_string(index=False, float_format=lambda v: f"{v:,.3g}", na_rep="")
+              if len(shown) else f"no score of {city['name']} in {comparison.framework}'s run"]
+    for title, picked in (("strengths among the peers", card.strengths),
+                          ("weaknesses among the peers", card.weaknesses)):
+        names = [comparison.labels.get(node, node) for node in picked["node_id"]]
+        lines.append(f"{title}: {', '.join(names) or 'none'}")
+    lines += ["", "learn from:" if len(comparison.learn_from) else
+              "learn from: no similar city is clearly ahead on any dimension"]
+    lines += [f"  {comparison.labels.get(row.node_id, row.node_id)}: {row.name} "
+              f"({row.city_id}): {row.evidence}" for row in comparison.learn_from.itertuples()]
+    if len(comparison.also_named):
+        lines.append("also named so: " + "; ".join(
+            line.strip() for line in candidate_lines(comparison.also_named)))
+    lines += [f"note: {note}" for note in (*comparison.notes, *card.notes)]
+    return "\n".join(lines)
+
+
+FORMATTERS = {"table": as_table, "csv": as_csv, "json": as_json}

@@ -1,0 +1,54 @@
+"""`citybench practices [CITY] [--outcome failed]`: the practices and lessons the warehouse
+holds (loaded from users' files, docs/practices.md), what failed as much as what worked."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from app.lookup import candidate_lines, find_city
+from indicators.names import CityNotFound
+from warehouse import practices as recorded
+from warehouse.connect import WarehouseMissing, open_read_only
+
+
+def run(args: argparse.Namespace, db: Path) -> int:
+    try:
+        con = open_read_only(db)
+    except WarehouseMissing as error:
+        print(f"citybench practices: {error}", file=sys.stderr)
+        return 1
+    try:
+        city_ids = None if args.city is None else [find_city(con, args.city)[0]]
+        found = recorded.practices(con, city_ids, args.outcome, args.dimension)
+    except CityNotFound as error:
+        print("\n".join([f"citybench practices: {error}",
+                         *candidate_lines(error.candidates)]), file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    if args.format == "csv":
+        print(found.assign(indicators=found["indicators"].map(";".join)).to_csv(
+            index=False).rstrip("\n"))
+    elif args.format == "json":
+        print(json.dumps(found.to_dict("records"), indent=2, ensure_ascii=False, default=str))
+    else:
+        print(_table(found, args))
+    return 0
+
+
+def _table(found, args: argparse.Namespace) -> str:
+    asked = " ".join(part for part in (args.outcome, "practices", args.dimension and
+                                       f"on {args.dimension}") if part)
+    if found.empty:
+        return f"no {asked} recorded" + (f" for {args.city}" if args.city else "")
+    lines = []
+    for row in found.itertuples():
+        lines += [f"{row.city_name} ({row.city_id}), {row.year}: {row.title} [{row.outcome}]",
+                  *textwrap.wrap(f"lesson: {row.lesson}", 96, initial_indent="  ",
+                                 subsequent_indent="    "),
+                  f"  {row.source_url} ({row.licence})"]
+    return "\n".join(lines)

@@ -1,0 +1,140 @@
+"""City names as people type them: the one folding rule every comparison of names uses
+(`name_key`), and the reading of a user's reference to a city ("Valencia", "Valencia, ES",
+"Valencia, Spain", "gn:2509954") into one city or the candidates it could be.
+
+A reference is resolved only when it names one city: the name equals exactly one city's own
+name, else exactly one city's alternate name, else exactly one district folded into a city
+(the matching's order of evidence, flows.matching). Otherwise it is ambiguous and every
+candidate is listed; citybench never picks the most populous namesake for the user.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+# Letters NFKD does not decompose into a base letter and a mark. warehouse.lookup folds the
+# same letters in SQL (tests/test_city_lookup.py checks the two agree).
+LETTERS = {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe",
+           "\u0131": "i", "ħ": "h", "ŧ": "t", "ŋ": "n"}
+_LETTERS = str.maketrans(LETTERS)
+_ABBREVIATIONS = [(re.compile(pattern), replacement) for pattern, replacement in (
+    (r"\bst\b", "saint"), (r"\bste\b", "sainte"), (r"\bmt\b", "mount"), (r"\bft\b", "fort"),
+    (r"\bpt\b", "port"))]
+APOSTROPHES = "'\u2019`\u02bb\u02bc"
+_APOSTROPHES = re.compile(f"[{APOSTROPHES}]")
+_NON_WORD = re.compile(r"[^\w]+")
+CITY_ID = re.compile(r"gn:[0-9]+")  # whole text: use fullmatch
+
+
+# Folding is the costly part of matching (~10 us a name); every source of a refresh folds the
+# same registry's 400,000 names, so each distinct spelling is folded once per process.
+@functools.lru_cache(maxsize=2**20)
+def name_key(text: str) -> str:
+    """'St. Pölten' and 'Sankt Polten' stay apart, 'St. Paul' and 'Saint Paul' meet."""
+    folded = str(text).casefold()
+    if not folded.isascii():  # ASCII has no accents to fold: most names skip this
+        folded = unicodedata.normalize("NFKD", folded.translate(_LETTERS))
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = _APOSTROPHES.sub("", folded)
+    folded = _NON_WORD.sub(" ", folded).strip()
+    for pattern, replacement in _ABBREVIATIONS:
+        folded = pattern.sub(replacement, folded)
+    return folded
+
+
+# --- a user's reference to a city -------------------------------------------------------------
+
+# How a candidate's name met the reference, strongest first.
+TIERS = ("name", "alternate name", "district")
+CANDIDATE_COLUMNS = ["city_id", "name", "country_iso2", "country", "population", "matched",
+                     "tier"]
+
+
+class CityNotFound(LookupError):
+    """No city, or more than one, answers a reference: `candidates` (CANDIDATE_COLUMNS) lists
+    the cities it could be (none for an unknown name: then the nearest spellings)."""
+
+    def __init__(self, message: str, candidates: pd.DataFrame):
+        super().__init__(message)
+        self.candidates = candidates
+
+
+@dataclass(frozen=True)
+class CityQuery:
+    """A reference read: the city id it gives, or the name (and its key) and the country."""
+
+    text: str
+    name: str = ""
+    key: str = ""
+    country: str | None = None
+    city_id: str | None = None
+
+    @property
+    def token(self) -> str:
+        """The longest word of the key: what a search for candidates can look for first. In
+        NFC: the key's NFKD splits a Hangul syllable into its letters, which a search of
+        the stored (composed) names would not find."""
+        return unicodedata.normalize("NFC", max(self.key.split(), key=len))
+
+
+def parse_query(text: str, countries: Mapping[str, str]) -> CityQuery:
+    """'gn:ID', 'Name', 'Name, CC' or 'Name, Country' (`countries`: ISO2 -> name). A suffix
+    after the last comma that names no country stays part of the name ('Washington, D.C.')."""
+    text = " ".join(str(text).split())
+    if CITY_ID.fullmatch(text):
+        return CityQuery(text, city_id=text)
+    name, country = text, None
+    if "," in text:
+        head, tail = (part.strip() for part in text.rsplit(",", 1))
+        by_name = {name_key(full): iso2 for iso2, full in countries.items()}
+        country = tail.upper() if tail.upper() in countries else by_name.get(name_key(tail))
+        if country is not None:
+            name = head
+    key = name_key(name)
+    if not key:
+        raise CityNotFound(f"'{text}' names no city: give a name, 'Name, CC' or gn:ID",
+                           pd.DataFrame(columns=CANDIDATE_COLUMNS))
+    return CityQuery(text, name, key, country)
+
+
+def candidates(query: CityQuery, found: pd.DataFrame) -> pd.DataFrame:
+    """The cities whose name, alternate name or folded district's name folds to the query's
+    key (in the query's country, when it gives one), each once at its strongest tier: most
+    likely first (tier, then population). `found`: a loose search's rows (warehouse.lookup):
+    city_id, name, ascii_name, alias, method, country_iso2, country, population."""
+    own = (found["name"].map(name_key) == query.key) | (
+        found["ascii_name"].fillna("").map(name_key) == query.key)
+    alias = found["alias"].fillna("").map(name_key) == query.key
+    tier = pd.Series(pd.NA, index=found.index, dtype="Int64")
+    tier = tier.mask(alias & (found["method"] == "district-fold"), 2)
+    tier = tier.mask(alias & (found["method"] != "district-fold"), 1).mask(own, 0)
+    hits = found.assign(tier=tier, matched=found["alias"].where(~own, found["name"]))
+    hits = hits[hits["tier"].notna()]
+    if query.country is not None:
+        hits = hits[hits["country_iso2"] == query.country]
+    hits = hits.sort_values(["tier", "population", "city_id"], ascending=[True, False, True],
+                            na_position="last")
+    hits = hits.drop_duplicates("city_id").reset_index(drop=True)
+    hits["tier"] = hits["tier"].map(lambda t: TIERS[int(t)])
+    return hits[CANDIDATE_COLUMNS]
+
+
+def choose(query: CityQuery, found: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+    """The one city the query names, and the weaker candidates (other cities the name is an
+    alternate or district name of, for a note); CityNotFound when none or several tie."""
+    hits = candidates(query, found)
+    where = f" in {query.country}" if query.country else ""
+    if hits.empty:
+        raise CityNotFound(f"no city named '{query.name}'{where}", hits)
+    best = hits[hits["tier"] == hits.at[0, "tier"]]
+    if len(best) > 1:
+        tell = "gn:ID" if query.country else "'Name, CC' or gn:ID"
+        raise CityNotFound(f"'{query.text}' could be {len(hits)} cities{where}: give {tell}",
+                           hits)
+    return str(best.at[0, "city_id"]), hits.iloc[1:].reset_index(drop=True)

@@ -1,0 +1,94 @@
+"""Finding cities by what a user types: the loose search behind `citybench compare CITY` and
+the app's city search. The decision (which of these the user meant, if any) is
+indicators.names'; this module only reads.
+
+The search is loose on purpose: it finds every city whose own, ASCII or alternate name (or a
+district's name folded into it) contains the query's longest word once case, accents and
+apostrophes are folded as indicators.names.name_key folds them. The exact comparison of whole
+names is then made on these few rows, in Python, by name_key itself.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from warehouse.connect import Connection
+
+# indicators.names.LETTERS, the letters NFKD does not decompose, and its apostrophes; warehouse
+# may not import indicators, so they are repeated here and tests/test_city_lookup.py checks
+# that the two agree.
+_SPECIAL = {"Ø": "O", "ø": "o", "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ð": "d", "\u0131": "i",
+            "Ħ": "H", "ħ": "h", "Ŧ": "T", "ŧ": "t", "Ŋ": "N", "ŋ": "n"}
+_EXPANDED = {"æ": "ae", "œ": "oe", "þ": "th", "ß": "ss"}
+_APOSTROPHES = "'\u2019`\u02bb\u02bc"
+_RARE = "".join(_SPECIAL) + "".join(_EXPANDED) + "ÆŒÞ" + _APOSTROPHES
+
+
+def _fold_sql(column: str) -> str:
+    """SQL folding `column` as name_key folds letters (no punctuation or abbreviation rules:
+    the search looks for one word)."""
+    source = "".join(_SPECIAL) + _APOSTROPHES.replace("'", "''")
+    target = "".join(_SPECIAL.values())  # the apostrophes, beyond it, are dropped
+    folded = f"translate({column}, '{source}', '{target}')"
+    folded = f"strip_accents(lower({folded}))"
+    for letter, spelled in _EXPANDED.items():
+        folded = f"replace({folded}, '{letter}', '{spelled}')"
+    return folded
+
+
+def _contains(column: str) -> str:
+    # Most names hold none of the rare letters: the plain fold is tried on every row and the
+    # full, slower one only on the few rows that hold one.
+    rare = _RARE.replace("'", "''")
+    return (f"(contains(strip_accents(lower({column})), $token) OR "
+            f"(regexp_matches({column}, '[{rare}]') AND contains({_fold_sql(column)}, $token)))")
+
+
+def name_candidates(con: Connection, token: str, country: str | None = None) -> pd.DataFrame:
+    """Rows for every city a name containing `token` (a folded word) may refer to: city_id,
+    name, ascii_name, alias (the alternate or district name, missing for the city's own
+    name), method (the alias's, 'name' for the own name), country_iso2, country (its name),
+    population. One row per name found; the caller compares whole names."""
+    return con.execute(f"""
+        WITH hits AS (
+            SELECT city_id, alias, method FROM city_alias
+            WHERE scheme = 'name' AND {_contains('alias')}
+            UNION ALL
+            SELECT city_id, NULL AS alias, 'name' AS method FROM city
+            WHERE {_contains('name')} OR contains(lower(ascii_name), $token)
+        )
+        SELECT c.city_id, c.name, c.ascii_name, h.alias, h.method, c.country_iso2,
+               k.name AS country, c.population
+        FROM hits h JOIN city c USING (city_id) JOIN country k ON k.iso2 = c.country_iso2
+        WHERE $country IS NULL OR c.country_iso2 = $country
+        ORDER BY c.population DESC NULLS LAST, c.city_id
+    """, {"token": token, "country": country}).df()
+
+
+def cities(con: Connection, city_ids: list[str]) -> pd.DataFrame:
+    """These cities as the candidates are listed: city_id, name, country_iso2, country,
+    population (no row for an unknown id)."""
+    return con.execute("""
+        SELECT c.city_id, c.name, c.country_iso2, k.name AS country, c.population
+        FROM city c JOIN country k ON k.iso2 = c.country_iso2
+        WHERE list_contains($ids, c.city_id)
+        ORDER BY c.city_id
+    """, {"ids": list(city_ids)}).df()
+
+
+def countries(con: Connection) -> dict[str, str]:
+    """ISO2 -> the country's name, for every country of the registry."""
+    return dict(con.execute("SELECT iso2, name FROM country ORDER BY iso2").fetchall())
+
+
+def similar_names(con: Connection, first_letters: str, limit: int = 2000) -> pd.DataFrame:
+    """Cities whose folded ASCII name starts like `first_letters`: where to look for a
+    misspelt name's nearest spellings (city_id, name, ascii_name, country_iso2, country,
+    population)."""
+    return con.execute("""
+        SELECT c.city_id, c.name, c.ascii_name, c.country_iso2, k.name AS country,
+               c.population
+        FROM city c JOIN country k ON k.iso2 = c.country_iso2
+        WHERE starts_with(lower(c.ascii_name), $prefix)
+        ORDER BY c.population DESC NULLS LAST LIMIT $limit
+    """, {"prefix": first_letters, "limit": limit}).df()
