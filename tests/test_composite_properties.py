@@ -26,7 +26,7 @@ from indicators.composite.normalise import NormalisationError, normalise
 
 # derandomize: the same examples on every run, so that the suite's time and verdict are
 # reproducible; database=None: no .hypothesis folder in the tree
-FAST = settings(max_examples=120, deadline=None, database=None, derandomize=True,
+FAST = settings(max_examples=60, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
 
 # the kinds of column that broke formulas: no spread, no values, zeros, signs, magnitudes
@@ -178,7 +178,7 @@ def test_a_run_scores_every_ranked_unit_finitely_or_fails_in_one_line(example):
             assert (folder / "steps" / "run.json").is_file()
 
 
-@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@settings(max_examples=150, deadline=None, database=None, derandomize=True)
 @given(
     st.integers(1, 3).flatmap(lambda periods: st.tuples(
         st.just(periods), st.integers(1, 6).flatmap(

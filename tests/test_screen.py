@@ -99,7 +99,7 @@ def _typed(frame: pd.DataFrame, draw) -> pd.DataFrame:
 
 # --- the canonical observations: generated broken frames, raw and typed ----------------------
 
-@settings(FAST, max_examples=50)
+@settings(FAST, max_examples=25)
 @given(st.booleans().flatmap(lambda c: st.tuples(st.just(c), observation_frames(c))),
        st.sampled_from([(), ("city_id", "indicator_id", "period")]),
        SAMPLES, st.booleans(), st.data())
@@ -141,7 +141,7 @@ def typed_observations(draw) -> pd.DataFrame:
     return frame
 
 
-@settings(FAST, max_examples=40)
+@settings(FAST, max_examples=20)
 @given(typed_observations(), st.booleans(), SAMPLES)
 def test_screened_and_full_validation_agree_on_typed_observations(frame, with_contracts, sample):
     assert _assert_same(frame, CONTRACT if with_contracts else PLAIN, ("city_id",), sample)
@@ -281,7 +281,7 @@ def test_the_screen_validates_only_the_suspects_and_every_row_of_a_repeated_key(
         "multiple_fields_uniqueness", "greater_than_or_equal_to(1800)"]
 
 
-@settings(FAST, max_examples=60)
+@settings(FAST, max_examples=30)
 @given(st.lists(st.one_of(st.none(), st.sampled_from(
     ["ab", "a\u0661", "x1", "a\n", "\u00e9t\u00e9", "", " a", "a_b", "Ab", "a-b", "a\u00a0"]),
     st.text(max_size=3)), max_size=30), SAMPLES)
@@ -304,7 +304,7 @@ def test_text_checks_are_judged_by_pandera_whatever_the_pattern(texts, sample):
 _CELL = st.one_of(st.none(), st.sampled_from(["a", "b", "", "x\ny", "1"]), st.text(max_size=3))
 
 
-@settings(FAST, max_examples=100)
+@settings(FAST, max_examples=50)
 @given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["c1", "c2"]),
                           st.sampled_from(["x", "y", "z"]), _CELL, _CELL), max_size=25))
 def test_joined_cases_are_the_groupby_join(rows):
@@ -318,7 +318,7 @@ def test_joined_cases_are_the_groupby_join(rows):
     pd.testing.assert_frame_equal(validation._joined(cases), expected)
 
 
-@settings(FAST, max_examples=100)
+@settings(FAST, max_examples=50)
 @given(st.lists(st.tuples(_CELL, st.integers(-5, 5), _CELL, st.booleans()), max_size=25),
        st.sampled_from(["str", object]))
 def test_kept_rows_and_labels_are_the_pandas_idioms(rows, text):

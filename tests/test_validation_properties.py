@@ -44,9 +44,9 @@ from warehouse.validation import FrameRejected, split_valid
 
 # Enough examples to find the edge cases, few enough that the module runs in well under a
 # minute. Composite cases draw many values: the health checks on their size are relaxed.
-FAST = settings(max_examples=75, deadline=None, database=None,
+FAST = settings(max_examples=40, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-SLOW = settings(FAST, max_examples=35)  # each example writes and reads a file, or runs the CLI
+SLOW = settings(FAST, max_examples=20)  # each example writes and reads a file, or runs the CLI
 
 TINY = math.ulp(0.0)  # the smallest positive float: -TINY is the largest negative one
 
@@ -843,7 +843,7 @@ def test_any_parquet_table_is_read_or_refused(names, data):
 
 
 # --- `citybench check FILE`: exit 0 exactly when every row would load, never a traceback ---
-@settings(SLOW, max_examples=25)
+@settings(SLOW, max_examples=15)
 @given(st.booleans().flatmap(lambda good: written_files(all_good=good)), st.booleans())
 def test_check_exits_0_exactly_when_the_file_is_all_good(written, drop_a_column):
     case, content, _ = written
