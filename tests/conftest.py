@@ -144,3 +144,11 @@ def published(tmp_path_factory, request) -> Path:
             result = citybench("refresh", "--db", str(db), env=cli_env(prefect))
             assert result.returncode == 0, result.stdout + result.stderr
     return db
+
+
+def pytest_collection_modifyitems(items):
+    """The files that read the shared `published` warehouse run last: the first worker to
+    reach one builds it while the others still have other files to run, instead of every
+    worker but one waiting for it idle (pytest-xdist, whole files per worker)."""
+    readers = {item.path for item in items if "published" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: item.path in readers)  # stable: the order within each kept
