@@ -5,10 +5,12 @@ unknown name, the nearest spellings), never a guess."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from indicators.names import CANDIDATE_COLUMNS, CityNotFound, CityQuery, choose, parse_query
-from warehouse import lookup
+from warehouse import lookup, read_model
 from warehouse.connect import Connection
 
 SPELLINGS = 5
@@ -58,3 +60,14 @@ def candidate_lines(candidates: pd.DataFrame) -> list[str]:
         + (f" · {row.tier}: {row.matched}" if row.tier in ("alternate name", "district") else "")
         for row in candidates.itertuples()
     ]
+
+
+def city_matches(db: Path, text: str) -> tuple[str | None, pd.DataFrame, str]:
+    """For the app: the city `text` names (None when none or several), the candidates it could
+    be, and why it names no one city ('' when it does)."""
+    with read_model.connected(db) as con:
+        try:
+            city_id, _ = find_city(con, text)
+        except CityNotFound as error:
+            return None, error.candidates, str(error)
+    return city_id, pd.DataFrame(columns=CANDIDATE_COLUMNS), ""

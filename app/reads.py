@@ -15,6 +15,7 @@ from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
 import streamlit as st
 
+from app import lookup
 from warehouse import read_model
 
 P = ParamSpec("P")
@@ -61,6 +62,7 @@ rankings = _of_version(read_model.rankings)
 frameworks = _of_version(read_model.frameworks)
 methodology = _of_version(read_model.methodology)
 search_cities = _of_version(read_model.search_cities)
+city_matches = _of_version(lookup.city_matches)
 city = _of_version(read_model.city)
 profile = _of_version(read_model.profile)
 distribution = _of_version(read_model.distribution)

@@ -180,6 +180,40 @@ def test_city_search_ignores_accents(published, monkeypatch):
     assert at.subheader[0].value == "São Paulo, Brazil"
 
 
+def test_city_search_finds_alternate_names_and_never_picks_a_namesake(published, monkeypatch):
+    at = _app(published, monkeypatch, "views/city.py")
+    at.text_input[0].set_value("München").run()
+    assert not at.exception and at.subheader[0].value == "Munich, Germany"
+    assert at.query_params["city"] == "gn:2867714"
+    # several cities are called Valencia: they are listed, none is shown until one is chosen
+    at.text_input[0].set_value("Valencia").run()
+    assert not at.exception and not at.subheader
+    assert "could be" in at.info[0].value
+    picker = at.selectbox[0]
+    assert picker.value is None  # the options are shown with their country and population
+    for label in ("Valencia, Spain (ES) · ", "Valencia, Venezuela (VE) · "):
+        assert any(option.startswith(label) for option in picker.options), picker.options
+    picker.set_value("gn:2509954").run()
+    assert at.subheader[0].value == "Valencia, Spain"
+
+
+def test_an_address_may_name_the_city(published, monkeypatch):
+    at = _app(published, monkeypatch, "views/city.py", city="Valencia, ES")
+    assert at.subheader[0].value == "Valencia, Spain"
+    assert at.query_params["city"] == "gn:2509954"
+
+
+@pytest.mark.parametrize("asked", ["x' OR 1=1--", "Valencia", "gn:1"])
+def test_an_address_naming_no_one_city_says_so_and_keeps_the_address(published, monkeypatch,
+                                                                      asked):
+    at = _app(published, monkeypatch, "views/city.py", city=asked)
+    assert not at.subheader, "no city is shown in its place"
+    assert at.error[0].value.startswith("The address names no one city")
+    assert at.query_params["city"] == asked
+    if asked == "Valencia":  # each candidate is a link to its own page
+        assert "(?city=gn:2509954)" in at.markdown[-1].value
+
+
 def test_rankings_use_the_current_score_run_only(tmp_path, monkeypatch):
     synthetic = build_warehouse(tmp_path / "w.duckdb")
     at = _app(synthetic.path, monkeypatch)

@@ -54,6 +54,11 @@ def _connect(db: Path) -> Iterator[Connection]:
             con.close()
 
 
+# For readers of the published file outside this module that need a connection of their own
+# (app.lookup's city search): the same one-at-a-time, read-only connection.
+connected = _connect
+
+
 def _frame(db: Path, sql: str, params: dict | None = None) -> pd.DataFrame:
     with _connect(db) as con:
         return con.execute(sql, params or {}).df()

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from app import charts, networks, reads, ui
+from app import charts, lookup, networks, reads, ui
 from warehouse import read_model
 
 
@@ -72,25 +72,55 @@ def _ranked_profile(snap, city_id: str) -> tuple[str, pd.DataFrame]:
     return ui.FRAMEWORK, reads.profile(snap, ui.FRAMEWORK, city_id)
 
 
+def _candidate_links(candidates: pd.DataFrame) -> str:
+    return "\n".join(f"- [{line.strip()}](?city={city_id})" for city_id, line in
+                     zip(candidates["city_id"], lookup.candidate_lines(candidates), strict=True))
+
+
+def _chosen_city(snap) -> str:
+    """The city the page shows: the one the search names, else the one the URL names, else the
+    most populous; a name that names several cities (or none) lists them, and the page waits
+    for a choice: it never picks one for the user."""
+    requested = st.query_params.get("city")
+    text = st.text_input("Search a city", placeholder="e.g. Lagos, Sao Paulo, München")
+    if not text and requested:
+        city_id, candidates, problem = reads.city_matches(snap, requested)
+        if city_id is None:
+            st.error(f"The address names no one city: {problem}.")
+            st.markdown(_candidate_links(candidates))
+            st.stop()
+        requested = city_id  # a name in the address becomes its city's id
+    found = reads.search_cities(snap, text)
+    labels = dict(zip(found["city_id"], found["label"], strict=True))
+    named, candidates, problem = (reads.city_matches(snap, text) if text
+                                  else (requested, found.iloc[:0], ""))
+    if named is not None:
+        labels.setdefault(named, reads.city(snap, named)["label"].iloc[0])
+    labels |= dict(zip(candidates["city_id"],
+                       (line.strip() for line in lookup.candidate_lines(candidates)),
+                       strict=True))
+    options = list(dict.fromkeys([*([named] if named else []), *candidates["city_id"],
+                                  *found["city_id"]]))
+    if not options:
+        st.warning(f"No city matches {text!r}.")
+        st.stop()
+    if text and named is None:
+        st.info(f"{problem[0].upper()}{problem[1:]}. Choose the city you mean:")
+    # one call whatever the branch: a widget whose arguments change is a new widget, and a
+    # new one would forget the user's pick
+    choice = st.selectbox("City", options, format_func=labels.get,
+                          index=0 if named or not text else None,
+                          placeholder="Choose a city")
+    if choice is None:
+        st.stop()
+    return choice
+
+
 st.title("City profile")
 snap = ui.published()
 if snap is not None:
     ui.freshness(snap)
-    requested = st.query_params.get("city")
-    text = st.text_input("Search a city", placeholder="e.g. Lagos, Sao Paulo, München")
-    found = reads.search_cities(snap, text)
-    options = found["city_id"].tolist()
-    if requested and requested not in options and not text:
-        chosen = reads.city(snap, requested)
-        if not chosen.empty:
-            options = [requested, *options]
-            found = pd.concat([chosen[found.columns.intersection(chosen.columns)], found])
-    labels = dict(zip(found["city_id"], found["label"], strict=False))
-    if not options:
-        st.warning(f"No city matches {text!r}.")
-        st.stop()
-    start = options.index(requested) if requested in options else 0
-    city_id = st.selectbox("City", options, index=start, format_func=labels.get)
+    city_id = _chosen_city(snap)
     st.query_params["city"] = city_id
 
     city = reads.city(snap, city_id).iloc[0]
