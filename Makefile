@@ -13,7 +13,7 @@ run: $(VENV)/.installed
 	$(BIN)/citybench app
 
 test: $(VENV)/.installed-test /usr/bin/chromium
-	CITYBENCH_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --durations=10
+	CITYBENCH_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder --durations=10
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

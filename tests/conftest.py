@@ -146,9 +146,23 @@ def published(tmp_path_factory, request) -> Path:
     return db
 
 
+# The files that take longest (a refresh of every source, the snapshot rebuilt, the property
+# tests), run first; with them, one file that reads the shared `published` warehouse, so that
+# one worker builds it while the other runs the longest file. The readers of `published` come
+# last, by when it is built. (`make test` passes --no-loadscope-reorder, which keeps this order:
+# pytest-xdist would otherwise order files by their number of tests, and a long file with few
+# tests would run last while the other worker sits idle.)
+FIRST = ("test_sources_end_to_end.py", "test_peer_report.py", "test_starter.py",
+         "test_network_measures.py", "test_screen.py", "test_source_battery.py",
+         "test_refresh.py")
+
+
 def pytest_collection_modifyitems(items):
-    """The files that read the shared `published` warehouse run last: the first worker to
-    reach one builds it while the others still have other files to run, instead of every
-    worker but one waiting for it idle (pytest-xdist, whole files per worker)."""
     readers = {item.path for item in items if "published" in getattr(item, "fixturenames", ())}
-    items.sort(key=lambda item: item.path in readers)  # stable: the order within each kept
+
+    def order(item):
+        if item.path.name in FIRST:
+            return (0, FIRST.index(item.path.name))
+        return (2 if item.path in readers else 1, 0)
+
+    items.sort(key=order)  # stable: each file's tests keep their order
