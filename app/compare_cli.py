@@ -114,6 +114,8 @@ def compare(con: Connection, text: str, peers: str | None, framework: str | None
 
 def _framework(con: Connection, city_id: str, asked: str | None, notes: list[str]) -> str:
     known = stored.framework_ids(con)
+    if not known:
+        raise CompareError("the warehouse holds no score run: run `citybench refresh` first")
     if asked is not None and asked not in known:
         raise CompareError(f"no score run of framework '{asked}'; there are: "
                            + ", ".join(known))
@@ -145,6 +147,8 @@ def _rule(con: Connection, peers: str, k: int, lists: dict[str, list[str]]) -> g
     """A rule by name, a saved list by name, or an inline list ('A; B; gn:1')."""
     by_name = {rule.name: rule for rule in groups.rules()}
     if peers == groups.NearestProfile.name:
+        if k < 1:
+            raise CompareError(f"--k {k}: ask for at least one neighbour")
         return groups.NearestProfile(k)
     if peers in by_name and peers != groups.CustomList.name:
         return by_name[peers]

@@ -125,6 +125,9 @@ def test_a_bad_request_is_one_line(published, tmp_path):
     assert "world_connectivity" in result.stderr
     result = compare(published, "Lyon", "--peers", "neighbours")
     assert result.returncode == 1 and "not a rule or a saved list" in result.stderr
+    result = compare(published, "Lyon", "--k", "0")
+    assert result.returncode == 1
+    assert result.stderr == "citybench compare: --k 0: ask for at least one neighbour\n"
     (tmp_path / "citybench.toml").write_text('[peers]\nlist = ["x"]\n', encoding="utf-8")
     result = compare(published, "Lyon", cwd=tmp_path)
     assert result.returncode == 1 and "[peers] list: unknown key" in result.stderr
@@ -227,3 +230,10 @@ def test_no_one_to_learn_from_when_no_one_is_ahead_or_all_are_level():
     assert learn_from(level, _group(["a", "b"])).empty
     best = _scores({"me": {"air": 0.9}, "a": {"air": 0.5}, "b": {"air": 0.1}})
     assert learn_from(best, _group(["a", "b"])).empty
+
+
+def test_a_warehouse_without_scores_is_one_line(registry):
+    result = compare(registry, "Lyon, FR")
+    assert result.returncode == 1
+    assert result.stderr == ("citybench compare: the warehouse holds no score run: run "
+                             "`citybench refresh` first\n")
