@@ -134,7 +134,8 @@ BAD = [  # each breaks one thing, and says where
      "item 7 Lagos: cities called 'Lagos' in NG, PT: add a country column"),
 ]
 MORE_GOOD = {**GOOD, "title": "Another good one", "city": "Lagos", "country": "NG",
-             "outcome": "failed", "indicators": ["bike_lanes_km", "population"]}
+             "outcome": "failed", "indicators": ["bike_lanes_km", "population"],
+             "source_url": "https://alice:S3cretPass@intranet.example/notes?token=TOK123ABC&p=2"}
 
 
 def _write_yaml(path, items):
@@ -152,6 +153,10 @@ def test_bad_rows_are_reported_one_line_each_and_the_good_rows_load(registry_cop
     assert sorted(held["title"]) == ["A good one", "Another good one"]
     lagos = held.set_index("title").loc["Another good one"]
     assert lagos["indicators"] == ["bike_lanes_km", "population"] and lagos["outcome"] == "failed"
+    # a credential pasted into the link is not stored (issue 17: credentials in URLs)
+    assert "S3cretPass" not in lagos["source_url"] and "TOK123ABC" not in lagos["source_url"]
+    assert lagos["source_url"].startswith("https://") and "intranet.example/notes" in (
+        lagos["source_url"]) and "p=2" in lagos["source_url"]
     # a contract's reason names the row; a city not found is named by its file and item
     lines = [reason if row else f"{value}: {reason}" for row, value, reason in query(
         registry_copy, "SELECT row_number, value, reason FROM rejected WHERE source_id = 'user'")]

@@ -43,6 +43,7 @@ from flows.user_data import (
 )
 from warehouse.parse_error import ParseError
 from warehouse.practices import OUTCOMES
+from warehouse.redact import redact_url
 from warehouse.text import utf8_text
 
 REQUIRED = ("city", "title", "year", "outcome", "lesson", "source_url", "licence")
@@ -182,7 +183,9 @@ def conform_practices(rows: pd.DataFrame, verdicts: pd.DataFrame, source_id: str
     practice = pd.DataFrame({
         "city_id": kept["city_id"], "title": kept["title"], "year": kept["year"],
         "dimension": kept["dimension"], "indicators": kept["indicators"],
-        "outcome": kept["outcome"], "lesson": kept["lesson"], "source_url": kept["source_url"],
+        "outcome": kept["outcome"], "lesson": kept["lesson"],
+        # a credential pasted into a link (user-info, ?token=) is never stored or shown
+        "source_url": kept["source_url"].map(redact_url),
         "licence": kept["licence"], "source_id": source_id, "dataset_id": kept["file"],
     })
     first_at = where[kept.index].set_axis(
