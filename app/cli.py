@@ -128,6 +128,9 @@ def _run_app(port: int, db: Path) -> None:
         "--server.port", str(port),
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        # a local tool: no "Deploy" button or developer menu, from whatever directory it starts
+        # (the repository's .streamlit/config.toml is read only when started there)
+        "--client.toolbarMode", "viewer",
     ])
 
 

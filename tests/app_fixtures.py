@@ -245,13 +245,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(db_path: Path, timeout: float = 30.0) -> Iterator[str]:
-    """Start `citybench app` on a free local port against db_path; yield its base URL."""
+def running_app(db_path: Path, timeout: float = 30.0, cwd: Path = REPO) -> Iterator[str]:
+    """Start `citybench app` on a free local port against db_path, in `cwd` (the repository
+    by default); yield its base URL."""
     port = free_port()
     command = [str(Path(sys.executable).with_name("citybench")), "app", "--port", str(port),
                "--db", str(db_path)]
     env = dict(os.environ)
-    server = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
+    server = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:

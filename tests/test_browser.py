@@ -132,3 +132,19 @@ def test_the_data_quality_page_shows_what_was_rejected_and_why(registry, browser
         page.close()
     content = png.read_bytes()
     assert content.startswith(b"\x89PNG") and len(content) > 30_000
+
+
+def test_started_outside_the_repository_the_app_shows_no_deploy_button(published, browser,
+                                                                        tmp_path):
+    """The toolbar setting travels with `citybench app`, not with the repository's
+    .streamlit/config.toml: started in another directory, no "Deploy" and no developer menu."""
+    with running_app(published, cwd=tmp_path) as base:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(f"{base}/city?city=Valencia")
+        expect(page.get_by_role("heading", name="City profile")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("The address names no one city")).to_be_visible()
+        wait_until_idle(page)
+        expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
+        expect(page.get_by_text("Deploy", exact=True)).to_have_count(0)
+        page.screenshot(path=str(tmp_path / "outside.png"))
+        page.close()
