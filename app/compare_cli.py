@@ -96,12 +96,13 @@ def compare(con: Connection, text: str, peers: str | None, framework: str | None
         notes.append(f"peers by size class: the nearest on the profile do not apply "
                      f"({group.reason})")
         group = groups.SizeClass().peers(city_id, data)
-    scores, previous = _scores(con, framework, city_id, group)
-    card = report.report_card(scores, group, previous)
     similar = groups.NearestProfile(LEARN_FROM_K).peers(city_id, data)
     if not similar.applies:
         similar = group
-    scores = stored.run_scores(con, framework, [city_id, *similar.peers["city_id"]])
+    # one read for the card's peers and the similar cities: each function keeps its own
+    scores, previous = _scores(con, framework, city_id,
+                               [*group.peers["city_id"], *similar.peers["city_id"]])
+    card = report.report_card(scores, group, previous)
     members = {}
     for node in spec.get("indicator", []):
         members.setdefault(node.get("parent"), set()).add(node["id"])
@@ -173,8 +174,9 @@ def _list_ids(con: Connection, entries: list[str], where: str) -> list[str]:
     return ids
 
 
-def _scores(con: Connection, framework: str, city_id: str, group: groups.PeerGroup):
-    scores = stored.run_scores(con, framework, [city_id, *group.peers["city_id"]])
+def _scores(con: Connection, framework: str, city_id: str, others: list[str]):
+    """The run's scores of the city and `others`, and the city's previous observations."""
+    scores = stored.run_scores(con, framework, list(dict.fromkeys([city_id, *others])))
     indicators = list(scores.loc[(scores["city_id"] == city_id)
                                  & (scores["node_kind"] == "indicator"), "node_id"])
     previous = stored.previous_observations(con, city_id, indicators,
