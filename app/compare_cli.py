@@ -29,7 +29,7 @@ from warehouse import lookup
 from warehouse import peers as stored
 from warehouse import practices as recorded
 from warehouse.config import Config
-from warehouse.connect import Connection, WarehouseMissing, open_read_only
+from warehouse.connect import Connection, WarehouseMissing, reading
 
 # The framework asked for when none is named, in this order: the first that scores the city.
 FRAMEWORKS = ("world_connectivity", "european_cities", "prominence")
@@ -64,18 +64,15 @@ class Comparison:
 
 def run(args: argparse.Namespace, settings: Config) -> int:
     try:
-        con = open_read_only(settings.db(args.db))
-    except WarehouseMissing as error:
+        with reading(settings.db(args.db)) as con:
+            comparison = compare(con, args.city, args.peers, args.framework, args.k,
+                                 settings.peers.lists)
+    except WarehouseMissing as error:  # none yet, or one published before the search's index
         print(f"citybench compare: {error}", file=sys.stderr)
         return 1
-    try:
-        comparison = compare(con, args.city, args.peers, args.framework, args.k,
-                             settings.peers.lists)
     except CompareError as error:
         print("\n".join([f"citybench compare: {error}", *error.lines]), file=sys.stderr)
         return 1
-    finally:
-        con.close()
     print(FORMATTERS[args.format](comparison))
     return 0
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from indicators.names import CANDIDATE_COLUMNS, CityNotFound, CityQuery, choose, parse_query
-from warehouse import lookup, read_model
-from warehouse.connect import Connection
+from warehouse import lookup
+from warehouse.connect import Connection, reading
 
 SPELLINGS = 5
 
@@ -65,9 +65,11 @@ def candidate_lines(candidates: pd.DataFrame) -> list[str]:
 def city_matches(db: Path, text: str) -> tuple[str | None, pd.DataFrame, str]:
     """For the app: the city `text` names (None when none or several), the candidates it could
     be, and why it names no one city ('' when it does)."""
-    with read_model.connected(db) as con:
+    with reading(db) as con:
         try:
             city_id, _ = find_city(con, text)
         except CityNotFound as error:
             return None, error.candidates, str(error)
+        except lookup.SearchIndexMissing as error:
+            return None, pd.DataFrame(columns=CANDIDATE_COLUMNS), str(error)
     return city_id, pd.DataFrame(columns=CANDIDATE_COLUMNS), ""

@@ -12,24 +12,21 @@ from pathlib import Path
 from app.lookup import candidate_lines, find_city
 from indicators.names import CityNotFound
 from warehouse import practices as recorded
-from warehouse.connect import WarehouseMissing, open_read_only
+from warehouse.connect import WarehouseMissing, reading
 
 
 def run(args: argparse.Namespace, db: Path) -> int:
     try:
-        con = open_read_only(db)
-    except WarehouseMissing as error:
+        with reading(db) as con:
+            city_ids = None if args.city is None else [find_city(con, args.city)[0]]
+            found = recorded.practices(con, city_ids, args.outcome, args.dimension)
+    except WarehouseMissing as error:  # none yet, or one published before the search's index
         print(f"citybench practices: {error}", file=sys.stderr)
         return 1
-    try:
-        city_ids = None if args.city is None else [find_city(con, args.city)[0]]
-        found = recorded.practices(con, city_ids, args.outcome, args.dimension)
     except CityNotFound as error:
         print("\n".join([f"citybench practices: {error}",
                          *candidate_lines(error.candidates)]), file=sys.stderr)
         return 1
-    finally:
-        con.close()
     if args.format == "csv":
         print(found.assign(indicators=found["indicators"].map(";".join)).to_csv(
             index=False).rstrip("\n"))

@@ -15,8 +15,9 @@ from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
 import streamlit as st
 
-from app import lookup
-from warehouse import read_model
+from app import city_compare, lookup
+from warehouse import explore, exports, read_model
+from warehouse import rankings as ranking_model  # `rankings` below is a read
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -58,14 +59,32 @@ quality_summary = _of_version(read_model.quality_summary)
 rejected_rows = _of_version(read_model.rejected_rows)
 flagged_values = _of_version(read_model.flagged_values)
 countries = _of_version(read_model.countries)
-rankings = _of_version(read_model.rankings)
 frameworks = _of_version(read_model.frameworks)
 methodology = _of_version(read_model.methodology)
+ranking_run = _of_version(ranking_model.run_files)
+ranking_scores = _of_version(ranking_model.scores)
 search_cities = _of_version(read_model.search_cities)
 city_matches = _of_version(lookup.city_matches)
+tables = _of_version(exports.tables)
 city = _of_version(read_model.city)
 profile = _of_version(read_model.profile)
-distribution = _of_version(read_model.distribution)
 network_measures = _of_version(read_model.network_measures)
 network_reach = _of_version(read_model.network_reach)
 air_partners = _of_version(read_model.air_partners)
+city_series = _of_version(read_model.city_series)
+attributions_of = _of_version(read_model.attributions_of)
+city_peers = _of_version(city_compare.city_peers)
+context_profile = _of_version(city_compare.context_profile)
+city_practices = _of_version(read_model.city_practices)
+indicator_catalogue = _of_version(explore.indicators)
+indicator_summary = _of_version(explore.summary)
+indicator_values = _of_version(explore.values)
+indicator_pair = _of_version(explore.pair)
+indicator_series = _of_version(explore.series)
+network_measure_list = _of_version(explore.network_measure_list)
+network_ranking = _of_version(explore.network_ranking)
+link_kinds = _of_version(explore.link_kinds)
+dyads = _of_version(explore.dyads)
+city_links = _of_version(explore.city_links)
+city_networks = _of_version(explore.city_networks)
+network_members = _of_version(explore.network_members)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import altair as alt
 import pandas as pd
 import streamlit as st
+import vl_convert as vlc
 
 from app import reads
 from warehouse import config
@@ -29,6 +31,13 @@ def _warehouse() -> Path:
 @st.cache_resource(show_spinner=False)
 def _configured() -> Path:
     return config.read().db().absolute()
+
+
+@st.cache_resource(show_spinner=False)
+def peer_lists() -> dict[str, list[str]]:
+    """The peer lists saved by name under [peers.lists] in the config (as `citybench compare
+    --peers NAME` reads them), read once per app process."""
+    return dict(config.read().peers.lists)
 
 
 def published() -> reads.Snapshot | None:
@@ -67,6 +76,40 @@ def attribution_footer(snap: reads.Snapshot, framework: str | None = None) -> No
     if texts:
         st.divider()
         st.caption("Sources: " + " · ".join(texts))
+
+
+# vl-convert draws a chart as the app does, offline; a chart sized to the page's width
+# ("container") has no width of its own, so the export is given the width charts are built at.
+_EXPORT_WIDTH = 600
+
+
+def _spec(figure: alt.TopLevelMixin) -> dict:
+    spec = figure.to_dict()
+    if spec.get("width") == "container":
+        spec["width"] = _EXPORT_WIDTH
+    return spec
+
+
+def chart(figure: alt.TopLevelMixin, table: pd.DataFrame, name: str) -> None:
+    """A chart as every page shows one: at the page's width, with the chart as PNG (2x) and
+    SVG, and the table behind it as CSV, to download. `name` names the files and keys the
+    buttons (unique on the page). The files are made when a button is pressed, not before."""
+    st.altair_chart(figure, width="stretch")
+    spec = _spec(figure)
+    png, svg, csv = st.columns(3, gap="small")
+    png.download_button("PNG", lambda: vlc.vegalite_to_png(spec, scale=2), f"{name}.png",
+                        "image/png", key=f"{name}-png", on_click="ignore", icon=":material/image:")
+    svg.download_button("SVG", lambda: vlc.vegalite_to_svg(spec), f"{name}.svg",
+                        "image/svg+xml", key=f"{name}-svg", on_click="ignore",
+                        icon=":material/draw:")
+    csv.download_button("CSV", lambda: table.to_csv(index=False), f"{name}.csv", "text/csv",
+                        key=f"{name}-csv", on_click="ignore", icon=":material/table:")
+
+
+def table_download(table: pd.DataFrame, name: str, label: str = "CSV") -> None:
+    """The raw table behind a view (numbers as numbers, every row), as CSV."""
+    st.download_button(label, lambda: table.to_csv(index=False), f"{name}.csv", "text/csv",
+                       key=f"{name}-csv", on_click="ignore", icon=":material/table:")
 
 
 def when(value) -> str:

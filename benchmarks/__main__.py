@@ -5,6 +5,7 @@
     python -m benchmarks gawc       # the headline index against GaWC 2020 (README)
     python -m benchmarks city_page  # the city page's reads against the on-view computation
     python -m benchmarks compare    # `citybench compare` against a by-hand SQL script
+    python -m benchmarks pages      # every page of the app, cold and warm
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from benchmarks import (
     gawc,
     market_potential,
     network,
+    pages,
     startup,
     validation,
 )
@@ -31,6 +33,7 @@ SUITES = {
     "gawc": gawc.main,
     "city_page": city_page.main,
     "compare": compare.main,
+    "pages": pages.main,
 }
 
 if __name__ == "__main__":

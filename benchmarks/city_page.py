@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.default_warehouse import command_line, on_warehouse
 from benchmarks.timing import reported
 
 RUNS, REPEATS = 3, 5
@@ -29,6 +29,7 @@ LONDON = "gn:2643743"
 
 def _page_reads(db: Path, city_id: str) -> None:
     """Every read the city page makes of one city, networks section included."""
+    from app.city_compare import city_peers
     from app.ui import FRAMEWORK
     from warehouse import read_model
 
@@ -37,7 +38,7 @@ def _page_reads(db: Path, city_id: str) -> None:
     read_model.search_cities(db, "")
     read_model.city(db, city_id)
     read_model.profile(db, FRAMEWORK, city_id)
-    read_model.distribution(db, FRAMEWORK, "percentile")
+    city_peers(db, city_id, "nearest-profile", None, 10, {})  # the card, as compare makes it
     read_model.network_measures(db, city_id)
     read_model.network_reach(db, city_id)
     read_model.air_partners(db, city_id)
@@ -73,25 +74,6 @@ def _case(name: str, db: str) -> None:
         run(Path(db), LONDON)
         warm.append(time.perf_counter() - start)
     print(json.dumps({"cold": cold, "warm": statistics.median(warm)}))
-
-
-def _default_warehouse(folder: Path) -> Path:
-    import logging
-
-    from flows.pipeline import make_transport, refresh_version
-    from flows.sources.catalog import chosen
-    from warehouse.config import Config
-
-    config = Config()
-    db = folder / "default.duckdb"
-    transport = make_transport(db, None)
-    try:
-        summary = refresh_version(db, chosen(config.refresh.sources, config), transport, config,
-                                  None, log=logging.getLogger("benchmark"))
-    finally:
-        transport.close()
-    print("\n".join(summary.lines()))
-    return db
 
 
 def _stored(db: Path) -> int:
@@ -132,15 +114,8 @@ def measure_warehouse(db: Path) -> None:
 
 
 def main(db: Path | None = None) -> None:
-    if db is not None:
-        measure_warehouse(db)
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        measure_warehouse(_default_warehouse(Path(folder)))
+    on_warehouse(measure_warehouse, db)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--case"]:
-        _case(sys.argv[2], sys.argv[3])
-    else:
-        main(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    command_line(measure_warehouse, _case)

@@ -12,10 +12,9 @@ benchmarks.city_page builds it); or one given: `python -m benchmarks.compare PAT
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
-from benchmarks.city_page import _default_warehouse
+from benchmarks.default_warehouse import command_line, on_warehouse
 from benchmarks.timing import median_seconds, report
 
 RUNS = 7
@@ -67,12 +66,8 @@ def measure(db: Path) -> None:
 
 
 def main(db: Path | None = None) -> None:
-    if db is not None:
-        measure(db)
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        measure(_default_warehouse(Path(folder)))
+    on_warehouse(measure, db)
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    command_line(measure)

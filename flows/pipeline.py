@@ -32,7 +32,7 @@ from flows.validate import (
     unresolved_limit,
     unresolved_text,
 )
-from warehouse import quality, store
+from warehouse import lookup, quality, store
 from warehouse.config import Config
 from warehouse.connect import Connection, checkpoint, open_read_write
 from warehouse.migrate import migrate
@@ -231,9 +231,16 @@ def load_source(con: Connection, source: Source, transport: Transport, flow_run_
     source_id = source.meta.source_id
     load_id = store.next_load_id(con)
     started = datetime.now(UTC)
+    parsed: dict[str, pd.DataFrame] = {}
+
+    def parse(*args, **kwargs) -> dict[str, pd.DataFrame]:
+        # kept, so that a load failing after it still records the rows it read
+        parsed.update(run.parse(*args, **kwargs))
+        return parsed
+
     try:
         with store.transaction(con):
-            staged = stage_source(con, source, transport, log=log, run=run)
+            staged = stage_source(con, source, transport, log=log, run=run._replace(parse=parse))
             counts = run.load(con, source, staged.extracted, staged.canonical, load_id, log=log)
         rejected = staged.rejected()
         held = store.facts_held_by_table(con, source_id)
@@ -256,12 +263,19 @@ def load_source(con: Connection, source: Source, transport: Transport, flow_run_
         reason = redact_text(str(error).splitlines()[0]) if str(error) else type(error).__name__
         log.error("%s: load failed: %s", source_id, reason)
         report = LoadReport(source_id, load_id, "failed", error=reason,
+                            rows_read=_rows_read(source, parsed),
                             rows_rejected=rejected["row_number"].nunique())
     store.record_load(con, store.LoadRecord(
         report.load_id, flow_run_id, source_id, started, datetime.now(UTC), report.status,
         report.rows_read, report.rows_loaded, report.rows_changed, report.rows_rejected,
         report.error, report.records_unresolved, report.records_to_resolve), rejected)
     return report
+
+
+def _rows_read(source: Source, frames: dict[str, pd.DataFrame]) -> int:
+    """The rows of the frames the raw contracts check, as a successful load counts them (0 when
+    the source failed before it read any)."""
+    return sum(len(frames[name]) for name in source.raw_contracts() if name in frames)
 
 
 def make_transport(published: Path, mirror: str | None) -> Transport:
@@ -294,6 +308,7 @@ def refresh_version(published: Path, sources: list[Source], transport: Transport
             run.flag_quality(con, config.quality, log=log)
             outcome = run.score(con, log=log)
             run.check_integrity(con, log=log)
+            log.info("city search: %s names folded", f"{lookup.index_names(con):,}")
             version = record_publication(con, flow_run_id, "; ".join(
                 [*(r.line() for r in loads), measured.line()]))
             load_ids = [load.load_id for load in loads]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
+from pathlib import Path
+from xml.etree import ElementTree
 
+import pandas as pd
 import pytest
+from PIL import Image
 
 from app.ui import HEADLINE
 from tests.app_fixtures import CHROMIUM, CHROMIUM_ARGS, running_app, wait_until_idle
-from tests.conftest import copy_of, query, refresh
+from tests.conftest import ROOT, copy_of, query, refresh
 
 pytestmark = pytest.mark.browser
 
@@ -79,7 +84,9 @@ def test_rankings_then_a_city_chosen_in_the_picker(published, browser, tmp_path)
         page.screenshot(path=str(rankings_png), full_page=True)
 
         page.goto(f"{base}/city")
-        picker = page.locator("[data-testid=stSelectbox]")
+        # the city's picker, not the peers', framework's or series' below it
+        picker = page.get_by_test_id("stSelectbox").filter(
+            has=page.get_by_text("City", exact=True))
         expect(page.get_by_role("heading", name=first_label)).to_be_visible(timeout=30_000)
         wait_until_idle(page)
         picker.click()
@@ -94,8 +101,7 @@ def test_rankings_then_a_city_chosen_in_the_picker(published, browser, tmp_path)
         expect(page).to_have_url(re.compile(r"city=gn(:|%3A)" + lagos.split(":")[1]))
         chart = page.locator("[data-testid=stVegaLiteChart]").first
         expect(chart.locator("svg, canvas").first).to_be_visible()
-        # the label is drawn twice, a white halo under the red text
-        expect(chart.get_by_text(f"Lagos: rank {rank:,} of ").last).to_be_visible()
+        expect(chart.get_by_text("Where Lagos stands among its peers")).to_be_visible()
         wait_until_idle(page)
         city_png = tmp_path / "city.png"
         page.screenshot(path=str(city_png), full_page=True)
@@ -148,3 +154,121 @@ def test_started_outside_the_repository_the_app_shows_no_deploy_button(published
         expect(page.get_by_text("Deploy", exact=True)).to_have_count(0)
         page.screenshot(path=str(tmp_path / "outside.png"))
         page.close()
+
+
+# --- a user's journey through every page -------------------------------------------------------
+
+# Kept after the run (CI may archive them); looked at when a page changes.
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+PAGES = {"rankings": "", "city": "city?city=gn:2509954", "explorer": "explorer",
+         "networks": "networks", "sources": "sources", "quality": "quality",
+         "downloads": "downloads"}
+
+
+# Streamlit tells a phone by its browser's user agent, not by the width alone
+PHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 15_0 like Mac OS X) AppleWebKit/605.1.15 "
+         "(KHTML, like Gecko) Version/15.0 Mobile/15E148 Safari/604.1")
+
+
+def _select(page, label: str, option: str | re.Pattern) -> None:
+    """Pick `option` in the selectbox labelled `label`."""
+    page.get_by_test_id("stSelectbox").filter(
+        has=page.get_by_text(label, exact=True)).click()
+    page.get_by_role("option", name=option, exact=isinstance(option, str)).click()
+
+
+def _download(page, button) -> bytes:
+    with page.expect_download() as started:
+        button.click()
+    return Path(started.value.path()).read_bytes()
+
+
+def _shows_no_error(page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
+
+
+def test_a_users_journey_through_every_page(published, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with running_app(published) as base:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        # an ambiguous name is listed with the countries, and nothing is picked until the user
+        # picks one
+        page.goto(f"{base}/city")
+        wait_until_idle(page)
+        page.get_by_label("Search a city").fill("Valencia")
+        page.get_by_label("Search a city").press("Enter")
+        expect(page.get_by_text("could be 6 cities")).to_be_visible(timeout=30_000)
+        expect(page.get_by_role("heading", name="Valencia, Spain")).to_have_count(0)
+        _select(page, "City", re.compile(r"^Valencia, Spain"))
+        expect(page.get_by_role("heading", name="Valencia, Spain")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"city=gn(:|%3A)2509954"))
+        # other peers: the address carries them
+        _select(page, "Peers", "Same country")
+        expect(page).to_have_url(re.compile(r"peers=same-country"))
+        wait_until_idle(page)
+        _shows_no_error(page)
+        city_url = page.url
+        # the first chart (where the city stands among its peers) and the table behind it
+        png = _download(page, page.get_by_role("button", name="PNG").first)
+        assert Image.open(io.BytesIO(png)).format == "PNG"
+        assert Image.open(io.BytesIO(png)).size[0] > 600  # drawn at 2x
+        svg = ElementTree.fromstring(_download(page, page.get_by_role("button", name="SVG")
+                                               .first))
+        assert svg.tag.endswith("svg")
+        card = pd.read_csv(io.BytesIO(_download(
+            page, page.get_by_role("button", name="Report card (CSV)"))))
+        assert {"node_id", "rank", "peer_median"} <= set(card.columns) and len(card) > 1
+
+        # Rankings by another perspective: the weights go into the address
+        page.goto(base)
+        wait_until_idle(page)
+        _select(page, "Perspective", "Air hub")
+        expect(page).to_have_url(re.compile(r"weights="))
+        wait_until_idle(page)
+        _shows_no_error(page)
+        ranking = pd.read_csv(io.BytesIO(_download(
+            page, page.get_by_role("button", name=re.compile(r"^Download all .* rows")))))
+        scored = query(published, "SELECT count(*) FROM score s JOIN score_run r "
+                                  "USING (score_run_id) WHERE r.framework_id = ? AND "
+                                  "s.node_kind = 'index' AND s.rank IS NOT NULL",
+                       (HEADLINE,))[0][0]
+        assert len(ranking) == scored  # every city, not the top shown
+        rankings_url = page.url
+
+        # shared addresses reproduce the views in a fresh page
+        other = browser.new_page(viewport={"width": 1440, "height": 900})
+        other.goto(rankings_url)
+        expect(other.get_by_role("combobox", name="Perspective")).to_have_value(
+            "Air hub", timeout=30_000)
+        other.goto(city_url)
+        expect(other.get_by_role("heading", name="Valencia, Spain")).to_be_visible(
+            timeout=30_000)
+        expect(other.get_by_role("combobox", name="Peers")).to_have_value("Same country")
+        other.close()
+
+        # every page opens without an error, at desktop and at phone width (tall: the app
+        # scrolls inside its own frame, so a screenshot holds only what the viewport does)
+        for width, height in ((1440, 2400), (390, 3200)):
+            page.set_viewport_size({"width": width, "height": height})
+            for name, path in PAGES.items():
+                page.goto(f"{base}/{path}")
+                expect(page.locator("h1")).to_be_visible(timeout=30_000)
+                wait_until_idle(page, timeout_ms=60_000)
+                _shows_no_error(page)
+                page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+        page.close()
+
+        # on a phone the pages are in the sidebar, which gets out of the way once one is chosen
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                    has_touch=True, user_agent=PHONE)
+        page = phone.new_page()
+        page.goto(base)
+        wait_until_idle(page)
+        page.get_by_test_id("stExpandSidebarButton").tap()
+        page.get_by_role("link", name="My city").tap()
+        expect(page.get_by_role("heading", name="City profile")).to_be_visible(timeout=30_000)
+        expect(page.get_by_test_id("stSidebarNav")).not_to_be_in_viewport()
+        phone.close()
+    for shot in SHOTS.glob("*.png"):
+        assert Image.open(shot).size[0] >= 390

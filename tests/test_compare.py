@@ -16,6 +16,8 @@ import pytest
 from indicators.peers.groups import PeerGroup
 from indicators.peers.learn import learn_from
 from tests.conftest import ROOT, citybench, query
+from warehouse import lookup
+from warehouse.connect import open_read_write
 
 LYON, MARSEILLE, PARIS, VALENCIA_ES = "gn:2996944", "gn:2995469", "gn:2988507", "gn:2509954"
 LATEST = """(SELECT score_run_id FROM score_run WHERE framework_id = ?
@@ -232,8 +234,25 @@ def test_no_one_to_learn_from_when_no_one_is_ahead_or_all_are_level():
     assert learn_from(best, _group(["a", "b"])).empty
 
 
-def test_a_warehouse_without_scores_is_one_line(registry):
-    result = compare(registry, "Lyon, FR")
+def test_a_warehouse_published_before_the_search_index_is_one_line(registry_copy):
+    con = open_read_write(registry_copy)
+    try:
+        con.execute("DROP TABLE city_name_search")  # as a version before migration 009 left it
+    finally:
+        con.close()
+    result = compare(registry_copy, "Lyon, FR")
+    assert (result.returncode, result.stderr) == (1, (
+        "citybench compare: this warehouse predates the city search's index: run "
+        "`citybench refresh`\n"))
+
+
+def test_a_warehouse_without_scores_is_one_line(registry_copy):
+    con = open_read_write(registry_copy)  # the registry, searchable, and nothing scored
+    try:
+        lookup.index_names(con)
+    finally:
+        con.close()
+    result = compare(registry_copy, "Lyon, FR")
     assert result.returncode == 1
     assert result.stderr == ("citybench compare: the warehouse holds no score run: run "
                              "`citybench refresh` first\n")

@@ -107,10 +107,9 @@ def test_the_city_page_shows_the_citys_practices_failures_too(example_db, monkey
     assert "Practices and lessons" in [s.value for s in at.subheader]
     shown = "\n".join(m.value for m in at.markdown)
     assert "**Dockless bike sharing run by a private operator** (2018)" in shown
-    assert ":red[failed]" in shown and "theft and vandalism" in shown
-    credit = "\n".join(c.value for c in at.caption)
-    assert "https://www.bbc.com/news/uk-england-manchester-45422065" in credit
-    assert "licence: fair quotation; link only" in credit
+    assert ":red-badge[failed]" in shown and "theft and vandalism" in shown
+    assert "(https://www.bbc.com/news/uk-england-manchester-45422065)" in shown
+    assert "licence fair quotation; link only" in shown
     # another city's practices are not this one's
     assert "Edinburgh" not in shown and "referendum" not in shown
 

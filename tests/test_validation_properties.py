@@ -708,6 +708,8 @@ def test_a_header_without_the_format_s_columns_is_refused(case, data):
         name = data.draw(st.one_of(st.sampled_from(["", "valeu", "year", "nan"]), FREE_TEXT)
                          .filter(lambda n: n.strip().casefold() not in USER_COLUMNS))
         at = data.draw(st.integers(0, len(header)))
+        # in a workbook, a last column with neither a name nor a value is no column at all
+        assume(not (case.suffix == ".xlsx" and name == "" and at == len(header)))
         header.insert(at, name)
         columns.insert(at, "unknown")
     else:

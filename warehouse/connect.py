@@ -3,6 +3,9 @@ and it writes a private copy (see publish.py), so readers and the writer never s
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -23,6 +26,25 @@ def open_read_only(path: Path) -> Connection:
     if not path.is_file():
         raise WarehouseMissing(f"no warehouse at {path}: run `citybench refresh` first")
     return duckdb.connect(str(path), read_only=True, config=_CONFIG)
+
+
+# DuckDB hands a new connection the database instance that is already open in this process for
+# the same path. If one reader were still open when a refresh replaced the file, the next reader
+# would get the old instance. One connection at a time means each open sees the current file.
+_ONE_READER = threading.Lock()
+
+
+@contextmanager
+def reading(db: Path) -> Iterator[Connection]:
+    """A short-lived read-only connection to the published file, one at a time in a process,
+    with timestamps shown in UTC (they are stored with their zone), whatever the server's."""
+    with _ONE_READER:
+        con = open_read_only(db)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            yield con
+        finally:
+            con.close()
 
 
 def open_read_write(path: Path) -> Connection:

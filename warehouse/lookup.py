@@ -4,15 +4,17 @@ indicators.names'; this module only reads.
 
 The search is loose on purpose: it finds every city whose own, ASCII or alternate name (or a
 district's name folded into it) contains the query's longest word once case, accents and
-apostrophes are folded as indicators.names.name_key folds them. The exact comparison of whole
-names is then made on these few rows, in Python, by name_key itself.
+apostrophes are folded as indicators.names.name_key folds them. The names are folded once, at
+refresh, into city_name_search (index_names). The exact comparison of whole names is then made
+on the few rows found, in Python, by name_key itself.
 """
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 
-from warehouse.connect import Connection
+from warehouse.connect import Connection, WarehouseMissing
 
 # indicators.names.LETTERS, the letters NFKD does not decompose, and its apostrophes; warehouse
 # may not import indicators, so they are repeated here and tests/test_city_lookup.py checks
@@ -21,7 +23,6 @@ _SPECIAL = {"Ø": "O", "ø": "o", "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "�
             "Ħ": "H", "ħ": "h", "Ŧ": "T", "ŧ": "t", "Ŋ": "N", "ŋ": "n"}
 _EXPANDED = {"æ": "ae", "œ": "oe", "þ": "th", "ß": "ss"}
 _APOSTROPHES = "'\u2019`\u02bb\u02bc"
-_RARE = "".join(_SPECIAL) + "".join(_EXPANDED) + "ÆŒÞ" + _APOSTROPHES
 
 
 def _fold_sql(column: str) -> str:
@@ -36,12 +37,24 @@ def _fold_sql(column: str) -> str:
     return folded
 
 
-def _contains(column: str) -> str:
-    # Most names hold none of the rare letters: the plain fold is tried on every row and the
-    # full, slower one only on the few rows that hold one.
-    rare = _RARE.replace("'", "''")
-    return (f"(contains(strip_accents(lower({column})), $token) OR "
-            f"(regexp_matches({column}, '[{rare}]') AND contains({_fold_sql(column)}, $token)))")
+class SearchIndexMissing(WarehouseMissing):
+    """The warehouse was published before the city search had its index (migration 009)."""
+
+
+def index_names(con: Connection) -> int:
+    """Rebuild the search's folded names from city and city_alias (a refresh's last step
+    before publishing); return how many names it holds. A city's own name and its ASCII name
+    share one row: the search's token is one word, so it cannot match across the space."""
+    con.execute("DELETE FROM city_name_search")
+    con.execute(f"""
+        INSERT INTO city_name_search
+        SELECT city_id, alias, method, {_fold_sql('alias')} FROM city_alias
+        WHERE scheme = 'name'
+        UNION ALL
+        SELECT city_id, NULL, 'name', {_fold_sql('name')} || ' ' || lower(ascii_name)
+        FROM city
+    """)
+    return con.execute("SELECT count(*) FROM city_name_search").fetchone()[0]
 
 
 def name_candidates(con: Connection, token: str, country: str | None = None) -> pd.DataFrame:
@@ -49,20 +62,18 @@ def name_candidates(con: Connection, token: str, country: str | None = None) -> 
     name, ascii_name, alias (the alternate or district name, missing for the city's own
     name), method (the alias's, 'name' for the own name), country_iso2, country (its name),
     population. One row per name found; the caller compares whole names."""
-    return con.execute(f"""
-        WITH hits AS (
-            SELECT city_id, alias, method FROM city_alias
-            WHERE scheme = 'name' AND {_contains('alias')}
-            UNION ALL
-            SELECT city_id, NULL AS alias, 'name' AS method FROM city
-            WHERE {_contains('name')} OR contains(lower(ascii_name), $token)
-        )
-        SELECT c.city_id, c.name, c.ascii_name, h.alias, h.method, c.country_iso2,
-               k.name AS country, c.population
-        FROM hits h JOIN city c USING (city_id) JOIN country k ON k.iso2 = c.country_iso2
-        WHERE $country IS NULL OR c.country_iso2 = $country
-        ORDER BY c.population DESC NULLS LAST, c.city_id
-    """, {"token": token, "country": country}).df()
+    try:
+        return con.execute("""
+            SELECT c.city_id, c.name, c.ascii_name, h.alias, h.method, c.country_iso2,
+                   k.name AS country, c.population
+            FROM city_name_search h JOIN city c USING (city_id)
+                 JOIN country k ON k.iso2 = c.country_iso2
+            WHERE contains(h.folded, $token) AND ($country IS NULL OR c.country_iso2 = $country)
+            ORDER BY c.population DESC NULLS LAST, c.city_id
+        """, {"token": token, "country": country}).df()
+    except duckdb.CatalogException:
+        raise SearchIndexMissing(
+            "this warehouse predates the city search's index: run `citybench refresh`") from None
 
 
 def cities(con: Connection, city_ids: list[str]) -> pd.DataFrame:

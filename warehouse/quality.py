@@ -38,6 +38,10 @@ _DATE_FORMATS = ["%a, %d %b %Y %H:%M:%S GMT", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%
 # How publishers.toml states frozen_since: a year, a month or a day.
 _FROZEN_FORMATS = ["%Y-%m-%d", "%Y-%m", "%Y"]
 
+# A dataset's last update as its publisher states it (`d.last_update`), as a time.
+_UPDATED = ("coalesce(try_cast(d.last_update AS TIMESTAMPTZ), "
+            "try_strptime(d.last_update, $formats)::TIMESTAMPTZ)")
+
 
 _JUMPS = """
 WITH series AS (
@@ -81,7 +85,7 @@ FROM observation
 WHERE contains(flag, 'b')
 """
 
-_STALE = """
+_STALE = f"""
 SELECT source_id, 'stale', NULL, NULL, NULL, NULL, NULL,
        printf('not refreshed for %d days; the publisher updates about every %d days',
               date_diff('day', retrieved_at, $as_of), cadence_days)
@@ -92,9 +96,7 @@ SELECT source_id, 'stale', NULL, NULL, dataset_id, NULL, NULL,
        printf('last updated by the publisher %d days ago (%s); usually every %d days',
               date_diff('day', updated, $as_of), last_update, cadence_days)
 FROM (
-    SELECT d.*, s.cadence_days,
-           coalesce(try_cast(d.last_update AS TIMESTAMPTZ),
-                    try_strptime(d.last_update, $formats)::TIMESTAMPTZ) AS updated
+    SELECT d.*, s.cadence_days, {_UPDATED} AS updated
     FROM dataset d JOIN source s USING (source_id)
 )
 WHERE cadence_days IS NOT NULL AND date_diff('day', updated, $as_of) > cadence_days
@@ -151,18 +153,146 @@ def flags_by_check(con: Connection) -> pd.DataFrame:
     ).df()
 
 
-def freshness(con: Connection, as_of: datetime) -> pd.DataFrame:
-    """Per source: when its data was fetched, how old that is, its cadence (or since when its
-    publisher no longer updates it), whether stale."""
+# --- which flags to look at first: the one statement of the rule -----------------------------
+# A jump by this factor or more (a value doubled or halved in a year) is rarely real.
+HIGH_JUMP_FACTOR = 2.0
+# Ratios, shares and rates jump by large factors whenever they are near zero (a population
+# change of 0.01% then 3%): a factor says little about them.
+RATIO_UNITS = ["%", "ratio", "ratio x 100", "share (0-1)", "share of the top (0-1)"]
+# Sizes and shares of a whole are heavy-tailed: the largest cities always stand out.
+SIZE_UNITS = ["persons", "cities", "routes", "countries", "continents", "%", "share (0-1)",
+              "share of the top (0-1)"]
+PRIORITIES = {
+    "high": ("a year-over-year jump by a factor of 2 or more (doubled, halved, or fell to "
+             "zero) in a count or an amount, not a ratio, share or rate"),
+    "medium": ("the other year-over-year jumps, the breaks in series the publisher marks, "
+               "outliers of indicators that are not sizes, stale data"),
+    "low": ("outliers of sizes and shares of a whole (persons, cities, routes, countries; a "
+            "share of the country's people; network centralities): heavy-tailed, so the "
+            "largest cities are always outliers"),
+}
+CHECK_ORDER = ["year-over-year jump", "outlier", "break in series", "stale"]
+
+# Every flag with its city, indicator, the year before (a jump's `before` and `factor`: the
+# larger of the two values over the smaller; none when it fell to zero or below), its robust z
+# (an outlier's, from the detail text _OUTLIERS writes) and its priority.
+_PRIORITISED = """
+WITH flagged AS (
+    SELECT f.*, c.name AS city, c.country_iso2 AS country, i.name AS indicator, i.unit,
+           p.value AS before,
+           CASE WHEN f.check_name = 'year-over-year jump' AND f.value > 0
+                THEN greatest(f.value / p.value, p.value / f.value) END AS factor,
+           CASE WHEN f.check_name = 'outlier' THEN try_cast(
+               regexp_extract(f.detail, '^robust z-score (-?[0-9.]+)', 1) AS DOUBLE) END AS z
+    FROM quality_flag f
+    LEFT JOIN city c USING (city_id)
+    LEFT JOIN indicator i USING (indicator_id)
+    LEFT JOIN observation p ON f.check_name = 'year-over-year jump'
+         AND p.city_id = f.city_id AND p.indicator_id = f.indicator_id
+         AND p.source_id = f.source_id AND p.period = f.period - 1
+), prioritised AS (
+    SELECT *, CASE
+        WHEN check_name = 'year-over-year jump' AND NOT list_contains($ratio_units, unit)
+             IS TRUE AND (value <= 0 OR factor >= $high_factor) THEN 'high'
+        WHEN check_name = 'outlier' AND list_contains($size_units, unit) THEN 'low'
+        ELSE 'medium' END AS priority
+    FROM flagged
+)
+"""
+
+
+def _rule() -> dict:
+    return {"ratio_units": RATIO_UNITS, "size_units": SIZE_UNITS,
+            "high_factor": HIGH_JUMP_FACTOR}
+
+
+def flags_by_priority(con: Connection) -> pd.DataFrame:
+    """Flags counted by priority, check, source and indicator (high first)."""
     return con.execute(
-        """
-        SELECT s.source_id, s.retrieved_at, date_diff('day', s.retrieved_at, $as_of) AS age_days,
-               s.cadence_days, s.frozen_since,
-               EXISTS (SELECT 1 FROM quality_flag f
-                       WHERE f.source_id = s.source_id AND f.check_name = 'stale') AS stale
-        FROM source s ORDER BY s.source_id
-        """,
-        {"as_of": as_of},
+        f"""{_PRIORITISED}
+        SELECT priority, check_name, source_id, indicator_id, any_value(indicator) AS indicator,
+               count(*) AS flags
+        FROM prioritised GROUP BY priority, check_name, source_id, indicator_id
+        ORDER BY list_position($priorities, priority), flags DESC, source_id, indicator_id
+        """,  # fixed SQL text
+        _rule() | {"priorities": list(PRIORITIES)},
+    ).df()
+
+
+def prioritised_flags(con: Connection, priority: str | None = None, source_id: str | None = None,
+                      check: str | None = None, indicator_id: str | None = None,
+                      city: str | None = None) -> pd.DataFrame:
+    """The flags, each with its priority, filtered by any of priority, source, check, indicator
+    and a city's name (a part of it, ignoring case and accents); the highest priority first,
+    then by check, the largest anomaly first (a jump's factor, an outlier's |z|)."""
+    return con.execute(
+        f"""{_PRIORITISED}
+        SELECT priority, check_name, source_id, city_id, city, country, indicator_id, indicator,
+               unit, dataset_id, period, value, before, factor, z, detail
+        FROM prioritised
+        WHERE ($priority IS NULL OR priority = $priority)
+          AND ($source IS NULL OR source_id = $source)
+          AND ($check IS NULL OR check_name = $check)
+          AND ($indicator IS NULL OR indicator_id = $indicator)
+          AND ($city IS NULL OR contains(strip_accents(lower(city)),
+                                         strip_accents(lower(trim($city)))))
+        ORDER BY list_position($priorities, priority), list_position($checks, check_name),
+                 coalesce(factor, CASE WHEN check_name = 'year-over-year jump'
+                                       THEN 'inf'::DOUBLE END, abs(z)) DESC NULLS LAST,
+                 abs(value) DESC NULLS LAST, city, period
+        """,  # fixed SQL text; every value a parameter
+        _rule() | {"priorities": list(PRIORITIES), "checks": CHECK_ORDER, "priority": priority,
+                   "source": source_id, "check": check, "indicator": indicator_id,
+                   "city": city or None},
+    ).df()
+
+
+def freshness(con: Connection, as_of: datetime) -> pd.DataFrame:
+    """Per source: when the refresh read its data (its last successful load), the date of the
+    publisher's files, the publisher's latest update of its datasets and its vintage, how old
+    the data is (since the publisher last changed it: frozen_since, else its latest update,
+    else its files' date), its cadence (or since when its publisher no longer updates it),
+    whether the refresh found it stale and why."""
+    return con.execute(
+        f"""
+        WITH read AS (
+            SELECT source_id, max(finished_at) AS read_at FROM "load"
+            WHERE status = 'success' GROUP BY source_id
+        ), updated AS (
+            SELECT source_id, max({_UPDATED}) AS publisher_update FROM dataset d
+            GROUP BY source_id
+        ), stale AS (  -- what the stale check flagged: the source, or which of its datasets
+            SELECT f.source_id, bool_or(f.dataset_id IS NULL) AS files_old,
+                   min({_UPDATED}) FILTER (WHERE f.dataset_id IS NOT NULL) AS stale_update
+            FROM quality_flag f LEFT JOIN dataset d USING (source_id, dataset_id)
+            WHERE f.check_name = 'stale' GROUP BY f.source_id
+        ), dated AS (
+            SELECT s.*, r.read_at, u.publisher_update, st.source_id IS NOT NULL AS stale,
+                   st.files_old, st.stale_update,
+                   try_strptime(s.frozen_since, $frozen_formats)::TIMESTAMPTZ AS frozen
+            FROM source s LEFT JOIN read r USING (source_id)
+            LEFT JOIN updated u USING (source_id) LEFT JOIN stale st USING (source_id)
+        )
+        SELECT source_id, read_at, retrieved_at, publisher_update,
+               dataset_version AS vintage,
+               date_diff('day', coalesce(frozen, publisher_update, retrieved_at), $as_of)
+                   AS age_days,
+               cadence_days, frozen_since, stale,
+               CASE WHEN NOT stale THEN NULL
+                    WHEN frozen_since IS NOT NULL
+                    THEN printf('frozen by its publisher since %s', frozen_since)
+                    WHEN stale_update IS NOT NULL
+                    THEN printf('older than its %d-day cadence: last updated by its publisher '
+                                || 'on %s, %d days ago', cadence_days,
+                                strftime(stale_update, '%Y-%m-%d'),
+                                date_diff('day', stale_update, $as_of))
+                    ELSE printf('older than its %d-day cadence: its files date from %s, %d '
+                                || 'days ago', cadence_days, strftime(retrieved_at, '%Y-%m-%d'),
+                                date_diff('day', retrieved_at, $as_of))
+               END AS stale_reason
+        FROM dated ORDER BY source_id
+        """,  # fixed SQL text
+        {"as_of": as_of, "formats": _DATE_FORMATS, "frozen_formats": _FROZEN_FORMATS},
     ).df()
 
 

@@ -9,17 +9,14 @@ and the report exporter can reuse them.
 
 from __future__ import annotations
 
-import threading
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 
-from warehouse import measures, practices, quality
-from warehouse.connect import Connection, open_read_only
+from warehouse import measures, practices, quality, status
+from warehouse.connect import Connection, reading
 from warehouse.runs import LATEST_RUN
 
 CONTINENTS = {
@@ -32,35 +29,9 @@ CONTINENTS = {
     "AN": "Antarctica",
 }
 
-Measure = Literal["normalised", "percentile"]
-# Both map onto 0..1 so the two views of the distribution share one axis.
-_MEASURE_SQL = {"normalised": "s.normalised", "percentile": "s.percentile / 100.0"}
-
-# DuckDB hands a new connection the database instance that is already open in this process for
-# the same path. If one reader were still open when a refresh replaced the file, the next reader
-# would get the old instance. One connection at a time means each open sees the current file.
-_ONE_CONNECTION = threading.Lock()
-
-
-@contextmanager
-def _connect(db: Path) -> Iterator[Connection]:
-    with _ONE_CONNECTION:
-        con = open_read_only(db)
-        try:
-            # Timestamps are stored with their zone; show them all in UTC, whatever the server's.
-            con.execute("SET TimeZone = 'UTC'")
-            yield con
-        finally:
-            con.close()
-
-
-# For readers of the published file outside this module that need a connection of their own
-# (app.lookup's city search): the same one-at-a-time, read-only connection.
-connected = _connect
-
 
 def _frame(db: Path, sql: str, params: dict | None = None) -> pd.DataFrame:
-    with _connect(db) as con:
+    with reading(db) as con:
         return con.execute(sql, params or {}).df()
 
 
@@ -71,7 +42,7 @@ def index_label(framework_id: str) -> str:
 def _framework_nodes(db: Path, framework_id: str) -> dict[str, dict]:
     """Each dimension and indicator of the current run's framework (the file stored verbatim
     with the run, parsed as TOML): its name, and its unit where the file states one."""
-    with _connect(db) as con:
+    with reading(db) as con:
         row = con.execute(f"""
             WITH {LATEST_RUN}
             SELECT framework FROM score_run JOIN run USING (score_run_id)
@@ -112,8 +83,10 @@ def publication(db: Path) -> pd.DataFrame:
 
 
 def sources(db: Path) -> pd.DataFrame:
-    """Each source with its latest load attempt and its latest successful refresh."""
-    return _frame(db, """
+    """Each source with its latest load attempt, its latest successful refresh and the rows it
+    holds now (as `citybench status` counts them: warehouse/status.py HELD), which a failed
+    load leaves as they were."""
+    return _frame(db, f"""
         WITH ranked AS (
             SELECT *, row_number() OVER (
                 PARTITION BY source_id ORDER BY started_at DESC, load_id DESC) AS recency
@@ -122,11 +95,12 @@ def sources(db: Path) -> pd.DataFrame:
         success AS (
             SELECT source_id, max(finished_at) AS last_success_at
             FROM "load" WHERE status = 'success' GROUP BY source_id
-        )
+        ),
+        held AS ({status.HELD})
         SELECT ids.source_id, coalesce(s.publisher, ids.source_id) AS publisher,
                coalesce(s.dataset, 'never loaded') AS dataset, s.url, s.licence, s.attribution,
                s.dataset_version, s.retrieved_at, s.snapshot, s.cadence_days, s.frozen_since,
-               ok.last_success_at,
+               ok.last_success_at, coalesce(h.rows_held, 0) AS rows_held,
                l.started_at AS last_attempt_at, l.status AS last_status, l.error AS last_error,
                l.rows_read, l.rows_loaded, l.rows_changed, l.rows_rejected,
                l.records_unresolved, l.records_to_resolve
@@ -135,19 +109,16 @@ def sources(db: Path) -> pd.DataFrame:
         LEFT JOIN source s USING (source_id)
         LEFT JOIN ranked l ON l.source_id = ids.source_id AND l.recency = 1
         LEFT JOIN success ok ON ok.source_id = ids.source_id
+        LEFT JOIN held h ON h.source_id = ids.source_id
         ORDER BY publisher, dataset
-    """)
+    """)  # status.HELD: fixed SQL text
 
 
 def datasets(db: Path) -> pd.DataFrame:
     """Every dataset held: where it came from, the publisher's last update, when it was fetched,
     and the rows it gave."""
-    return _frame(db, """
-        WITH facts AS (
-            SELECT source_id, dataset_id FROM observation
-            UNION ALL SELECT source_id, dataset_id FROM membership
-            UNION ALL SELECT source_id, dataset_id FROM city_link
-        )
+    return _frame(db, f"""
+        WITH facts AS ({status.FACTS})
         SELECT d.source_id, d.dataset_id, d.title, d.url, d.last_update, d.retrieved_at,
                count(f.dataset_id) AS rows_held
         FROM dataset d LEFT JOIN facts f USING (source_id, dataset_id)
@@ -156,16 +127,19 @@ def datasets(db: Path) -> pd.DataFrame:
     """)
 
 
-def loads(db: Path, limit: int = 50) -> pd.DataFrame:
-    """The most recent loads of every source, newest first."""
+def loads(db: Path) -> pd.DataFrame:
+    """Every load of every source, newest first; `rows_loaded` (the source's rows held after
+    the load) only for a load that succeeded."""
     return _frame(db, """
         SELECT l.load_id, l.source_id, s.publisher, l.started_at, l.finished_at, l.status,
-               l.rows_read, l.rows_loaded, l.rows_changed, l.rows_rejected,
+               l.rows_read,
+               -- a failed load loads nothing: the rows held before it stay (sources())
+               CASE WHEN l.status = 'success' THEN l.rows_loaded END AS rows_loaded,
+               l.rows_changed, l.rows_rejected,
                l.records_unresolved, l.records_to_resolve, l.error
         FROM "load" l LEFT JOIN source s USING (source_id)
         ORDER BY l.started_at DESC, l.load_id DESC
-        LIMIT $limit
-    """, {"limit": limit})
+    """)
 
 
 def attributions(db: Path, framework: str | None = None) -> list[str]:
@@ -198,41 +172,36 @@ def _has_quality_flags(con: Connection) -> bool:
 
 
 def quality_summary(db: Path) -> dict[str, pd.DataFrame] | None:
-    """Rejected rows of each source's latest load and flags, by source and check; freshness.
-    None for a version published before the quality checks existed."""
-    with _connect(db) as con:
+    """Rejected rows of each source's latest load; flags by source and check, and by priority
+    (warehouse/quality.py PRIORITIES), check, source and indicator; freshness. None for a
+    version published before the quality checks existed."""
+    with reading(db) as con:
         if not _has_quality_flags(con):
             return None
         return {
             "rejected": quality.rejected_by_check(con),
             "flags": quality.flags_by_check(con),
+            "priorities": quality.flags_by_priority(con),
             "freshness": quality.freshness(con, pd.Timestamp.now(tz="UTC").to_pydatetime()),
         }
 
 
-def rejected_rows(db: Path, source_id: str, limit: int = 1000) -> pd.DataFrame:
-    """The rows a source's latest load rejected, with the check and the reason."""
+def rejected_rows(db: Path, source_id: str) -> pd.DataFrame:
+    """Every row a source's latest load rejected, with the check and the reason."""
     return _frame(db, """
         SELECT row_number, column_name, check_name, value, reason FROM rejected
         WHERE load_id = (SELECT max(load_id) FROM "load" WHERE source_id = $source)
         ORDER BY row_number NULLS LAST, check_name
-        LIMIT $limit
-    """, {"source": source_id, "limit": limit})
+    """, {"source": source_id})
 
 
-def flagged_values(db: Path, check: str, source_id: str | None = None,
-                   limit: int = 1000) -> pd.DataFrame:
-    """Values one check flagged (largest first), with the city's and indicator's names."""
-    return _frame(db, """
-        SELECT f.source_id, c.name AS city, c.country_iso2 AS country, i.name AS indicator,
-               f.dataset_id, f.period, f.value, f.detail
-        FROM quality_flag f
-        LEFT JOIN city c USING (city_id)
-        LEFT JOIN indicator i USING (indicator_id)
-        WHERE f.check_name = $check AND ($source IS NULL OR f.source_id = $source)
-        ORDER BY abs(f.value) DESC NULLS LAST, c.name
-        LIMIT $limit
-    """, {"check": check, "source": source_id, "limit": limit})
+def flagged_values(db: Path, priority: str | None = None, source_id: str | None = None,
+                   check: str | None = None, indicator_id: str | None = None,
+                   city: str | None = None) -> pd.DataFrame:
+    """Every flagged value the filters let through, with its priority, city and indicator;
+    the highest priority and the largest anomaly first (warehouse/quality.py)."""
+    with reading(db) as con:
+        return quality.prioritised_flags(con, priority, source_id, check, indicator_id, city)
 
 
 # --- scores ----------------------------------------------------------------------------------
@@ -251,7 +220,7 @@ def frameworks(db: Path) -> pd.DataFrame:
 def methodology(db: Path, framework: str) -> dict[str, str | None]:
     """The current run's methodology text and notes (what entered, what was left out and why);
     None each for a run recorded before runs kept them, or a framework never scored."""
-    with _connect(db) as con:
+    with reading(db) as con:
         kept = {row[0] for row in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'score_run'"
         ).fetchall()}
@@ -420,32 +389,6 @@ def profile(db: Path, framework: str, city_id: str) -> pd.DataFrame:
             .drop(columns="kind_order").reset_index(drop=True))
 
 
-def distribution(db: Path, framework: str, measure: Measure = "normalised",
-                 bins: int = 50) -> pd.DataFrame:
-    """How all cities spread on each node of the current run, as counts in equal 0..1 bins.
-
-    Binning in SQL keeps the chart at nodes x bins rows whatever the number of cities
-    (Altair refuses more than 5,000 rows).
-    """
-    position = _MEASURE_SQL[measure]  # a fixed fragment chosen by key, never user text
-    frame = _frame(db, f"""
-        WITH {LATEST_RUN},
-        placed AS (
-            SELECT s.node_id, s.node_kind,
-                   least(floor({position} * $bins), $bins - 1)::INTEGER AS bin
-            FROM score s JOIN run USING (score_run_id)
-            WHERE {position} IS NOT NULL
-        )
-        SELECT p.node_id, p.node_kind, i.name AS indicator_name, p.bin, count(*) AS cities
-        FROM placed p LEFT JOIN indicator i ON i.indicator_id = p.node_id
-        GROUP BY ALL
-        ORDER BY p.node_id, p.bin
-    """, {"framework": framework, "bins": bins})
-    frame["bin_start"] = frame["bin"] / bins
-    frame["bin_end"] = (frame["bin"] + 1) / bins
-    return _with_labels(frame, db, framework)
-
-
 # --- networks: firms, city networks, air routes, twinning ------------------------------------
 
 
@@ -517,5 +460,43 @@ def air_partners(db: Path, city_id: str, top: int = 10) -> pd.DataFrame:
 
 def city_practices(db: Path, city_id: str) -> pd.DataFrame:
     """The city's practices and lessons (warehouse/practices.py), failures with the rest."""
-    with _connect(db) as con:
+    with reading(db) as con:
         return practices.practices(con, [city_id])
+
+
+def city_series(db: Path, city_id: str) -> pd.DataFrame:
+    """Every indicator the city has two or more periods of (UN WUP 1950-2035, Eurostat's
+    city statistics...): indicator_id, name, unit, source_id, period, value and projected
+    (the publisher's flag 'f': UN WUP's years after 2018), by indicator and period. Two
+    sources giving one period keep the higher value, as the scoring reads."""
+    return _frame(db, """
+        WITH obs AS (
+            SELECT indicator_id, period, max(value) AS value,
+                   bool_or(coalesce(contains(flag, 'f'), false)) AS projected
+            FROM observation WHERE city_id = $city AND value IS NOT NULL
+            GROUP BY ALL
+        ),
+        series AS (SELECT indicator_id FROM obs GROUP BY ALL HAVING count(*) > 1)
+        SELECT o.indicator_id, coalesce(i.name, o.indicator_id) AS name, i.unit, i.source_id,
+               o.period, o.value, o.projected
+        FROM obs o JOIN series USING (indicator_id)
+        LEFT JOIN indicator i USING (indicator_id)
+        ORDER BY o.indicator_id, o.period
+    """, {"city": city_id})
+
+
+def attributions_of(db: Path, indicator_ids: Sequence[str] = (),
+                    link_kinds: Sequence[str] = (), memberships: bool = False) -> list[str]:
+    """The attribution texts of the sources of these indicators, of these kinds of city link
+    ('air-route', 'twinning') and, with `memberships`, of the city networks' member lists:
+    the credits of a view that shows only those."""
+    return _frame(db, """
+        SELECT DISTINCT attribution FROM source
+        WHERE source_id IN (SELECT source_id FROM indicator
+                            WHERE list_contains($indicators, indicator_id))
+           OR source_id IN (SELECT DISTINCT source_id FROM city_link
+                            WHERE list_contains($kinds, kind))
+           OR ($memberships AND source_id IN (SELECT DISTINCT source_id FROM membership))
+        ORDER BY attribution
+    """, {"indicators": list(indicator_ids), "kinds": list(link_kinds),
+          "memberships": memberships})["attribution"].tolist()

@@ -27,7 +27,20 @@ def source_status(db: Path) -> tuple[tuple | None, list[tuple]]:
         con.close()
 
 
-_PER_SOURCE = """
+# A source's facts, each with its dataset: its observations, memberships in networks and links
+# between cities. The one definition of the "rows held" that `citybench status`, the Sources
+# page and the datasets table count.
+FACTS = """
+SELECT source_id, dataset_id FROM observation
+UNION ALL SELECT source_id, dataset_id FROM membership
+UNION ALL SELECT source_id, dataset_id FROM city_link
+"""
+
+# Rows held per source: a source that holds nothing has no row (count it as 0).
+HELD = f"SELECT source_id, count(*) AS rows_held FROM ({FACTS}) GROUP BY source_id"
+
+
+_PER_SOURCE = f"""
 WITH last_run AS (
     SELECT source_id, arg_max(status, load_id) AS last_status,
            arg_max(error, load_id) AS last_error,
@@ -36,14 +49,8 @@ WITH last_run AS (
 ), last_success AS (
     SELECT source_id, max(finished_at) AS refreshed_at, max(load_id) AS load_id FROM "load"
     WHERE status = 'success' GROUP BY source_id
-), held AS (
-    -- a source's facts: observations, memberships in networks, links between cities
-    SELECT source_id, count(*) AS observations FROM (
-        SELECT source_id FROM observation UNION ALL SELECT source_id FROM membership
-        UNION ALL SELECT source_id FROM city_link
-    ) GROUP BY source_id
-)
-SELECT ids.source_id, ls.refreshed_at, coalesce(h.observations, 0), r.last_status,
+), held AS ({HELD})
+SELECT ids.source_id, ls.refreshed_at, coalesce(h.rows_held, 0), r.last_status,
        r.last_error, r.last_run_at, s.dataset_version, s.snapshot, s.retrieved_at,
        s.cadence_days, s.frozen_since, lo.records_unresolved, lo.records_to_resolve
 -- a source that has never loaded has no row in `source` yet, only failed loads

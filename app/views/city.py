@@ -1,52 +1,13 @@
-"""A city against all cities, its country and its continent: every indicator and the index."""
+"""My city: where a city stands among all cities and among its peers (the comparison
+`citybench compare` makes, with the same functions), whom it could learn from, its trends and
+its networks."""
 
 import pandas as pd
 import streamlit as st
 
-from app import charts, lookup, networks, reads, ui
+from app import city_compare, city_sections, lookup, reads, ui
+from app.ui import HEADLINE
 from warehouse import read_model
-
-
-def network_section(snap: reads.Snapshot, city_id: str, name: str) -> None:
-    """Relational measures as the refresh stored them: firms' interlocks, air routes, city
-    networks, twinning."""
-    measures = reads.network_measures(snap, city_id)
-    st.subheader("Networks")
-    if measures.empty:
-        st.caption("No firm, air, city-network or twinning data for this city.")
-        return
-    st.dataframe(networks.measure_rows(measures), hide_index=True, width="stretch")
-    notes = networks.matrices(measures)
-    if measures["indicator_id"].str.startswith("air_").any():
-        notes.append(networks.AIR_NOTE)
-    for note in notes:
-        st.caption(note)
-    reach = reads.network_reach(snap, city_id)
-    if len(reach):
-        st.caption("Reach of its city networks (each counted once; the years it is listed)")
-        st.dataframe(reach, hide_index=True, width="stretch")
-    partners = reads.air_partners(snap, city_id)
-    if len(partners):
-        st.altair_chart(charts.strongest_links(partners, name, reads.attributions(snap)),
-                        width="stretch")
-
-
-OUTCOME_LABELS = {"worked": ":green[worked]", "mixed": ":orange[mixed]", "failed": ":red[failed]"}
-
-
-def practice_section(snap: reads.Snapshot, city_id: str) -> None:
-    """The city's practices and lessons, when it has any: what failed is shown like what
-    worked, because other cities learn as much from it."""
-    # one small query of its own: app/reads.py caches the other reads per version
-    practices = read_model.city_practices(snap.path, city_id)
-    if practices.empty:
-        return
-    st.subheader("Practices and lessons")
-    for row in practices.itertuples(index=False):
-        st.markdown(f"**{row.title}** ({row.year}) · outcome: "
-                    f"**{OUTCOME_LABELS.get(row.outcome, row.outcome)}**")
-        st.markdown(row.lesson)
-        st.caption(f"Source: [{row.source_url}]({row.source_url}) · licence: {row.licence}")
 
 
 def population_lines(figures: pd.DataFrame, listed) -> list[str]:
@@ -60,16 +21,6 @@ def population_lines(figures: pd.DataFrame, listed) -> list[str]:
     if pd.notna(listed) and (figures.empty or figures["indicator_id"].iloc[0] != "population"):
         lines.insert(0, f"population {int(listed):,} (GeoNames: the place as GeoNames lists it)")
     return lines
-
-
-def _ranked_profile(snap, city_id: str) -> tuple[str, pd.DataFrame]:
-    """The city's scores in the headline benchmark, or, for a city it does not rank, in the
-    framework every city of the registry has (ui.FRAMEWORK)."""
-    profile = reads.profile(snap, ui.HEADLINE, city_id)
-    index = profile[profile["node_kind"] == "index"]
-    if len(index) and index["rank"].notna().all():
-        return ui.HEADLINE, profile
-    return ui.FRAMEWORK, reads.profile(snap, ui.FRAMEWORK, city_id)
 
 
 def _candidate_links(candidates: pd.DataFrame) -> str:
@@ -116,35 +67,40 @@ def _chosen_city(snap) -> str:
     return choice
 
 
-st.title("City profile")
-snap = ui.published()
-if snap is not None:
-    ui.freshness(snap)
-    city_id = _chosen_city(snap)
-    st.query_params["city"] = city_id
+def _value(value, unit) -> str:
+    if pd.isna(value):
+        return "n/a"
+    if not isinstance(unit, str):  # the index itself
+        return f"{value:.3f}"
+    if unit == "0/1":
+        return "yes" if value else "no"
+    if unit == "persons":
+        return f"{value:,.0f}"
+    # counts (routes, cities, countries) read as whole numbers, not "171.00 cities"
+    digits = 0 if float(value).is_integer() else 2
+    return f"{value:,.{digits}f} {unit}"
 
-    city = reads.city(snap, city_id).iloc[0]
-    framework, profile = _ranked_profile(snap, city_id)
-    st.subheader(f"{city['name']}, {city['country']}")
-    st.caption(f"{read_model.CONTINENTS.get(city['continent'], city['continent'])} · "
-               + " · ".join(population_lines(reads.populations(snap, city_id),
-                                             city["population"]))
-               + (" · national capital" if city["is_capital"] else ""))
-    if profile.empty:
-        st.info("This city has no scores in the current run.")
-        practice_section(snap, city_id)
-        st.stop()
 
+def _rank(row, suffix) -> str:
+    # a yes/no indicator ranks every city without it last together: no rank says anything
+    if pd.isna(row["rank" + suffix]) or row["unit"] == "0/1":
+        return ""
+    return (f"{int(row['rank' + suffix]):,} of {int(row['peers' + suffix]):,} "
+            f"(p{row['percentile' + suffix]:.0f})")
+
+
+def world_ranks(profile: pd.DataFrame, city: pd.Series, framework: str) -> None:
+    """The index's rank among all cities, the city's country and its continent, and each
+    node's in a table."""
     index = profile[profile["node_kind"] == "index"].iloc[0]
-    if framework != ui.HEADLINE:
+    if framework != HEADLINE:
         st.caption(f"Outside the headline benchmark's cities (the UN's agglomerations of "
                    f"300,000+, ranked on every dimension): ranked by the {index['label']}.")
+    continent = read_model.CONTINENTS.get(city["continent"], city["continent"])
     cols = st.columns(3)
     for col, scope, suffix in ((cols[0], "all cities", ""),
                                (cols[1], f"cities of {city['country']}", "_country"),
-                               (cols[2],
-                                f"cities of {read_model.CONTINENTS.get(city['continent'])}",
-                                "_continent")):
+                               (cols[2], f"cities of {continent}", "_continent")):
         col.metric(f"Rank among {scope}",
                    f"{int(index['rank' + suffix]):,} of {int(index['peers' + suffix]):,}",
                    help=f"Percentile {index['percentile' + suffix]:.1f}: the share of {scope} "
@@ -155,26 +111,6 @@ if snap is not None:
             f"{int(index['rank_low']):,} and {int(index['rank_high']):,} in 90% of the "
             "replications that vary the weights and the normalisation (uncertainty analysis)."
         )
-
-    def _value(value, unit) -> str:
-        if pd.isna(value):
-            return "n/a"
-        if not isinstance(unit, str):  # the index itself
-            return f"{value:.3f}"
-        if unit == "0/1":
-            return "yes" if value else "no"
-        if unit == "persons":
-            return f"{value:,.0f}"
-        # counts (routes, cities, countries) read as whole numbers, not "171.00 cities"
-        digits = 0 if float(value).is_integer() else 2
-        return f"{value:,.{digits}f} {unit}"
-
-    def _rank(row, suffix):
-        if pd.isna(row["rank" + suffix]):
-            return "n/a"
-        return (f"{int(row['rank' + suffix]):,} of {int(row['peers' + suffix]):,} "
-                f"(p{row['percentile' + suffix]:.0f})")
-
     table = pd.DataFrame({
         "Measure": profile["label"],
         "Value": [_value(v, u) for v, u in zip(profile["value"], profile["unit"], strict=True)],
@@ -182,17 +118,51 @@ if snap is not None:
         "In its country": [_rank(r, "_country") for _, r in profile.iterrows()],
         "In its continent": [_rank(r, "_continent") for _, r in profile.iterrows()],
     })
-    st.dataframe(table, hide_index=True, width="stretch")
+    with st.expander("Every measure's rank among all cities, its country and its continent"):
+        st.dataframe(table, hide_index=True, width="stretch")
+        ui.table_download(profile.drop(columns=["direction"], errors="ignore"),
+                          f"ranks-{city['city_id']}", "Ranks (CSV)")
 
-    measure = st.radio("Chart position by", ["percentile", "normalised"], horizontal=True,
-                       format_func={"percentile": "percentile", "normalised": "normalised value"}
-                       .get)
-    distribution = reads.distribution(snap, framework, measure)
-    st.altair_chart(
-        charts.where_city_stands(distribution, profile, city["name"], measure,
-                                 reads.attributions(snap, framework)),
-        width="stretch")
-    network_section(snap, city_id, city["name"])
-    practice_section(snap, city_id)
-    ui.attribution_footer(snap, framework)
 
+st.title("City profile")
+snap = ui.published()
+if snap is not None:
+    ui.freshness(snap)
+    city_id = _chosen_city(snap)
+    st.query_params["city"] = city_id
+
+    city = reads.city(snap, city_id).iloc[0]
+    about = city.to_dict()
+    populations = reads.populations(snap, city_id)
+    credits = city_sections.Credits()
+    st.subheader(f"{city['name']}, {city['country']}")
+    st.caption(f"{read_model.CONTINENTS.get(city['continent'], city['continent'])} · "
+               + " · ".join(population_lines(populations, city["population"]))
+               + (" · national capital" if city["is_capital"] else ""))
+    credits.add(reads.attributions_of(snap, ["population", *populations["indicator_id"]]))
+
+    view = city_sections.peer_choice(snap, city_id, st.columns(3))
+    framework = view.comparison.framework if view else ui.FRAMEWORK
+    profile = reads.profile(snap, framework, city_id)
+    framework_credits = reads.attributions(snap, framework)
+    if profile.empty:
+        st.info("This city has no scores in the current run.")
+    else:
+        credits.add(framework_credits)
+        world_ranks(profile, city, framework)
+    if view is not None and not profile.empty:
+        st.subheader("Among its peers")
+        universe = reads.context_profile(snap)
+        units = profile.set_index("node_id")["unit"]
+        table = city_sections.card_table(view, units, about)
+        city_sections.report_card(view, table, about)
+        city_sections.peer_list(view, universe)
+        city_sections.where_it_stands(view, table, about, credits, framework_credits)
+        city_sections.profile_chart(view, universe, about, credits,
+                                    reads.attributions_of(snap, list(
+                                        city_compare.PROFILE_INDICATORS)))
+        city_sections.learn_from(view, universe, about)
+    city_sections.trends(snap, about, credits)
+    city_sections.networks_section(snap, about, credits)
+    city_sections.practices_section(snap, city_id)
+    credits.footer()
