@@ -9,6 +9,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
@@ -260,6 +261,14 @@ def test_a_users_journey_through_every_page(published, browser):
             page.set_viewport_size({"width": 390, "height": 3200})
             page.wait_for_timeout(500)  # Vega redraws each chart at the new width
             page.screenshot(path=str(SHOTS / f"{name}-390.png"), full_page=True)
+        # raw data: a table as Parquet, written by DuckDB when the button is pressed
+        page.set_viewport_size({"width": 1440, "height": 2400})
+        page.goto(f"{base}/downloads")
+        row = page.get_by_test_id("stHorizontalBlock").filter(
+            has=page.get_by_text("country", exact=True))
+        parquet = pq.read_table(io.BytesIO(_download(
+            page, row.get_by_role("button", name="Parquet"))))
+        assert parquet.num_rows == query(published, "SELECT count(*) FROM country")[0][0]
         page.close()
 
         # on a phone the pages are in the sidebar, which gets out of the way once one is chosen
