@@ -16,7 +16,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from warehouse.connect import WarehouseMissing
+from warehouse.connect import WarehouseMissing, WarehouseUnreadable, verify
 
 IN_FLOWS = {"refresh", "check", "mirror", "snapshot"}
 
@@ -46,8 +46,29 @@ def _parser() -> argparse.ArgumentParser:
     app = commands.add_parser("app", help="start the Streamlit front end on 127.0.0.1")
     app.add_argument("--port", type=int, default=8501)
     app.add_argument("--db", help="warehouse file to serve")
-    status = commands.add_parser("status", help="freshness per source and the published version")
+    status = commands.add_parser(
+        "status", help="freshness per source and the published version",
+        description="Per source: last success, last failure and why, the publisher's data "
+        "vintage, staleness, whether the values are the starter snapshot's, the next scheduled "
+        "run (asked of the Prefect server PREFECT_API_URL names; else 'not scheduled').",
+        epilog="exit status: 0 every source's last run succeeded and none is stale; "
+        "1 a source's last run failed (even if another is stale), nothing is published, or "
+        "the warehouse or config file cannot be read; 2 a source's data are older than the "
+        "cadence its publisher states (data a publisher no longer updates are shown stale "
+        "but do not alert).")
     status.add_argument("--db", help="warehouse file")
+    status.add_argument("--format", choices=["text", "json"], default="text",
+                        help="json: one document for machines, the same facts")
+    history = commands.add_parser("history", help="the published versions kept")
+    history.add_argument("--db", help="warehouse file")
+    history.add_argument("--format", choices=["table", "json"], default="table")
+    rollback = commands.add_parser(
+        "rollback", help="publish a kept version again, as a new version")
+    rollback.add_argument("version", metavar="VERSION", type=int, nargs="?",
+                          help="a version `citybench history` lists (default: the previous)")
+    rollback.add_argument("--reason", metavar="TEXT", default="no reason given",
+                          help="why: recorded in the new version's publication row")
+    rollback.add_argument("--db", help="warehouse file")
     score = commands.add_parser(
         "score", help="composite scores of a data file (CSV, XLSX, Parquet) by a framework "
         "and a method (TOML)")
@@ -116,6 +137,12 @@ def _exec_module(module: str, argv: list[str]) -> None:
 def _run_app(port: int, db: Path) -> None:
     if not 0 < port < 65536:
         raise SystemExit(f"citybench app: port {port} is not a TCP port")
+    try:  # none yet is served (the pages say how to build one); a broken file is refused
+        verify(db)
+    except WarehouseUnreadable as error:
+        raise SystemExit(f"citybench app: {error}") from None
+    except WarehouseMissing:
+        pass
     os.environ["CITYBENCH_DB"] = str(db.absolute())
     script = resources.files("app") / "streamlit_app.py"
     print(
@@ -149,6 +176,19 @@ def _warehouse(command: str, explicit: str | None) -> Path:
     return _config(command).db(explicit)
 
 
+def _status(args: argparse.Namespace) -> int:
+    """Print the status (text or JSON); its exit code says whether a monitor should alert."""
+    from app.status import as_json, lines, status
+
+    try:
+        document = status(_warehouse("status", args.db))
+    except WarehouseMissing as error:  # none yet, or unreadable: one line naming the file
+        print(f"citybench status: {error}", file=sys.stderr)
+        return 1
+    print(as_json(document) if args.format == "json" else "\n".join(lines(document)))
+    return document["exit_code"]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in IN_FLOWS:
@@ -172,12 +212,14 @@ def main(argv: list[str] | None = None) -> int:
         from app.practices_cli import run as practices
 
         return practices(args, _warehouse("practices", args.db))
-    elif args.command == "status":
-        from app.status import status_lines
+    elif args.command in {"history", "rollback"}:
+        from app.history_cli import run_history, run_rollback
 
-        try:
-            print("\n".join(status_lines(_warehouse("status", args.db))))
-        except WarehouseMissing as error:
-            print(f"citybench status: {error}", file=sys.stderr)
-            return 1
+        config = _config(args.command)
+        if args.command == "history":
+            return run_history(config.db(args.db), args.format)
+        return run_rollback(config.db(args.db), args.version, args.reason,
+                            config.warehouse.keep_versions)
+    elif args.command == "status":
+        return _status(args)
     return 0

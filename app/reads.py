@@ -18,6 +18,7 @@ import streamlit as st
 from app import city_compare, lookup
 from warehouse import explore, exports, read_model
 from warehouse import rankings as ranking_model  # `rankings` below is a read
+from warehouse.connect import verify
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -49,6 +50,7 @@ def _of_version(read: Callable[Concatenate[Path, P], R]) -> Callable[Concatenate
     return st.cache_data(show_spinner=False, max_entries=64)(functools.wraps(read)(on_version))
 
 
+verified = _of_version(verify)  # raises WarehouseUnreadable for a broken file
 publication = _of_version(read_model.publication)
 sources = _of_version(read_model.sources)
 populations = _of_version(read_model.populations)

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from warehouse.connect import WarehouseUnreadable
+
 st.set_page_config(page_title="citybench", layout="wide")
 
 VIEWS = Path(__file__).parent / "views"  # not "pages": Streamlit would also route those itself
@@ -20,4 +22,7 @@ navigation = st.navigation(position="top", pages={
         st.Page(VIEWS / "downloads.py", title="Downloads", url_path="downloads"),
     ],
 })
-navigation.run()
+try:
+    navigation.run()
+except WarehouseUnreadable as error:  # damage that only a read reaching it finds: one line
+    st.error(str(error))

@@ -12,6 +12,7 @@ import vl_convert as vlc
 
 from app import reads
 from warehouse import config
+from warehouse.connect import WarehouseUnreadable
 
 # What a city outside the headline's universe is ranked by: every city of the registry has it.
 FRAMEWORK = "prominence"
@@ -41,9 +42,16 @@ def peer_lists() -> dict[str, list[str]]:
 
 
 def published() -> reads.Snapshot | None:
-    """The published version, or None (with a message saying what to do) when there is none."""
-    db = _warehouse()
-    snap = reads.snapshot(db)
+    """The published version, or None (with a message saying what to do) when there is none,
+    or when it or the config file cannot be used (one line naming the file, no traceback)."""
+    try:
+        db = _warehouse()
+        snap = reads.snapshot(db)
+        if snap is not None:
+            reads.verified(snap)
+    except (config.ConfigError, WarehouseUnreadable) as error:
+        st.error(str(error))
+        return None
     if snap is None:
         st.info(f"No published warehouse at `{db}` yet. Run `citybench refresh` to build one, "
                 "then reload this page.")

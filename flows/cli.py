@@ -16,6 +16,7 @@ from pathlib import Path
 from flows.sources.catalog import NAMES, SOURCES, build, read_config
 from flows.transport import is_url
 from warehouse.config import Config, ConfigError
+from warehouse.connect import WarehouseUnreadable, verify
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,6 +50,11 @@ def _check_writable(db: Path) -> None:
         ) from None
     if db.exists() and not db.is_file():
         raise SystemExit(f"citybench refresh: {db} exists and is not a file")
+    try:  # a damaged file, or another program's database, is refused, not built upon
+        if db.is_file():
+            verify(db)
+    except WarehouseUnreadable as error:
+        raise SystemExit(f"citybench refresh: {error}") from None
 
 
 def refresh_main(argv: list[str]) -> int:
@@ -82,22 +88,26 @@ def refresh_main(argv: list[str]) -> int:
     # a bare refresh loads [refresh] sources, else the offline default alone, so that a fresh
     # machine with no network refreshes cleanly
     sources = args.source or config.refresh.sources
+    from warehouse.publish import RefreshLocked, refuse_if_locked
+
+    try:  # answered before Prefect starts; a race lost after it is answered the same way
+        refuse_if_locked(db)
+    except RefreshLocked as error:
+        raise SystemExit(f"citybench refresh: {error}") from None
 
     from flows.refresh import refresh
-    from flows.steps import IntegrityFailed
-    from warehouse.publish import PublishRefused, RefreshLocked
 
-    try:
-        summary = refresh(db=str(db), sources=sources, mirror=args.mirror, config=config)
-    except (RefreshLocked, IntegrityFailed, PublishRefused) as error:
-        print(f"citybench refresh: {error}", file=sys.stderr)
+    state = refresh(db=str(db), sources=sources, mirror=args.mirror, config=config,
+                    return_state=True)
+    # the run's state is what Prefect records: Completed, Failed named Partial (a source
+    # failed, the others were published), or Failed with the reason nothing was published
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, BaseException):
+        print(f"citybench refresh: {outcome}", file=sys.stderr)
         return 1
-    print("\n".join(summary.lines()))
-    if summary.failed:
-        print(
-            f"citybench refresh: {len(summary.failed)} source(s) failed; the others were published",
-            file=sys.stderr,
-        )
+    print("\n".join(outcome.lines()))
+    if outcome.failed:
+        print(f"citybench refresh: {outcome.failure()}", file=sys.stderr)
         return 1
     return 0
 
@@ -121,7 +131,7 @@ def check_main(argv: list[str]) -> int:
 
     try:
         report = check_file(args.file, config.db(args.db), config)
-    except ParseError as error:
+    except (ParseError, WarehouseUnreadable) as error:
         print(f"citybench check: {error}", file=sys.stderr)
         return 1
     print("\n".join(report.lines()))

@@ -127,6 +127,12 @@ class RefreshSummary:
     def failed(self) -> list[LoadReport]:
         return [r for r in self.loads if r.status != "success"]
 
+    def failure(self) -> str:
+        """The sources that failed, in the words of the command's last line and of the
+        message of the run's Failed state in Prefect."""
+        names = ", ".join(r.source_id for r in self.failed)
+        return f"{len(self.failed)} source(s) failed ({names}); the others were published"
+
     def lines(self) -> list[str]:
         return [
             f"published version {self.version} of {self.db}",
@@ -291,12 +297,15 @@ def make_transport(published: Path, mirror: str | None) -> Transport:
 
 def refresh_version(published: Path, sources: list[Source], transport: Transport,
                     config: Config, flow_run_id: str | None, *, log: Log,
-                    run: Steps = PLAIN) -> RefreshSummary:
+                    run: Steps = PLAIN, locked: Callable[[], None] = lambda: None
+                    ) -> RefreshSummary:
     """Build the next version of the warehouse beside the published one, load every source
     into it, flag, score and check it, and publish it atomically; any failure of the flags,
-    scores or checks publishes nothing."""
-    with next_version(published) as staging:
+    scores or checks publishes nothing. `locked` runs once this refresh holds the warehouse's
+    lock, when no other refresh of it can be alive."""
+    with next_version(published, keep=config.warehouse.keep_versions) as staging:
         log.info("building the next version of %s in %s", published, staging.name)
+        locked()
         con = open_read_write(staging)
         try:
             if ran := migrate(con):

@@ -9,17 +9,33 @@ artifacts: the loads, a summary, and the data-quality report as a table and in M
 from __future__ import annotations
 
 import functools
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from prefect import flow, get_run_logger, runtime, task
+from prefect import flow, get_client, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    FlowRunFilterTags,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.states import Crashed, Failed, State
 
 from flows.pipeline import PLAIN, RefreshSummary, Steps, make_transport, refresh_version
 from flows.sources.catalog import chosen
+from flows.steps import IntegrityFailed
 from warehouse import quality
 from warehouse.config import Config
+from warehouse.publish import PublishRefused, RefreshLocked
+
+# A run's host, as a tag: a killed run is recognised only by a later refresh on its machine.
+HOST_TAG = f"host:{socket.gethostname()}"
 
 
 def _as_task(step: Callable) -> Callable:
@@ -39,20 +55,58 @@ TASKS = Steps(*(_as_task(step) for step in PLAIN))
     name="refresh", description="Refresh the citybench warehouse from its sources and publish it."
 )
 def refresh(db: str, sources: list[str] | None = None, mirror: str | None = None,
-            config: Config | None = None) -> RefreshSummary:
+            config: Config | None = None) -> RefreshSummary | State:
     """`config` is recorded in the run's parameters as its file and hash only: its values may
-    hold credentials."""
+    hold credentials.
+
+    The run ends Completed with the summary; Failed, named Partial, with the summary when a
+    source failed and the others were published; Failed with the error when nothing was
+    published (another refresh holds the warehouse, the checks failed, the file may not be
+    replaced). A refusal is returned, not raised, so that Prefect logs no traceback for it."""
     config = Config() if config is None else config
     logger = get_run_logger()
     chosen_sources = chosen(sources or config.refresh.sources, config)
     transport = make_transport(Path(db), mirror)
+    _tag_host()
     try:
         summary = refresh_version(Path(db), chosen_sources, transport, config, runtime.flow_run.id,
-                                  log=logger, run=TASKS)
+                                  log=logger, run=TASKS, locked=lambda: _crash_killed_runs(db))
+    except (RefreshLocked, IntegrityFailed, PublishRefused) as error:
+        logger.error("nothing published: %s", error)
+        return Failed(message=str(error), data=error)
     finally:
         transport.close()
     _artifacts(summary)
+    if summary.failed:
+        return Failed(name="Partial", message=summary.failure(), data=summary)
     return summary
+
+
+def _tag_host() -> None:
+    """This run's host among its tags, for `_crash_killed_runs` of a later refresh."""
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(runtime.flow_run.id)
+        client.update_flow_run(run.id, tags=sorted({*run.tags, HOST_TAG}))
+
+
+def _crash_killed_runs(db: str) -> None:
+    """Refreshes of this warehouse on this host that Prefect still lists as RUNNING were
+    killed (a live one would hold the warehouse's lock, which this run holds): they are marked
+    Crashed, so that no run stays RUNNING forever."""
+    logger = get_run_logger()
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["refresh"])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING])),
+                tags=FlowRunFilterTags(all_=[HOST_TAG])))
+        for run in runs:
+            if str(run.id) != runtime.flow_run.id and run.parameters.get("db") == db:
+                client.set_flow_run_state(run.id, Crashed(
+                    message="its process ended without a final state (killed): found by a "
+                            "later refresh of the same warehouse"), force=True)
+                logger.warning("flow run %s of %s was left RUNNING by a killed refresh: "
+                               "marked Crashed", run.name, db)
 
 
 def _artifacts(summary: RefreshSummary) -> None:

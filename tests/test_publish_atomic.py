@@ -28,6 +28,9 @@ def _sha(path: Path) -> str:
 def _make_published(path: Path, value: int) -> None:
     con = duckdb.connect(str(path))
     con.execute("CREATE OR REPLACE TABLE t AS SELECT ? AS v", [value])
+    # the tables that make a file a citybench warehouse to open_read_only
+    con.execute("CREATE TABLE IF NOT EXISTS publication (version INTEGER)")
+    con.execute("CREATE TABLE IF NOT EXISTS source (source_id VARCHAR)")
     con.close()
 
 

@@ -2,6 +2,7 @@
 
     [warehouse]
     db = "data/citybench.duckdb"          # --db and $CITYBENCH_DB come first
+    keep_versions = 5                     # published versions kept for `citybench rollback`
 
     [refresh]
     sources = ["geonames", "un-wup"]      # what a bare `citybench refresh` loads
@@ -50,6 +51,7 @@ DEFAULT_MAX_REJECTED_SHARE = 0.05
 # unless its publisher's table (flows/sources/publishers.toml) states another share with the
 # reason: sources listing places below the registry's 15,000 people miss many by design.
 DEFAULT_MAX_UNRESOLVED_SHARE = 0.10
+DEFAULT_KEEP_VERSIONS = 5
 
 
 class ConfigError(ValueError):
@@ -65,6 +67,9 @@ class Section(BaseModel):
 
 class WarehouseSettings(Section):
     db: str | None = None
+    # published versions kept, the current one included: `citybench rollback` can go back to
+    # any of the others (1 keeps none). Each is a whole DuckDB file.
+    keep_versions: Annotated[int, Field(ge=1, le=100)] = DEFAULT_KEEP_VERSIONS
 
 
 class RefreshSettings(Section):

@@ -6,21 +6,30 @@ rename is atomic, so a reader sees the old version or the new one, never a mix; 
 failure leaves the staging file behind and the published file untouched (the next refresh sweeps
 the leftovers). DuckDB lets one process write a file or many read it, never both: this is what
 lets the app keep serving during a refresh (measured in ../shared/docs/STACK-NOTES.md).
+
+The outgoing version is kept in `X.versions/` (a hard link made before the rename: no copy, the
+same mode and owner, and it exists before the published name moves on), and the oldest beyond
+the number to keep are removed, so that `citybench rollback` can publish one again.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
+
 from warehouse.connect import Connection
 
 STAGING_MARK = ".next-"
+VERSIONS_MARK = ".versions"
+_KEPT_NAME = re.compile(r"(\d{6,})\.duckdb")
 
 
 class RefreshLocked(RuntimeError):
@@ -35,6 +44,35 @@ def staging_files(published: Path) -> list[Path]:
     return sorted(published.parent.glob(f"{published.name}{STAGING_MARK}*"))
 
 
+def versions_folder(published: Path) -> Path:
+    return published.with_name(published.name + VERSIONS_MARK)
+
+
+def kept_versions(published: Path) -> dict[int, Path]:
+    """The earlier versions kept beside the published file, by number."""
+    folder = versions_folder(published)
+    if not folder.is_dir():
+        return {}
+    found = (_KEPT_NAME.fullmatch(path.name) for path in folder.iterdir())
+    return {int(match[1]): folder / match[0] for match in found if match}
+
+
+def published_version(db: Path) -> int | None:
+    """The number of the version a warehouse file holds; None for a file that is no published
+    citybench warehouse (nothing to keep of it). Only the number is read: a refresh may
+    replace a file whatever else is wrong with it."""
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        return con.execute("SELECT max(version) FROM publication").fetchone()[0]
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
 @contextmanager
 def _exclusive_lock(lock_path: Path) -> Iterator[None]:
     with lock_path.open("a") as handle:
@@ -46,6 +84,16 @@ def _exclusive_lock(lock_path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def refuse_if_locked(published: Path) -> None:
+    """Raise RefreshLocked when another refresh is writing `published`: asked before a refresh
+    starts Prefect, so that the second of two refreshes answers in one line at once."""
+    published = published.resolve()
+    lock_path = published.with_name(published.name + ".lock")
+    if lock_path.exists():
+        with _exclusive_lock(lock_path):
+            pass
 
 
 def _fsync(path: Path) -> None:
@@ -83,9 +131,30 @@ def _keep_access(staging: Path, status: os.stat_result | None) -> None:
     os.chmod(staging, stat.S_IMODE(status.st_mode))
 
 
+def _keep_outgoing(published: Path, version: int) -> None:
+    """Keep the published file as version `version` before it is replaced: a hard link made
+    under a private name and renamed into place, so a kept version is whole or absent."""
+    folder = versions_folder(published)
+    folder.mkdir(exist_ok=True)
+    private = folder / f".{version:06d}.duckdb{STAGING_MARK}{os.getpid()}"
+    private.unlink(missing_ok=True)
+    os.link(published, private)
+    os.replace(private, folder / f"{version:06d}.duckdb")
+    _fsync(folder)
+
+
+def _prune(published: Path, keep: int) -> None:
+    """Only the newest `keep - 1` earlier versions stay: with the published one, `keep`."""
+    kept = kept_versions(published)
+    for number in sorted(kept, reverse=True)[keep - 1:]:
+        kept[number].unlink(missing_ok=True)
+
+
 @contextmanager
-def next_version(published: Path) -> Iterator[Path]:
-    """Yield a staging file holding a copy of the published version; publish it on clean exit.
+def next_version(published: Path, *, keep: int = 1, base: Path | None = None) -> Iterator[Path]:
+    """Yield a staging file holding a copy of the published version (or of `base`, a kept
+    version a rollback publishes again); publish it on clean exit, keeping the `keep` newest
+    versions in all, the new one included.
 
     The caller must have closed every connection to the staging file before the block ends,
     so that DuckDB has checkpointed it and left no write-ahead log behind.
@@ -94,18 +163,23 @@ def next_version(published: Path) -> Iterator[Path]:
     published.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive_lock(published.with_name(published.name + ".lock")):
         # Holding the lock, any staging file left here belongs to a refresh that died.
-        for leftover in staging_files(published):
+        for leftover in [*staging_files(published),
+                         *versions_folder(published).glob(f".*{STAGING_MARK}*")]:
             leftover.unlink(missing_ok=True)
         staging = published.with_name(f"{published.name}{STAGING_MARK}{os.getpid()}")
         status = _access(published)
+        outgoing = published_version(published) if status is not None and keep > 1 else None
         try:
-            if status is not None:
-                shutil.copyfile(published, staging)
+            if base is not None or status is not None:
+                shutil.copyfile(base or published, staging)
             yield staging
             _keep_access(staging, status)
             _fsync(staging)
+            if outgoing is not None:
+                _keep_outgoing(published, outgoing)
             os.replace(staging, published)
             _fsync(published.parent)
+            _prune(published, keep)
         finally:
             for leftover in (staging, staging.with_name(staging.name + ".wal")):
                 leftover.unlink(missing_ok=True)

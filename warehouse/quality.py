@@ -25,11 +25,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from warehouse.config import QualitySettings
 from warehouse.connect import Connection
+
+if TYPE_CHECKING:  # frames come from DuckDB; without the import `citybench status` stays quick
+    import pandas as pd
 
 # How publishers state a last update: HTTP Last-Modified, ISO 8601 with or without time.
 _DATE_FORMATS = ["%a, %d %b %Y %H:%M:%S GMT", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S",
@@ -252,7 +254,18 @@ def freshness(con: Connection, as_of: datetime) -> pd.DataFrame:
     publisher's files, the publisher's latest update of its datasets and its vintage, how old
     the data is (since the publisher last changed it: frozen_since, else its latest update,
     else its files' date), its cadence (or since when its publisher no longer updates it),
-    whether the refresh found it stale and why."""
+    whether it is stale on `as_of` by the stale check's rule (_STALE) and why."""
+    return _freshness(con, as_of).df()
+
+
+def freshness_records(con: Connection, as_of: datetime) -> list[dict]:
+    """`freshness`, as one dict per source: for `citybench status`, which does without pandas."""
+    cursor = _freshness(con, as_of)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _freshness(con: Connection, as_of: datetime):
     return con.execute(
         f"""
         WITH read AS (
@@ -261,11 +274,13 @@ def freshness(con: Connection, as_of: datetime) -> pd.DataFrame:
         ), updated AS (
             SELECT source_id, max({_UPDATED}) AS publisher_update FROM dataset d
             GROUP BY source_id
-        ), stale AS (  -- what the stale check flagged: the source, or which of its datasets
+        ), stale AS (  -- what the stale check finds on $as_of: the source, or which datasets
             SELECT f.source_id, bool_or(f.dataset_id IS NULL) AS files_old,
                    min({_UPDATED}) FILTER (WHERE f.dataset_id IS NOT NULL) AS stale_update
-            FROM quality_flag f LEFT JOIN dataset d USING (source_id, dataset_id)
-            WHERE f.check_name = 'stale' GROUP BY f.source_id
+            FROM ({_STALE}) f(source_id, check_name, city_id, indicator_id, dataset_id, period,
+                              value, detail)
+            LEFT JOIN dataset d USING (source_id, dataset_id)
+            GROUP BY f.source_id
         ), dated AS (
             SELECT s.*, r.read_at, u.publisher_update, st.source_id IS NOT NULL AS stale,
                    st.files_old, st.stale_update,
@@ -293,7 +308,7 @@ def freshness(con: Connection, as_of: datetime) -> pd.DataFrame:
         FROM dated ORDER BY source_id
         """,  # fixed SQL text
         {"as_of": as_of, "formats": _DATE_FORMATS, "frozen_formats": _FROZEN_FORMATS},
-    ).df()
+    )
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,12 @@ _SECRET_NAME = re.compile(
     r"(token|key|secret|password|passwd|pass|pwd|sig|signature|auth|credentials?|session)$",
     re.IGNORECASE)
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
+# A credential written as `name=value` in free text (a line a parse error
+# quotes from a file): the value, quoted, or up to a space, quote, comma, semicolon or ampersand.
+_SECRET_PAIR = re.compile(
+    r"\b([\w-]*(?:token|key|secret|password|passwd|pass|pwd|sig|signature|auth|credentials?"
+    r"""|session))(\s*=\s*)(?!\*\*\*)(?:"[^"]*"?|'[^']*'?|[^\s'",;&]+)""",
+    re.IGNORECASE)
 
 
 def redact_url(url: str) -> str:
@@ -42,11 +48,12 @@ def redact_url(url: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """Every URL within the text redacted (an error message, a log line)."""
+    """Every URL within the text redacted (an error message, a log line), and every
+    credential-like `name=value` pair outside URLs masked (`password=***`)."""
 
     def one(match: re.Match) -> str:
         found = match.group(0)
         url = found.rstrip(".,:;)]")  # the sentence's punctuation, not the URL's
         return redact_url(url) + found[len(url):]
 
-    return _URL.sub(one, text)
+    return _SECRET_PAIR.sub(rf"\1\2{MASK}", _URL.sub(one, text))

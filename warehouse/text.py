@@ -28,8 +28,9 @@ def mostly_utf8_text(content: bytes, file: str, max_foreign_share: float) -> tup
     text = content.decode("utf-8", errors="replace").removeprefix(BOM)
     foreign = text.count("\ufffd") - content.decode("utf-8", "ignore").count("\ufffd")
     if foreign > max_foreign_share * len(content):
+        # the count, not a sample: it fits the excerpt an error may quote, and `byte` says where
         raise ParseError(file, f"byte {first:,}", "UTF-8 text",
-                         f"{foreign:,} bytes that are not UTF-8, e.g. {content[first:first + 4]!r}")
+                         f"{foreign:,} bytes that are not UTF-8")
     return text, foreign
 
 
