@@ -233,17 +233,6 @@ def methodology(db: Path, framework: str) -> dict[str, str | None]:
     return {"methodology": row[0] if row else None, "notes": row[1] if row else None}
 
 
-def countries(db: Path) -> pd.DataFrame:
-    """Countries that have cities, for the filters."""
-    frame = _frame(db, """
-        SELECT co.iso2, co.name, co.continent, count(*) AS cities
-        FROM country co JOIN city c ON c.country_iso2 = co.iso2
-        GROUP BY ALL ORDER BY co.name
-    """)
-    frame["continent_name"] = frame["continent"].map(CONTINENTS).fillna(frame["continent"])
-    return frame
-
-
 def rankings(db: Path, framework: str, continent: str | None = None,
              country: str | None = None, top: int = 25) -> pd.DataFrame:
     """The top cities by the framework's index, optionally within a continent or country.

@@ -5,7 +5,7 @@ its networks."""
 import pandas as pd
 import streamlit as st
 
-from app import city_compare, city_sections, lookup, reads, ui
+from app import city_compare, city_sections, lookup, params, reads, ui
 from app.ui import HEADLINE
 from warehouse import read_model
 
@@ -32,7 +32,7 @@ def _chosen_city(snap) -> str:
     """The city the page shows: the one the search names, else the one the URL names, else the
     most populous; a name that names several cities (or none) lists them, and the page waits
     for a choice: it never picks one for the user."""
-    requested = st.query_params.get("city")
+    requested = params.text("city")  # the one reading of the address (app/params.py)
     text = st.text_input("Search a city", placeholder="e.g. Lagos, Sao Paulo, München")
     if not text and requested:
         city_id, candidates, problem = reads.city_matches(snap, requested)
