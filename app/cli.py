@@ -18,7 +18,7 @@ from pathlib import Path
 
 from warehouse.connect import WarehouseMissing, WarehouseUnreadable, verify
 
-IN_FLOWS = {"refresh", "check", "mirror", "snapshot"}
+IN_FLOWS = {"refresh", "check", "mirror", "snapshot", "serve"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "snapshot", help="build the starter snapshot from the publishers' files", add_help=False
     )
+    commands.add_parser(
+        "serve", help="serve the scheduled refreshes of [schedules] (Prefect deployments; "
+        "starts a local Prefect server when PREFECT_API_URL is unset)", add_help=False
+    )
     app = commands.add_parser("app", help="start the Streamlit front end on 127.0.0.1")
     app.add_argument("--port", type=int, default=8501)
     app.add_argument("--db", help="warehouse file to serve")
@@ -59,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--db", help="warehouse file")
     status.add_argument("--format", choices=["text", "json"], default="text",
                         help="json: one document for machines, the same facts")
+    status.add_argument("--notify", action="store_true",
+                        help="also POST the failed and stale sources, in one JSON body, to the "
+                        "webhook [notify] names (its URL in $CITYBENCH_WEBHOOK_URL); the exit "
+                        "status stays the same whether or not it answers")
     history = commands.add_parser("history", help="the published versions kept")
     history.add_argument("--db", help="warehouse file")
     history.add_argument("--format", choices=["table", "json"], default="table")
@@ -178,14 +186,18 @@ def _warehouse(command: str, explicit: str | None) -> Path:
 
 def _status(args: argparse.Namespace) -> int:
     """Print the status (text or JSON); its exit code says whether a monitor should alert."""
-    from app.status import as_json, lines, status
+    from app.status import as_json, lines, notify, status
 
+    config = _config("status")
     try:
-        document = status(_warehouse("status", args.db))
+        document = status(config.db(args.db))
     except WarehouseMissing as error:  # none yet, or unreadable: one line naming the file
         print(f"citybench status: {error}", file=sys.stderr)
         return 1
-    print(as_json(document) if args.format == "json" else "\n".join(lines(document)))
+    print(as_json(document) if args.format == "json" else "\n".join(lines(document)),
+          flush=True)
+    if args.notify and (warning := notify(document, config.notify)):
+        print(f"citybench status: {warning}", file=sys.stderr)
     return document["exit_code"]
 
 

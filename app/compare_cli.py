@@ -25,7 +25,7 @@ from app.lookup import candidate_lines, find_city
 from indicators.names import CityNotFound
 from indicators.peers import groups, learn, report
 from indicators.peers import profile as profiles
-from warehouse import lookup
+from warehouse import lookup, spreadsheet_csv
 from warehouse import peers as stored
 from warehouse import practices as recorded
 from warehouse.config import Config
@@ -203,7 +203,7 @@ def _nodes(comparison: Comparison) -> pd.DataFrame:
 
 
 def as_csv(comparison: Comparison) -> str:
-    return _nodes(comparison).to_csv(index=False).rstrip("\n")
+    return spreadsheet_csv.to_csv(_nodes(comparison)).rstrip("\n")
 
 
 def as_json(comparison: Comparison) -> str:

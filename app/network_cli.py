@@ -20,7 +20,6 @@ every one is ready, so a failure leaves what was there before):
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -28,8 +27,10 @@ import numpy as np
 import pandas as pd
 
 from indicators.network import backbone, interlocking, tiers
+from warehouse.output_files import Output, OutputFailed, write_all
 from warehouse.parse_error import ParseError
-from warehouse.service_matrix import MAX_SERVICE_VALUE, read_service_matrix
+from warehouse.service_matrix import MAX_MATRIX_VALUE, MAX_SERVICE_VALUE, read_service_matrix
+from warehouse.spreadsheet_csv import to_csv
 
 PROG = "citybench network"
 
@@ -89,20 +90,6 @@ def backbone_table(cities: pd.Index, gnc: np.ndarray, model: backbone.Backbone) 
     return table.iloc[np.lexsort((np.arange(len(table)), -degree))].reset_index(drop=True)
 
 
-def _write_all(frames: dict[Path, pd.DataFrame]) -> None:
-    staged = {}
-    try:
-        for path, frame in frames.items():
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            staged[temporary] = path
-            frame.to_csv(temporary, index=False)
-        for temporary, path in staged.items():
-            os.replace(temporary, path)
-    finally:
-        for temporary in staged:
-            temporary.unlink(missing_ok=True)
-
-
 def run(matrix_path: Path, out: Path, dyads: int | None = None, tier_method: str = "share",
         sheet: str | None = None, with_backbone: bool = False) -> int:
     if not matrix_path.is_file():
@@ -117,7 +104,7 @@ def run(matrix_path: Path, out: Path, dyads: int | None = None, tier_method: str
         return 1
     try:
         read = read_service_matrix(matrix_path.read_bytes(), str(matrix_path), sheet,
-                                   max_value=None)
+                                   max_value=MAX_MATRIX_VALUE)
     except ParseError as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return 1
@@ -142,10 +129,11 @@ def run(matrix_path: Path, out: Path, dyads: int | None = None, tier_method: str
         by_sector = interlocking.sector_connectivity(matrix, read.sector[values.columns])
         frames[beside(out, "sectors")] = pd.concat(
             [pd.Series(cities, name="city"), by_sector.apply(_number)], axis=1)
-    try:
-        _write_all(frames)
-    except OSError as error:
-        print(f"{PROG}: cannot write {out}: {error.strerror or error}", file=sys.stderr)
+    try:  # city and firm names come from the user's file: written spreadsheet-safe
+        write_all(Output(path, lambda at, frame=frame: to_csv(frame, at))
+                  for path, frame in frames.items())
+    except OutputFailed as error:
+        print(f"{PROG}: {error}", file=sys.stderr)
         return 1
     print("\n".join(_summary(matrix_path, read.notes, frames, model)))
     return 0

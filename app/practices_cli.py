@@ -12,6 +12,7 @@ from pathlib import Path
 from app.lookup import candidate_lines, find_city
 from indicators.names import CityNotFound
 from warehouse import practices as recorded
+from warehouse import spreadsheet_csv
 from warehouse.connect import WarehouseMissing, reading
 
 
@@ -28,8 +29,8 @@ def run(args: argparse.Namespace, db: Path) -> int:
                          *candidate_lines(error.candidates)]), file=sys.stderr)
         return 1
     if args.format == "csv":
-        print(found.assign(indicators=found["indicators"].map(";".join)).to_csv(
-            index=False).rstrip("\n"))
+        print(spreadsheet_csv.to_csv(
+            found.assign(indicators=found["indicators"].map(";".join))).rstrip("\n"))
     elif args.format == "json":
         print(json.dumps(found.to_dict("records"), indent=2, ensure_ascii=False, default=str))
     else:

@@ -3,7 +3,9 @@
 
 A version is identified by (path, inode, mtime): a refresh that publishes replaces the file,
 which gives it a new inode, so the next rerun reads the new version and an unchanged one
-costs no query.
+costs no query. Each render takes its snapshot once, with the version number the file holds,
+and every read of the render is pinned to that number (warehouse.connect.pinned): a refresh
+publishing mid-render does not give the rest of the page another version's data.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import streamlit as st
 from app import city_compare, lookup
 from warehouse import explore, exports, read_model
 from warehouse import rankings as ranking_model  # `rankings` below is a read
-from warehouse.connect import verify
+from warehouse.connect import Pin, VersionGone, identity, pinned, verify, version_at
+from warehouse.publish import kept_path
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,14 +33,29 @@ class Snapshot(NamedTuple):
     path: Path
     inode: int
     mtime_ns: int
+    version: int | None  # its publication number, which every read of the render must see
+
+
+# the number a file holds, read once per file (a published file is never changed in place)
+_version_at = st.cache_data(show_spinner=False, max_entries=16)(version_at)
 
 
 def snapshot(db: Path) -> Snapshot | None:
-    try:
-        stat = db.stat()
-    except FileNotFoundError:
-        return None
-    return Snapshot(db, stat.st_ino, stat.st_mtime_ns)
+    """The version published at `db` now, or None when there is no file."""
+    while True:
+        try:
+            inode, mtime_ns = identity(db)
+        except FileNotFoundError:
+            return None
+        try:
+            return Snapshot(db, inode, mtime_ns, _version_at(db, inode, mtime_ns))
+        except VersionGone:  # replaced while its number was read: take the new file
+            continue
+
+
+def _pin(snap: Snapshot) -> Pin:
+    kept = None if snap.version is None else kept_path(snap.path, snap.version)
+    return Pin(snap.path, snap.version, kept)
 
 
 def _of_version(read: Callable[Concatenate[Path, P], R]) -> Callable[Concatenate[Snapshot, P], R]:
@@ -45,9 +63,19 @@ def _of_version(read: Callable[Concatenate[Path, P], R]) -> Callable[Concatenate
     (Streamlit keys a cache by the function's module, name and source: those of `read`)."""
 
     def on_version(snap: Snapshot, *args: P.args, **kwargs: P.kwargs) -> R:
-        return read(snap.path, *args, **kwargs)
+        with pinned(_pin(snap)):
+            return read(snap.path, *args, **kwargs)
 
-    return st.cache_data(show_spinner=False, max_entries=64)(functools.wraps(read)(on_version))
+    cached = st.cache_data(show_spinner=False, max_entries=64)(functools.wraps(read)(on_version))
+
+    @functools.wraps(read)
+    def of_one_version(snap: Snapshot, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return cached(snap, *args, **kwargs)
+        except VersionGone:  # replaced and not kept (keep_versions = 1): the whole render
+            st.rerun()  # again, on the version published now, rather than a page of two
+
+    return of_one_version
 
 
 verified = _of_version(verify)  # raises WarehouseUnreadable for a broken file

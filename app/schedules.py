@@ -25,6 +25,11 @@ def next_runs(source_ids: list[str], now: datetime) -> dict[str, tuple[datetime,
     """By source id: the next scheduled run's time and its deployment's name; a source with
     no deployment is left out."""
     try:
+        # imported before the clock starts: on a busy machine Prefect's import alone can take
+        # longer than the server's answer is given
+        import prefect.client.orchestration
+        import prefect.server.schemas.schedules  # noqa: F401
+
         return asyncio.run(asyncio.wait_for(_next_runs(source_ids, now), TIMEOUT_SECONDS))
     except TimeoutError:
         raise Unreachable(f"no answer within {TIMEOUT_SECONDS:.0f} s") from None

@@ -12,11 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
-import secrets
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +29,8 @@ from indicators.composite.spec import SpecError, load_framework, load_method
 from indicators.composite.uncertainty import UncertaintyResult, analyse
 from indicators.peers.groups import CustomList, PeerData
 from indicators.peers.report import ReportCard, report_card
+from warehouse.output_files import Output, OutputFailed, write_all
+from warehouse.spreadsheet_csv import to_csv
 
 PERIOD_NAMES = ("period", "year", "time")
 
@@ -51,7 +49,7 @@ def read_table(path: Path) -> pd.DataFrame:
             _check_rows(path)
             return pd.read_csv(path, encoding="utf-8-sig")
         if suffix in (".xlsx", ".xls"):
-            return pd.read_excel(path, engine="calamine")
+            return _headed_cells(pd.read_excel(path, engine="calamine"), path)
         if suffix == ".parquet":
             return pd.read_parquet(path)
     except FileNotFoundError:
@@ -79,6 +77,18 @@ def _check_rows(path: Path) -> None:
                     f"{path}: line {rows.line_num}: {len(row)} fields, the header has "
                     f"{len(header)}"
                 )
+
+
+def _headed_cells(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A sheet's cells all under a header: pandas names a column without one "Unnamed: N"
+    and a value there (a row with an extra field) would be dropped without a word."""
+    for position, name in enumerate(frame.columns):
+        filled = frame.iloc[:, position].notna().to_numpy()
+        if str(name).startswith("Unnamed: ") and filled.any():
+            row = int(filled.argmax()) + 2  # the sheet's row: 1 is the header
+            raise ScoreFailed(f"{path}: row {row}: a value in column {position + 1}, which "
+                              "has no header")
+    return frame
 
 
 def _read_text(path: Path) -> str:
@@ -135,8 +145,43 @@ def score_file(
         print(f"citybench score: optional indicator(s) not in {data_path.name}, left out: "
               f"{', '.join(absent)}", file=sys.stderr)
     coin = build_frame(framework, method, frame, unit=unit, period=period, source=data_path.name)
+    _refuse_if_all_screened_out(coin)
+    for line in zero_denominators(coin, data_path.name):
+        print(f"citybench score: warning: {line}", file=sys.stderr)
     uncertainty = analyse(coin) if method.uncertainty else None
     return coin, uncertainty
+
+
+def _refuse_if_all_screened_out(coin: Coin) -> None:
+    """A screen that keeps no unit leaves nothing to rank: refused, rather than an empty
+    table written with exit 0."""
+    if coin.included is None or coin.included.any():
+        return
+    screen = next(record.parameters for record in coin.log if record.step == "screen")
+    rule = {"availability": ["min_availability"], "zeros": ["min_nonzero"]}.get(
+        screen["rule"], ["min_availability", "min_nonzero"])
+    settings = ", ".join(f"{key} = {screen[key]:g}" for key in rule)
+    raise ScoreFailed(f"{coin.method.source}: screen: every one of the {len(coin.units):,} "
+                      f"units is screened out ({settings}): nothing to score")
+
+
+def zero_denominators(coin: Coin, source: str) -> list[str]:
+    """One line per indicator whose denominator is 0 for some unit with a value: the value
+    per denominator is left missing (indicators.composite.denominate), and the user is told
+    which units lost it rather than finding a blank."""
+    if "Denominated" not in coin.sets:
+        return []
+    lines = []
+    for i, indicator in enumerate(coin.panel.indicators):
+        name = coin.framework.nodes[indicator].denominator
+        if not name:
+            continue
+        zero = (coin.panel.denominators[name] == 0) & ~np.isnan(coin.panel.values[..., i])
+        if zero.any():
+            units = [coin.units[u] for u in np.flatnonzero(zero.any(axis=0))]
+            lines.append(f"{source}: {name} is 0 for {_listed(units)}: their {indicator} per "
+                         f"{name} is left missing")
+    return lines
 
 
 def methodology_beside(framework_path: Path) -> Path | None:
@@ -205,30 +250,32 @@ def write_steps(
         data = pd.concat(frames).reset_index()
         if coin.periods == [SINGLE_PERIOD]:
             data = data.drop(columns="period")
-        data.to_csv(folder / f"{name}.csv", index=False)
+        to_csv(data, folder / f"{name}.csv")
     if coin.treatments:
-        pd.DataFrame(
+        treatments = pd.DataFrame(
             [
                 {"period": coin.periods[p], "indicator": i, **{
                     k: v for k, v in t.__dict__.items() if k != "points"
                 }, "points": json.dumps({coin.units[u]: s for u, s in t.points.items()})}
                 for (p, i), t in coin.treatments.items()
             ]
-        ).to_csv(folder / "treatment.csv", index=False)
+        )
+        to_csv(treatments, folder / "treatment.csv")
     effective = diagnostics.effective_weights(coin)
-    pd.DataFrame(
+    to_csv(pd.DataFrame(
         {"node": list(coin.weights), "weight": list(coin.weights.values()),
          "effective_weight": [effective[n] for n in coin.weights]}
-    ).to_csv(folder / "weights.csv", index=False)
-    diagnostics.correlations_with_ancestor(coin).to_csv(folder / "correlations.csv", index=False)
-    diagnostics.alpha_by_node(coin).rename_axis("node").to_csv(folder / "cronbach_alpha.csv")
+    ), folder / "weights.csv")
+    to_csv(diagnostics.correlations_with_ancestor(coin), folder / "correlations.csv")
+    to_csv(diagnostics.alpha_by_node(coin).rename_axis("node").to_frame(),
+           folder / "cronbach_alpha.csv", index=True)
     variances, loadings = diagnostics.pca_by_node(coin)
-    variances.to_csv(folder / "pca_variance.csv", index=False)
-    loadings.to_csv(folder / "pca_loadings.csv", index=False)
+    to_csv(variances, folder / "pca_variance.csv")
+    to_csv(loadings, folder / "pca_loadings.csv")
     if uncertainty is not None:
-        uncertainty.ranks.to_csv(folder / "uncertainty_ranks.csv")
+        to_csv(uncertainty.ranks, folder / "uncertainty_ranks.csv", index=True)
         if uncertainty.sensitivity is not None:
-            uncertainty.sensitivity.to_csv(folder / "sensitivity.csv")
+            to_csv(uncertainty.sensitivity, folder / "sensitivity.csv", index=True)
     run = {}
     for name, text in texts.items():
         (folder / name).write_text(text, encoding="utf-8")
@@ -277,71 +324,13 @@ def publish(
     write: Callable[[Path], None] | None = None,
 ) -> None:
     """Write `table` to `out` and, with `steps`, `write` (required then) into a new `steps`
-    folder: all of it or nothing. Each is written beside its target under a temporary name
-    and renamed into place; a `steps` folder already there is moved aside, and deleted once
-    both are in or put back if `out` fails."""
-    staged: list[Path] = []
-    swapped, aside = False, None
-    current = out if steps is None else steps  # the target in hand, for a message
+    folder that replaces any earlier one: all of it or nothing (warehouse.output_files)."""
+    outputs = [] if steps is None else [Output(steps, write, folder=True)]
+    outputs.append(Output(out, lambda at: to_csv(table, at)))
     try:
-        if steps is not None:
-            staged.append(_new_folder(steps))
-            write(staged[0])
-        current = out
-        staged.append(_staged_file(table, out))
-        if steps is not None:
-            current = steps
-            aside = _replace_folder(staged[0], steps)
-            staged.pop(0)  # it is `steps` now
-            swapped = True
-        current = out
-        os.replace(staged[-1], out)
-        staged.pop()
-    except OSError as error:
-        if swapped:  # --out failed once --steps was in: take it out, put any old one back
-            shutil.rmtree(steps, ignore_errors=True)
-            if aside is not None:
-                os.replace(aside, steps)
-                aside = None
-        raise ScoreFailed(f"{current}: cannot be written: {error.strerror or error}") from None
-    finally:
-        for path in staged:
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-        if aside is not None:
-            shutil.rmtree(aside, ignore_errors=True)
-
-
-def _new_folder(steps: Path) -> Path:
-    steps.absolute().parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(dir=steps.absolute().parent, prefix=f".{steps.name}."))
-
-
-def _staged_file(table: pd.DataFrame, out: Path) -> Path:
-    out.absolute().parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=out.absolute().parent, prefix=f".{out.name}.",
-                                    suffix=".tmp")
-    os.close(handle)
-    table.to_csv(name, index=False)
-    return Path(name)
-
-
-def _replace_folder(staged: Path, target: Path) -> Path | None:
-    """Rename `staged` to `target`; an existing `target` is first renamed aside (returned,
-    for the caller to delete or to put back)."""
-    aside = None
-    if target.exists():
-        aside = target.with_name(f".{target.name}.{secrets.token_hex(4)}.old")
-        os.replace(target, aside)
-    try:
-        os.replace(staged, target)
-    except OSError:
-        if aside is not None:
-            os.replace(aside, target)
-        raise
-    return aside
+        write_all(outputs)
+    except OutputFailed as error:
+        raise ScoreFailed(str(error)) from None
 
 
 def run(args) -> int:

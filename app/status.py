@@ -11,6 +11,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from warehouse.config import NotifySettings
+from warehouse.notify import Problem, body, send, webhook_url
 from warehouse.redact import redact_text, redact_url
 from warehouse.status import source_status
 
@@ -99,6 +101,36 @@ def _schedules(source_ids: list[str], now: datetime) -> tuple[dict, dict]:
         return {"api_url": shown, "error": None}, next_runs(source_ids, now)
     except Unreachable as error:
         return {"api_url": shown, "error": str(error)}, {}
+
+
+def notify(document: dict, settings: NotifySettings) -> str | None:
+    """`--notify`: one webhook call listing every source that alerts (its last run failed, its
+    data are stale beyond their limit; each as [notify] chooses), so that a monitor hears of
+    them all at once. None when delivered or when nothing alerts; else the line to warn with."""
+    url = webhook_url(settings)
+    if url is None:  # said even on a good day: the monitor would otherwise never hear
+        return (f"--notify: no webhook called: ${settings.webhook_url_env} is not set"
+                + ("; the Prefect Secret block of [notify] is read by refresh only"
+                   if settings.webhook_secret_block else ""))
+    problems = [problem for source in document["sources"]
+                if (problem := _problem(source, settings)) is not None]
+    if not problems:
+        return None
+    published = document["published"]
+    return send(url, body(document["warehouse"], published and published["version"],
+                          problems, document["checked_at"]))
+
+
+def _problem(source: dict, settings: NotifySettings) -> Problem | None:
+    if settings.on_failed and source["last_run"]["status"] == "failed":
+        state, reason = "failed", source["last_failure"]["reason"]
+    elif settings.on_stale and source["stale_beyond_limit"]:
+        state, reason = "stale", source["stale_reason"]
+    else:
+        return None
+    return Problem(id=source["source_id"], state=state, reason=reason,
+                   last_success=source["last_success"], vintage=source["vintage"],
+                   stale_limit_days=source["cadence_days"])
 
 
 def as_json(document: dict) -> str:

@@ -11,7 +11,7 @@ import streamlit as st
 import vl_convert as vlc
 
 from app import reads
-from warehouse import config
+from warehouse import config, spreadsheet_csv
 from warehouse.connect import WarehouseUnreadable
 
 # What a city outside the headline's universe is ranked by: every city of the registry has it.
@@ -110,13 +110,13 @@ def chart(figure: alt.TopLevelMixin, table: pd.DataFrame, name: str) -> None:
     svg.download_button("SVG", lambda: vlc.vegalite_to_svg(spec), f"{name}.svg",
                         "image/svg+xml", key=f"{name}-svg", on_click="ignore",
                         icon=":material/draw:")
-    csv.download_button("CSV", lambda: table.to_csv(index=False), f"{name}.csv", "text/csv",
+    csv.download_button("CSV", lambda: spreadsheet_csv.to_csv(table), f"{name}.csv", "text/csv",
                         key=f"{name}-csv", on_click="ignore", icon=":material/table:")
 
 
 def table_download(table: pd.DataFrame, name: str, label: str = "CSV") -> None:
     """The raw table behind a view (numbers as numbers, every row), as CSV."""
-    st.download_button(label, lambda: table.to_csv(index=False), f"{name}.csv", "text/csv",
+    st.download_button(label, lambda: spreadsheet_csv.to_csv(table), f"{name}.csv", "text/csv",
                        key=f"{name}-csv", on_click="ignore", icon=":material/table:")
 
 

@@ -6,6 +6,9 @@
     python -m benchmarks city_page  # the city page's reads against the on-view computation
     python -m benchmarks compare    # `citybench compare` against a by-hand SQL script
     python -m benchmarks pages      # every page of the app, cold and warm
+    python -m benchmarks reliability  # refreshes killed and read during publishing (README)
+    python -m benchmarks scale      # one DuckDB file against Parquet partitions, x1-x100
+    python -m benchmarks check_large  # `citybench check` on 20 MB and 200 MB files (README)
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import sys
 
 from benchmarks import (
+    check_large,
     city_page,
     compare,
     composite,
@@ -20,6 +24,8 @@ from benchmarks import (
     market_potential,
     network,
     pages,
+    reliability,
+    scale,
     startup,
     validation,
 )
@@ -34,10 +40,16 @@ SUITES = {
     "city_page": city_page.main,
     "compare": compare.main,
     "pages": pages.main,
+    "reliability": reliability.main,
+    "scale": scale.main,
+    "check_large": check_large.main,
 }
+# not run by a bare `python -m benchmarks` (`make bench`): it takes half an hour
+# (scale: ~30 min, the 100x cases writing several GB)
+BY_NAME_ONLY = {"reliability", "scale"}
 
 if __name__ == "__main__":
-    chosen = sys.argv[1:] or list(SUITES)
+    chosen = sys.argv[1:] or [name for name in SUITES if name not in BY_NAME_ONLY]
     unknown = [name for name in chosen if name not in SUITES]
     if unknown:
         sys.exit(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(SUITES)}")

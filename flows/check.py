@@ -19,6 +19,7 @@ import pandas as pd
 from flows.pipeline import stage_source
 from flows.sources.user_files import UserFiles
 from flows.transport import Offline
+from flows.user_data import file_suffix
 from flows.validate import policy_breach
 from warehouse.config import Config
 from warehouse.connect import open_read_only
@@ -26,6 +27,10 @@ from warehouse.validation import no_rejects
 
 # What the steps log as they go is the refresh's narrative; a check reports on its own.
 _QUIET = logging.getLogger("citybench.check")
+
+# A CSV larger than this is checked piece by piece (flows/check_pieces.py), so that memory stays
+# bounded whatever the file's size; a smaller one (every file `check` saw before) in one go.
+PIECE_BYTES = 4 * 2**20
 
 
 @dataclass
@@ -65,6 +70,10 @@ class CheckReport:
 
 def check_file(path: Path, db: Path, config: Config) -> CheckReport:
     """Raises ParseError when the file is not a table in the canonical format at all."""
+    if file_suffix(path.name) == ".csv" and path.stat().st_size > PIECE_BYTES:
+        from flows.check_pieces import check_in_pieces
+
+        return check_in_pieces(path, db, config)
     limit = config.source("user").max_rejected_share
     # Every row is taken as far as it goes, whatever the policy; the policy is judged last,
     # so that the report lists every problem, not only the first frame's.

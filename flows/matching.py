@@ -130,7 +130,8 @@ class _Gazetteer:
                         dtype=object)
         own_key = np.array([name_key(n) for n in cities["name"].to_numpy(object)], dtype=object)
         country = cities["country_iso2"].to_numpy(object)
-        at = aliases["city_id"].map(position).to_numpy()
+        # whole numbers even when there is no alias (a warehouse with no registry yet)
+        at = aliases["city_id"].map(position).to_numpy(np.intp)
         # Registries that do not say which names are folded districts' count them alternate.
         folded = (aliases["folded"].fillna(False).to_numpy(bool) if "folded" in aliases.columns
                   else np.zeros(len(aliases), bool))

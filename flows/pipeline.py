@@ -9,6 +9,8 @@ two run the same code.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,14 +38,16 @@ from warehouse import lookup, quality, store
 from warehouse.config import Config
 from warehouse.connect import Connection, checkpoint, open_read_write
 from warehouse.migrate import migrate
-from warehouse.publish import next_version, record_publication
+from warehouse.publish import lost_staging, next_version, record_publication
 from warehouse.redact import redact_text
-from warehouse.registry import read_registry
+from warehouse.registry import Registry, read_registry
 from warehouse.validation import Outcome, no_rejects
 
 if TYPE_CHECKING:
     from flows.scoring import ScoreOutcome
 
+# A new citybench may parse the same files otherwise: its loads are not "unchanged".
+CODE_VERSION = importlib.metadata.version("citybench")
 # Publishers' stated limits, by host: OECD allows about 60 downloads an hour.
 HOST_LIMITS = {"sdmx.oecd.org": HostLimit(requests=60, per_seconds=3600)}
 
@@ -88,10 +92,14 @@ class LoadReport:
     records_unresolved: int | None = None
     records_to_resolve: int | None = None
     unresolved_limit: float | None = None
+    unchanged: bool = False  # its files were those of its last load: not loaded again
 
     def line(self) -> str:
         if self.status != "success":
             return f"{self.source_id}: FAILED - {self.error}"
+        if self.unchanged:
+            return (f"{self.source_id}: unchanged, kept ({self.rows_loaded:,} held): its files "
+                    "are those of its last load")
         kinds = ", ".join(f"{n:,} {HELD_AS.get(table, table)}"
                           for table, n in self.held.items() if n) or "nothing"
         line = (f"{self.source_id}: {self.rows_loaded:,} held after this load ({kinds}); "
@@ -208,10 +216,10 @@ def unresolved(conformed: Conformed) -> pd.DataFrame:
 
 
 def stage_source(con: Connection | None, source: Source, transport: Transport, *,
-                 log: Log, run: Steps = PLAIN) -> Staged:
+                 log: Log, run: Steps = PLAIN, registry: Registry | None = None) -> Staged:
     """Extract, parse, validate, conform (resolving records to the registry's cities) and
     validate again; write nothing. Without a warehouse (`con` None) it stops after the raw
-    contracts."""
+    contracts. `registry`: the warehouse's, when the caller has read it already."""
     limit = source.settings.max_rejected_share
     extracted = run.extract(source, transport, log=log)
     raw = run.validate("raw", run.parse(source, extracted, log=log), source.raw_contracts(),
@@ -219,7 +227,7 @@ def stage_source(con: Connection | None, source: Source, transport: Transport, *
     staged = Staged(extracted, raw)
     if con is None:
         return staged
-    registry = read_registry(con)
+    registry = read_registry(con) if registry is None else registry
     staged.conformed = run.conform(source, {name: o.valid for name, o in raw.items()}, registry,
                                    log=log)
     if breach := unresolved_breach(staged.records_unresolved, staged.records_to_resolve,
@@ -244,25 +252,39 @@ def load_source(con: Connection, source: Source, transport: Transport, flow_run_
         parsed.update(run.parse(*args, **kwargs))
         return parsed
 
+    input_hash = None
     try:
-        with store.transaction(con):
-            staged = stage_source(con, source, transport, log=log, run=run._replace(parse=parse))
-            counts = run.load(con, source, staged.extracted, staged.canonical, load_id, log=log)
-        rejected = staged.rejected()
-        held = store.facts_held_by_table(con, source_id)
-        report = LoadReport(
-            source_id, load_id, "success",
-            rows_read=sum(o.rows_read for o in staged.raw.values()),
-            rows_loaded=sum(held.values()),
-            rows_changed=counts.changed,
-            rows_rejected=staged.rows_rejected,
-            held=held, rows_inserted=counts.inserted, rows_updated=counts.updated,
-            rows_deleted=counts.deleted,
-            records_unresolved=staged.records_unresolved,
-            records_to_resolve=staged.records_to_resolve,
-            unresolved_limit=unresolved_limit(source),
-        )
+        extracted = run.extract(source, transport, log=log)
+        input_hash = input_sha256(source, extracted)
+        rejected = no_rejects()
+        if input_hash == store.unchanged_input(con, source_id):
+            held = store.facts_held_by_table(con, source_id)
+            report = LoadReport(source_id, load_id, "success", rows_loaded=sum(held.values()),
+                                held=held, unchanged=True)
+            log.info("%s: unchanged, kept: its files hash as at its last load", source_id)
+        else:
+            with store.transaction(con):
+                staged = stage_source(con, source, transport, log=log, run=run._replace(
+                    extract=lambda *_, **__: extracted, parse=parse))
+                counts = run.load(con, source, staged.extracted, staged.canonical, load_id,
+                                  log=log)
+            rejected = staged.rejected()
+            held = store.facts_held_by_table(con, source_id)
+            report = LoadReport(
+                source_id, load_id, "success",
+                rows_read=sum(o.rows_read for o in staged.raw.values()),
+                rows_loaded=sum(held.values()),
+                rows_changed=counts.changed,
+                rows_rejected=staged.rows_rejected,
+                held=held, rows_inserted=counts.inserted, rows_updated=counts.updated,
+                rows_deleted=counts.deleted,
+                records_unresolved=staged.records_unresolved,
+                records_to_resolve=staged.records_to_resolve,
+                unresolved_limit=unresolved_limit(source),
+            )
     except Exception as error:  # a source's failure must not stop the others
+        if lost_staging(error):  # but a full disk or a damaged file stops the refresh
+            raise
         # the rows that made a source fail its policy are listed, though none is loaded
         rejected = error.rejected if isinstance(error, SourceFailed) else no_rejects()
         # one line, and no credential of a URL the message may quote
@@ -274,14 +296,45 @@ def load_source(con: Connection, source: Source, transport: Transport, flow_run_
     store.record_load(con, store.LoadRecord(
         report.load_id, flow_run_id, source_id, started, datetime.now(UTC), report.status,
         report.rows_read, report.rows_loaded, report.rows_changed, report.rows_rejected,
-        report.error, report.records_unresolved, report.records_to_resolve), rejected)
+        report.error, report.records_unresolved, report.records_to_resolve, input_hash),
+        rejected)
     return report
+
+
+def input_sha256(source: Source, extracted: Extracted) -> str:
+    """What a load of `source` depends on besides the registry: its fetched files, their
+    vintage, the settings it reads them with, and citybench's version (its parsers)."""
+    digest = hashlib.sha256()
+    for part in (CODE_VERSION, source.meta.source_id, source.settings.model_dump_json(),
+                 str(extracted.dataset_version), str(extracted.snapshot)):
+        digest.update(part.encode() + b"\0")
+    for name in sorted(extracted.files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(extracted.files[name]).digest())
+    return digest.hexdigest()
 
 
 def _rows_read(source: Source, frames: dict[str, pd.DataFrame]) -> int:
     """The rows of the frames the raw contracts check, as a successful load counts them (0 when
     the source failed before it read any)."""
     return sum(len(frames[name]) for name in source.raw_contracts() if name in frames)
+
+
+def fetch_ahead(source: Source, transport: Transport, run: Steps) -> Steps:
+    """The source's extract submitted now, as a task, so that the flow's task runner fetches
+    every source's files at once (threads by default; a Dask cluster's workers with
+    `--dask-address`) while the loads, which write the one warehouse file, stay in turn in the
+    flow's process. Its parse is submitted to the same runner at its load, and only when its
+    files are not those of its last load (`load_source`): an unchanged source is not parsed
+    again, and no source's parsed frames wait in memory for their turn. The steps returned
+    wait for the tasks, where a failure is the source's own. Plain steps (no task runner) run
+    at the load, as before."""
+    if not hasattr(run.extract, "submit"):
+        return run
+    # log=None: each task logs to its own run (flows/refresh.py, `_as_task`)
+    extracted = run.extract.submit(source, transport, log=None)
+    return run._replace(
+        extract=lambda *_, **__: extracted.result(),
+        parse=lambda *args, **__: run.parse.submit(*args, log=None).result())
 
 
 def make_transport(published: Path, mirror: str | None) -> Transport:
@@ -295,6 +348,26 @@ def make_transport(published: Path, mirror: str | None) -> Transport:
     return HttpTransport(cache, limits=HOST_LIMITS)
 
 
+# The sources that define the cities (one per warehouse: store.take_over_registry).
+REGISTRIES = ("geonames", "geonames-dump")
+
+
+def with_registry(staging: Path, sources: list[Source], *, log: Log) -> list[Source]:
+    """Every other source ties its records to the registry's cities: into a warehouse with
+    none, `--source user` would load nothing and score nothing. Such a refresh that names no
+    registry loads the offline default's first (GeoNames, packaged: no download), and says so."""
+    if any(s.meta.source_id in REGISTRIES for s in sources) or store.holds_cities(staging):
+        return sources
+    from flows.sources.starter import starter_sources
+
+    registry = [s for s in starter_sources() if s.meta.source_id in REGISTRIES]
+    log.warning("no cities in the warehouse yet: loading the registry of the offline default "
+                "(%s, packaged) first, so that the records of %s can be tied to cities",
+                ", ".join(s.meta.source_id for s in registry),
+                ", ".join(s.meta.source_id for s in sources) or "no other source")
+    return [*registry, *sources]
+
+
 def refresh_version(published: Path, sources: list[Source], transport: Transport,
                     config: Config, flow_run_id: str | None, *, log: Log,
                     run: Steps = PLAIN, locked: Callable[[], None] = lambda: None
@@ -306,12 +379,14 @@ def refresh_version(published: Path, sources: list[Source], transport: Transport
     with next_version(published, keep=config.warehouse.keep_versions) as staging:
         log.info("building the next version of %s in %s", published, staging.name)
         locked()
+        sources = with_registry(staging, sources, log=log)
+        fetching = [fetch_ahead(source, transport, run) for source in sources]
         con = open_read_write(staging)
         try:
             if ran := migrate(con):
                 log.info("schema migrations applied: %s", ", ".join(ran))
-            loads = [load_source(con, source, transport, flow_run_id, log=log, run=run)
-                     for source in sources]
+            loads = [load_source(con, source, transport, flow_run_id, log=log, run=steps)
+                     for source, steps in zip(sources, fetching, strict=True)]
             # after every load, so the flags and the scores see the measures
             measured = run.measure_networks(con, flow_run_id=flow_run_id, log=log)
             run.flag_quality(con, config.quality, log=log)

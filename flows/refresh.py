@@ -3,12 +3,15 @@
 Every step of the pipeline runs as a Prefect task of its own name (extract, parse, validate,
 conform, load, measure_networks, flag_quality, score, check_integrity), logging to that task
 run, so a run's history shows where a source failed and how long each step took. The run leaves four
-artifacts: the loads, a summary, and the data-quality report as a table and in Markdown.
+artifacts: the loads, a summary, and the data-quality report as a table and in Markdown. A run
+in which a source failed also calls the [notify] webhook with them (flows/notify.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -27,28 +30,57 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import StateType
 from prefect.states import Crashed, Failed, State
 
+from flows.concurrency import one_refresh_at_a_time
+from flows.notify import notify_failed
 from flows.pipeline import PLAIN, RefreshSummary, Steps, make_transport, refresh_version
-from flows.sources.catalog import chosen
+from flows.sources.catalog import chosen, read_config
+from flows.sources.eurostat_formulas import FormulaError
 from flows.steps import IntegrityFailed
+from flows.transport import FetchFailed
+from flows.validate import SourceFailed
 from warehouse import quality
 from warehouse.config import Config
-from warehouse.publish import PublishRefused, RefreshLocked
+from warehouse.parse_error import ParseError
+from warehouse.publish import PublishRefused, RefreshLocked, StagingFailed, lost_staging
+from warehouse.validation import FrameRejected
 
 # A run's host, as a tag: a killed run is recognised only by a later refresh on its machine.
 HOST_TAG = f"host:{socket.gethostname()}"
 
 
-def _as_task(step: Callable) -> Callable:
-    """The step as a Prefect task of the same name, logging to its own task run."""
+def _as_task(step: Callable, **options) -> Callable:
+    """The step as a Prefect task of the same name, logging to its own task run; `options`
+    are Prefect's task options (retries, timeout_seconds, ...)."""
 
     @functools.wraps(step)
     def in_task(*args, log=None, **kwargs):
         return step(*args, log=get_run_logger(), **kwargs)
 
-    return task(in_task, name=step.__name__, cache_policy=NO_CACHE)
+    return task(in_task, name=step.__name__, cache_policy=NO_CACHE, **options)
 
 
 TASKS = Steps(*(_as_task(step) for step in PLAIN))
+
+
+# A source's failure that citybench words itself: the refresh logs and records it in one line
+# (`load_source`), so Prefect's task log needs no traceback of it. Any other exception is a
+# defect, whose traceback is what its reader needs.
+SAID = (FetchFailed, ParseError, FrameRejected, SourceFailed, FormulaError)
+
+
+class _NoTracebackWhenSaid(logging.Filter):
+    """Prefect logs a failed task's exception with its traceback, on the terminal and in its
+    database. For a source's failure citybench words (SAID), and for a full disk or a damaged
+    file, which stop the refresh in one line (StagingFailed), the line is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and (isinstance(error, SAID) or lost_staging(error)):
+            record.exc_info = record.exc_text = None
+        return True
+
+
+logging.getLogger("prefect.task_runs").addFilter(_NoTracebackWhenSaid())
 
 
 @flow(
@@ -63,23 +95,43 @@ def refresh(db: str, sources: list[str] | None = None, mirror: str | None = None
     source failed and the others were published; Failed with the error when nothing was
     published (another refresh holds the warehouse, the checks failed, the file may not be
     replaced). A refusal is returned, not raised, so that Prefect logs no traceback for it."""
-    config = Config() if config is None else config
+    scheduled = runtime.deployment.id is not None
+    if config is None:  # a scheduled run reads the file `citybench serve` read
+        config = read_config() if scheduled else Config()
     logger = get_run_logger()
     chosen_sources = chosen(sources or config.refresh.sources, config)
     transport = make_transport(Path(db), mirror)
     _tag_host()
     try:
-        summary = refresh_version(Path(db), chosen_sources, transport, config, runtime.flow_run.id,
-                                  log=logger, run=TASKS, locked=lambda: _crash_killed_runs(db))
-    except (RefreshLocked, IntegrityFailed, PublishRefused) as error:
+        with one_refresh_at_a_time(db) if scheduled else contextlib.nullcontext():
+            summary = refresh_version(
+                Path(db), chosen_sources, transport, config, runtime.flow_run.id, log=logger,
+                run=_scheduled_tasks(config) if scheduled else TASKS,
+                locked=lambda: _crash_killed_runs(db))
+    except (RefreshLocked, IntegrityFailed, PublishRefused, StagingFailed) as error:
         logger.error("nothing published: %s", error)
         return Failed(message=str(error), data=error)
     finally:
         transport.close()
     _artifacts(summary)
     if summary.failed:
+        notify_failed(summary, config.notify, logger)
         return Failed(name="Partial", message=summary.failure(), data=summary)
     return summary
+
+
+def _scheduled_tasks(config: Config) -> Steps:
+    """The steps of a scheduled run: each source's fetch is timed out and retried with
+    exponential backoff, as its [schedules.<group>] (else [schedules]) says. A refresh started
+    by hand is not: its user is watching and can run it again."""
+    settings = config.schedules
+    group = settings.groups.get(runtime.deployment.name)
+    retries = settings.retries if group is None or group.retries is None else group.retries
+    timeout = (settings.timeout_seconds if group is None or group.timeout_seconds is None
+               else group.timeout_seconds)
+    return TASKS._replace(extract=_as_task(PLAIN.extract, retries=retries,
+                                           retry_delay_seconds=settings.delays(retries),
+                                           timeout_seconds=timeout))
 
 
 def _tag_host() -> None:

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -158,6 +159,15 @@ class HttpTransport:
     def close(self) -> None:
         self.client.close()
 
+    # A Dask worker (`refresh --dask-address`) gets the transport without its connection
+    # pool, which cannot be pickled, and opens its own.
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "client": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
+
     def get(self, url: str) -> Fetched:
         if self.mirror:
             return replace(self._get(mirror_url(self.mirror, url)), url=url)
@@ -216,11 +226,13 @@ class HttpTransport:
         body, meta = self._cache_paths(url)
         last_modified = response.headers.get("Last-Modified")
         if response.headers.get("ETag") or last_modified:
-            body.write_bytes(content)
-            meta.write_text(json.dumps(
+            # each file whole or absent: sources fetch at once (threads, or Dask workers
+            # sharing the cache), and a reader must never see half a body
+            _write_atomically(body, content)
+            _write_atomically(meta, json.dumps(
                 {"url": redact_url(url), "etag": response.headers.get("ETag"),
                  "last_modified": last_modified}
-            ))
+            ).encode())
         return Fetched(url, content, datetime.now(UTC), last_modified)
 
     # --- per-host rate limit, remembered across runs ---------------------------------------
@@ -244,6 +256,16 @@ class HttpTransport:
             now = time.time()
             recent = [t for t in recent if now - t < limit.per_seconds]
         log.write_text(json.dumps([*recent, now]))
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    partial = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}")
+    try:
+        partial.write_bytes(content)
+        os.replace(partial, path)
+    except OSError:  # a full disk leaves no partial file holding its space
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def _retry_after(response: httpx.Response) -> float | None:

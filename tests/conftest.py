@@ -121,6 +121,34 @@ def citybench(*args: str, env: dict[str, str], timeout: float = 300,
                           timeout=timeout, cwd=cwd)
 
 
+def refresh_records(db: Path) -> dict:
+    """What the session's Prefect API holds of the refresh of `db`: its flow run, its task
+    runs, its log records and its artifacts."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    async def read():
+        async with get_client() as client:
+            flows = {f.id: f.name for f in await client.read_flows()}
+            (run,) = [r for r in await client.read_flow_runs()
+                      if flows.get(r.flow_id) == "refresh" and r.parameters.get("db") == str(db)]
+            tasks = [t for t in await client.read_task_runs() if t.flow_run_id == run.id]
+            logs = await client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+            return {"run": run, "tasks": tasks, "logs": logs, "artifacts": artifacts}
+
+    return asyncio.run(read())
+
+
 def citybench_bin() -> str:
     return str(Path(sys.executable).with_name("citybench"))
 
@@ -159,7 +187,7 @@ FIRST = ("test_sources_end_to_end.py", "test_peer_report.py", "test_starter.py",
 
 # Within the two other groups, the longest files first (20 s or more of a run; --durations),
 # so that the run ends on short files and neither worker waits long for the other.
-LONG = ("test_browser.py", "test_load_counts.py", "test_redact.py", "test_run_states.py",
+LONG = ("test_browser.py", "test_load_counts.py", "test_notify.py", "test_run_states.py",
         "test_publish_atomic.py", "test_source_memberships.py", "test_matching_evaluation.py",
         "test_app_params.py", "test_quality.py", "test_frameworks.py", "test_compare.py")
 

@@ -85,3 +85,65 @@ def test_without_a_warehouse_only_the_format_is_checked(tmp_path, prefect):
     result = citybench("check", str(tmp_path / "absent.csv"), env=cli_env(prefect))
     assert result.returncode == 1
     assert result.stderr.strip() == f"citybench check: {tmp_path / 'absent.csv'}: no such file"
+
+
+def test_a_header_only_file_fails_with_one_line(tmp_path, capsys):
+    """It passed ("0 row(s) ... ok", exit 0): a file that would load nothing is no pass."""
+    path = tmp_path / "header.csv"
+    path.write_text("city,country,indicator,period,value,unit,source\n")
+    code = flows_main(["check", str(path), "--db", str(tmp_path / "none.duckdb")])
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (1, "")
+    assert captured.err == f"citybench check: {path}: no rows (only a header)\n"
+
+
+def _large(path, tail: bytes = b""):
+    """A file whose repeated key, changed unit and quoted line end fall in different pieces
+    when it is read 700 bytes at a time."""
+    rows = ["city,country,indicator,period,value,unit", "Paris,FR,k,2020,1,km",
+            '"Saint-Denis\nnord",FR,k,2020,2,km']
+    rows += [f"Paris,FR,f{i},2020,{i},n" for i in range(40)] + ["Paris,FR,f3,2021,x,n"]
+    rows += ["Paris,FR,k,2020,3,km", "Paris,FR,k,2021,4,m", "Lyon,FR,k,2021,5,km"]
+    content = ("\n".join(rows) + "\n").encode()
+    path.write_bytes(content + tail)
+    return path
+
+
+def test_a_large_file_is_checked_in_pieces_with_the_same_report(tmp_path):
+    """A large CSV is read in pieces (bounded memory); the report is the one of a check in one
+    go: lines numbered in the whole file, a repeated key and a changed unit found across
+    pieces, the rejection policy judged on the whole file."""
+    from flows.check import check_file
+    from flows.check_pieces import check_in_pieces, pieces
+    from warehouse.config import Config
+
+    path, db = _large(tmp_path / "large.csv"), tmp_path / "none.duckdb"
+    assert [line for line, _ in pieces(path, 700)] == [2, 33]  # the quoted line end kept whole
+    whole = check_file(path, db, Config()).lines()
+    # the policy's example is the first rejection each way finds (pandera's order in one go)
+    assert _no_example(check_in_pieces(path, db, Config(), size=700).lines()) == _no_example(
+        whole)
+    assert any("line 2: city, country, indicator, period = 'Paris', 'FR', 'k', 2020" in line
+               for line in whole)
+    assert any("line 47: unit = 'm': expected the unit" in line for line in whole)
+    assert any("4 of 46 observations rows rejected" in line for line in whole)
+
+
+def _no_example(lines: list[str]) -> list[str]:
+    return [line.split(", e.g. ")[0] for line in lines]
+
+
+@pytest.mark.parametrize("tail", [b"Lyon,FR,k,2022,\xff,km\n", b'Lyon,FR,k,2023,"5,km\n'],
+                         ids=["bad-byte", "open-quote"])
+def test_a_broken_later_piece_is_named_by_its_place_in_the_file(tmp_path, tail):
+    from flows.check import check_file
+    from flows.check_pieces import check_in_pieces
+    from flows.sources.base import ParseError
+    from warehouse.config import Config
+
+    path, db = _large(tmp_path / "large.csv", tail), tmp_path / "none.duckdb"
+    with pytest.raises(ParseError) as whole:
+        check_file(path, db, Config())
+    with pytest.raises(ParseError) as in_pieces:
+        check_in_pieces(path, db, Config(), size=700)
+    assert str(in_pieces.value) == str(whole.value)

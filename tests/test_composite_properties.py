@@ -165,7 +165,9 @@ def test_a_run_scores_every_ranked_unit_finitely_or_fails_in_one_line(example):
             assert not (folder / "out.csv").exists() and not (folder / "steps").exists()
             return
         event("scored")
-        assert code == 0 and stderr == "", stderr
+        # the one thing a scored run may say: a zero denominator, whose ratio is left missing
+        said = [line for line in stderr.splitlines() if " is 0 for " not in line]
+        assert code == 0 and said == [], stderr
         out = pd.read_csv(folder / "out.csv")
         numbers = out.select_dtypes("number")
         assert not np.isinf(numbers.to_numpy(float)).any()

@@ -84,7 +84,8 @@ datasets = ["urb_cpop1"]
 REFUSED = [
     ("[warehouse]\ndb = 5\n", "[warehouse] db: input should be a valid string, found 5"),
     ("[warehose]\ndb = 'x'\n",
-     "unknown table [warehose]; known: peers, quality, refresh, sources, warehouse"),
+     "unknown table [warehose]; known: notify, peers, quality, refresh, schedules, sources, "
+     "warehouse"),
     ("[quality]\nrobust_z = -1\n", "[quality] robust_z: input should be greater than 0, found -1"),
     ("[quality]\nmin_cities = true\n",
      "[quality] min_cities: input should be a valid integer, found True"),

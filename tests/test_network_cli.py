@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -12,6 +13,7 @@ import pytest
 
 from app.cli import main
 from tests.conftest import ROOT, SHARED, citybench
+from warehouse import output_files, spreadsheet_csv
 
 FSU_2018 = SHARED / "opendata/gawc/fsu-2015-2018/Data/RawData/raw_data_2018.xlsx"
 # r_AB = 15, r_AC = 13, r_BC = 3: GNC A 28, B 18, C 16
@@ -105,11 +107,11 @@ def test_network_imports_neither_prefect_nor_flows(tmp_path):
 
 BAD = {
     "negative": ("city,Firm X,Firm Y\nLondon,1,2\nParis,-1,3\n",
-                 "bad.csv, line 3, field 2 (Paris, Firm X): expected a non-negative service "
-                 "value, found '-1'"),
+                 "bad.csv, line 3, field 2 (Paris, Firm X): expected a service value "
+                 "0-1e+09, found '-1'"),
     "non-numeric": ("city,Firm X,Firm Y\nLondon,1,2\nParis,3,n/a\n",
-                    "bad.csv, line 3, field 3 (Paris, Firm Y): expected a non-negative service "
-                    "value, found 'n/a'"),
+                    "bad.csv, line 3, field 3 (Paris, Firm Y): expected a service value "
+                    "0-1e+09, found 'n/a'"),
     "duplicated city": ("city,Firm X\nLondon,1\nParis,2\nLONDON,3\n",
                         "bad.csv, line 4, field 1: expected each city once (also in line 2, "
                         "field 1), found 'LONDON'"),
@@ -117,8 +119,8 @@ BAD = {
                      "bad.csv, line 1, field 3: expected service values below the firm's name, "
                      "found \"an empty column under 'Firm Y'\""),
     "blank cell": ("city,Firm X\nLondon,1\nParis,\n",
-                   "bad.csv, line 3, field 2 (Paris, Firm X): expected a non-negative service "
-                   "value, found 'a blank cell'"),
+                   "bad.csv, line 3, field 2 (Paris, Firm X): expected a service value "
+                   "0-1e+09, found 'a blank cell'"),
     "no organisation": ("city\nLondon\n", "bad.csv, line 1, field 2: expected a firm name in "
                         "the header row, found 'nothing'"),
 }
@@ -147,7 +149,7 @@ def test_a_bad_workbook_cell_is_named_as_in_the_spreadsheet(tmp_path, capsys):
     code, _, err = _run(capsys, tmp_path / "matrix.xlsx", "--out", tmp_path / "o.csv")
     assert code == 1
     assert err.endswith("matrix.xlsx, sheet 'SVM', cell C3 (Paris, Firm Y): expected a "
-                        "non-negative service value, found '-2'\n")
+                        "service value 0-1e+09, found '-2'\n")
     assert not (tmp_path / "o.csv").exists()
     code, _, err = _run(capsys, tmp_path / "matrix.xlsx", "--out", tmp_path / "o.csv",
                         "--sheet", "Other")
@@ -164,3 +166,87 @@ def test_bad_arguments_are_refused_in_one_line(tmp_path, capsys):
     code, _, err = _run(capsys, matrix, "--out", tmp_path / "no" / "such" / "o.csv")
     assert code == 1 and "is not a folder" in err
     assert not any(p.name.startswith("o.") for p in tmp_path.iterdir())
+
+
+def _workbook(path, rows) -> None:
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+
+
+@pytest.mark.parametrize(("value", "shown"), [(1e308, "1e+308"), (1e200, "1e+200"),
+                                              (1e20, "1e+20"), (float("nan"), "nan")])
+def test_workbook_numbers_are_range_checked_as_csv_numbers_are(tmp_path, capsys, value, shown):
+    """1e308 gave a connectivity of inf with exit 0, 1e200 a wrong rank (v (T - v) cancels);
+    a CSV and a workbook now refuse the same values, naming the cell."""
+    matrices = {"m.csv": "line 2, field 2"}
+    if value == value:  # a workbook holds no NaN (nor inf): an empty cell, refused as blank
+        _workbook(tmp_path / "m.xlsx", [["City", "F1", "F2"], ["London", value, 1],
+                                        ["Paris", 5, 2]])
+        matrices["m.xlsx"] = "sheet 'Sheet', cell B2"
+    (tmp_path / "m.csv").write_text(f"City,F1,F2\nLondon,{value!r},1\nParis,5,2\n")
+    for matrix, cell in matrices.items():
+        code, _, err = _run(capsys, tmp_path / matrix, "--out", tmp_path / "o.csv",
+                            "--dyads", "2", "--tiers", "jenks")
+        assert code == 1
+        found = shown if matrix == "m.xlsx" else repr(value)
+        assert err == (f"citybench network: {tmp_path / matrix}, {cell} (London, F1): expected "
+                       f"a service value 0-1e+09, found '{found}'\n")
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_extreme_values_within_the_range_rank_exactly(tmp_path, capsys):
+    """Values as far apart as the range allows: a dominant value no longer cancels its city's
+    connectivity to 0 (London 1e9 x 1e-300 = Oslo 1e-300 x 1e9, where London got 0 and the
+    last rank), and natural breaks (jenks) and the dyads run."""
+    (tmp_path / "m.csv").write_text("City,F1,F2\nLondon,1e9,0\nOslo,1e-300,0\nParis,0,1\n")
+    code, _, err = _run(capsys, tmp_path / "m.csv", "--out", tmp_path / "o.csv",
+                        "--dyads", "3", "--tiers", "jenks")
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "o.csv", keep_default_na=False)
+    assert table["connectivity"].tolist() == [1e-291, 1e-291, 0]
+    assert table["rank"].tolist() == [1, 1, 3] and table["city"][2] == "Paris"
+
+
+def test_a_companion_file_failing_leaves_every_earlier_output(tmp_path, capsys, monkeypatch):
+    """All or none: the dyads file failing to go in takes gnc.csv back out (the earlier one
+    returns), and the error names the dyads file."""
+    matrix, out, dyads = tmp_path / "m.csv", tmp_path / "gnc.csv", tmp_path / "gnc.dyads.csv"
+    matrix.write_text(SMALL)
+    out.write_text("earlier\n")
+    dyads.write_text("earlier dyads\n")
+    replace = output_files.os.replace
+
+    def failing_for_dyads(source, target):
+        if Path(target) == dyads and Path(source).name.endswith(".tmp"):
+            raise OSError(5, "Input/output error")
+        replace(source, target)
+
+    monkeypatch.setattr(output_files.os, "replace", failing_for_dyads)
+    code, said, err = _run(capsys, matrix, "--out", out, "--dyads", "2")
+    assert (code, said) == (1, "")
+    assert err == f"citybench network: {dyads}: cannot be written: Input/output error\n"
+    assert (out.read_text(), dyads.read_text()) == ("earlier\n", "earlier dyads\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gnc.csv", "gnc.dyads.csv", "m.csv"]
+    monkeypatch.undo()
+    (tmp_path / "gnc.dyads.csv").unlink()
+    (tmp_path / "gnc.dyads.csv").mkdir()  # a folder where a file goes is never replaced
+    code, _, err = _run(capsys, matrix, "--out", out, "--dyads", "2")
+    assert err == f"citybench network: {dyads}: cannot be written: is a folder, not a file\n"
+    assert out.read_text() == "earlier\n"
+
+
+def test_names_a_spreadsheet_would_run_are_written_as_text(tmp_path, capsys):
+    """OWASP's rule for CSV injection: a cell beginning with = + - @, a tab or a CR gets a
+    leading quote, in every file written (names of cities, and of sectors as columns)."""
+    matrix, out = tmp_path / "m.csv", tmp_path / "gnc.csv"
+    matrix.write_text('city,F1,F2\nSector,=cmd|calc,law\n"=HYPERLINK(""http://x"",""go"")",5,2\n'
+                      "+SUM(A1),3,0\n-2+3,1,4\n@me,1,1\n")
+    assert _run(capsys, matrix, "--out", out, "--dyads", "3")[0] == 0
+    text = "".join(p.read_text() for p in tmp_path.glob("gnc*.csv"))
+    for name in ('"\'=HYPERLINK(""http://x"",""go"")"', "'+SUM(A1)", "'-2+3", "'@me",
+                 "'=cmd|calc"):
+        assert name in text
+    assert not [line for line in text.splitlines() if line.startswith(("=", "+", "-", "@"))]
+    assert spreadsheet_csv.to_csv(pd.DataFrame({"n": [-1.5], "t": ["\tx"]})) == "n,t\n-1.5,'\tx\n"

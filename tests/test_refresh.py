@@ -4,7 +4,6 @@ refusals."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import subprocess
 import sys
@@ -12,7 +11,15 @@ import sys
 import pytest
 
 from flows.sources.starter import starter_sources
-from tests.conftest import ROOT, citybench, cli_env, copy_of, query, refresh
+from tests.conftest import (
+    ROOT,
+    citybench,
+    cli_env,
+    copy_of,
+    query,
+    refresh,
+    refresh_records,
+)
 
 CHECKED_CITIES = {  # name, country, plausible population range of the city proper
     "London": ("GB", 7_000_000, 11_000_000),
@@ -169,40 +176,25 @@ def test_status_reports_freshness_without_prefect(published):
 
 
 def _history(db) -> dict:
-    """What the session's Prefect API holds of the refresh of `db`: its flow run, the task
-    runs, their log lines and the run's artifacts."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        ArtifactFilter,
-        ArtifactFilterFlowRunId,
-        LogFilter,
-        LogFilterFlowRunId,
-    )
-
-    async def read():
-        async with get_client() as client:
-            flows = {f.id: f.name for f in await client.read_flows()}
-            (run,) = [r for r in await client.read_flow_runs()
-                      if flows.get(r.flow_id) == "refresh" and r.parameters.get("db") == str(db)]
-            tasks = await client.read_task_runs()
-            logs = await client.read_logs(
-                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
-            artifacts = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
-            mine = {t.id: t.name.rsplit("-", 1)[0] for t in tasks if t.flow_run_id == run.id}
-            return {"run": run, "tasks": sorted(set(mine.values())),
-                    "logs": [(mine.get(log.task_run_id), log.message) for log in logs],
-                    "artifacts": {a.key: a.data for a in artifacts}}
-
-    return asyncio.run(read())
+    """The refresh's run, the names of its tasks, its log lines by task, and its artifacts."""
+    records = refresh_records(db)
+    mine = {t.id: t.name.rsplit("-", 1)[0] for t in records["tasks"]}
+    return {"run": records["run"], "tasks": sorted(set(mine.values())),
+            "logs": [(mine.get(log.task_run_id), log.message) for log in records["logs"]],
+            "artifacts": {a.key: a.data for a in records["artifacts"]}}
 
 
 def test_runs_are_in_prefect_history_with_logs_and_artifacts(published, prefect, tmp_path):
     """The refresh runs through Prefect: each step a task of its name, logging to its own task
     run, and the run's four artifacts, with the config recorded by file and hash only. (A
-    second refresh of the published warehouse, recorded by this process's Prefect API.)"""
+    second refresh of the published warehouse, with a user's file added, recorded by this
+    process's Prefect API.)"""
     db = copy_of(published, tmp_path)
-    result = citybench("refresh", "--db", str(db), env=cli_env(prefect))
+    config = tmp_path / "citybench.toml"
+    config.write_text(f'[refresh]\nsources = ["starter", "user"]\n'
+                      f'[sources.user]\nfiles = ["{ROOT / "tests/data/user/good.csv"}"]\n')
+    result = citybench("refresh", "--db", str(db),
+                       env=cli_env(prefect, CITYBENCH_CONFIG=str(config)))
     assert result.returncode == 0, result.stdout + result.stderr
     history = _history(db)
     assert history["run"].state_type.value == "COMPLETED"
@@ -221,12 +213,14 @@ def test_runs_are_in_prefect_history_with_logs_and_artifacts(published, prefect,
     assert (None, "published version 2") in logs
     assert any(task == "extract" and message.startswith("geonames-dump: extracted 6 file(s)")
                for task, message in logs)
-    # the second refresh of the same snapshot changes nothing
-    assert ("load", "geonames-dump: observation +0 ~0 -0") in logs
+    # the second refresh of the same snapshot neither parses nor loads it again
+    assert (None, "geonames-dump: unchanged, kept: its files hash as at its last load") in logs
+    assert ("load", "user: observation +3 ~0 -0") in logs
     assert set(history["artifacts"]) == {"data-quality", "data-quality-report",
                                          "refresh-loads", "refresh-summary"}
     assert "## Rejected rows, by source and check" in history["artifacts"]["data-quality-report"]
-    assert history["run"].parameters["config"] == {"file": None, "sha256": None}
+    assert history["run"].parameters["config"] == {
+        "file": str(config), "sha256": hashlib.sha256(config.read_bytes()).hexdigest()}
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -22,6 +23,7 @@ from app import score_cli
 from app.cli import main
 from tests.coinr_asem import REFERENCE, framework_toml, method_text, needs_reference
 from tests.test_score_cli import score, write
+from warehouse import output_files
 
 PREFIX = "citybench score: "
 
@@ -244,14 +246,14 @@ def test_out_failing_after_the_steps_went_in_takes_them_out_again(
         assert run(capsys, *args, "--out", folder / "first.csv", "--steps", steps)[0] == 0
         (folder / "first.csv").unlink()
     before = {p.name: p.read_bytes() for p in steps.iterdir()} if earlier else None
-    replace = score_cli.os.replace
+    replace = output_files.os.replace
 
     def failing_for_out(source, target):
         if Path(target) == out:  # the last rename: --steps is in place by now
             raise OSError(5, "Input/output error")
         replace(source, target)
 
-    monkeypatch.setattr(score_cli.os, "replace", failing_for_out)
+    monkeypatch.setattr(output_files.os, "replace", failing_for_out)
     assert refused(capsys, *args, "--out", out, "--steps", steps) == (
         f"{out}: cannot be written: Input/output error"
     )
@@ -394,3 +396,74 @@ def test_the_steps_of_an_uneven_tree_with_one_indicator_dimensions(capsys, tmp_p
     correlations = pd.read_csv(steps / "correlations.csv").set_index("node")["correlation"]
     assert np.isnan(correlations["trees"])  # a constant has no correlation
     assert json.loads((steps / "run.json").read_text())["sha256"]
+
+
+def test_every_unit_screened_out_is_refused_and_writes_nothing(capsys, inputs):
+    """It wrote an empty out.csv and exited 0 (an IndexError followed with --city)."""
+    folder, args = inputs
+    (folder / "m.toml").write_text("[screen]\nmin_availability = 1.0\n")
+    pd.read_csv(folder / "data.csv").assign(trees=float("nan")).to_csv(folder / "data.csv",
+                                                                        index=False)
+    assert refused(capsys, *args, "--out", folder / "o.csv", "--steps", folder / "steps") == (
+        "m.toml: screen: every one of the 4 units is screened out (min_availability = 1): "
+        "nothing to score"
+    )
+    assert files(folder) == {"f.toml", "m.toml", "data.csv"}
+
+
+def test_a_zero_denominator_is_said_naming_unit_and_indicator(capsys, inputs):
+    folder, args = inputs
+    data = pd.read_csv(folder / "data.csv")
+    data.loc[data["city"] == "Bel", "population"] = 0
+    data.to_csv(folder / "data.csv", index=False)
+    code, err = run(capsys, *args, "--out", folder / "o.csv")
+    assert code == 0
+    assert err == ("citybench score: warning: data.csv: population is 0 for Bel: their crime "
+                   "per population is left missing\n")
+    scored = pd.read_csv(folder / "o.csv").set_index("unit")
+    assert np.isnan(scored.loc["Bel", "safe"]) and scored["safe"].drop("Bel").notna().all()
+
+
+@pytest.mark.parametrize("shape", ["one indicator", "one unit"])
+def test_one_indicator_or_one_unit_with_steps_scores_whole(capsys, tmp_path, shape):
+    framework = 'id = "idx"\n[[indicator]]\nid = "parks"\nparent = "idx"\n'
+    data = pd.DataFrame({"city": ["Ada", "Bel", "Cor"], "parks": [1.0, 3.0, 2.0]})
+    if shape == "one unit":
+        data = data.head(1)
+    f, m, d = write(tmp_path, framework=framework, method="", data=data)
+    steps = tmp_path / "steps"
+    code, err = run(capsys, "--framework", f, "--method", m, "--data", d, "--out",
+                    tmp_path / "o.csv", "--steps", steps)
+    assert code == 0, err
+    scores = pd.read_csv(tmp_path / "o.csv")
+    assert scores["unit"].tolist() == (["Bel", "Cor", "Ada"] if shape == "one indicator"
+                                       else ["Ada"])
+    assert (steps / "run.json").is_file() and (steps / "Normalised.csv").is_file()
+
+
+def test_unit_names_a_spreadsheet_would_run_are_written_as_text(capsys, inputs):
+    folder, args = inputs
+    data = pd.read_csv(folder / "data.csv")
+    data["city"] = ["=HYPERLINK(\"http://x\")", "+1", "-Bel", "@Cor"]
+    data.to_csv(folder / "data.csv", index=False)
+    assert run(capsys, *args, "--out", folder / "o.csv", "--steps", folder / "steps")[0] == 0
+    for path in [folder / "o.csv", *(folder / "steps").glob("*.csv")]:
+        cells = [cell for line in path.read_text().splitlines() for cell in line.split(",")]
+        assert not [c for c in cells if c.lstrip('"').startswith(("=", "+", "@"))], path
+    assert set(pd.read_csv(folder / "o.csv")["unit"]) == {
+        "'=HYPERLINK(\"http://x\")", "'+1", "'-Bel", "'@Cor"}
+
+
+def test_a_workbook_row_with_an_extra_field_is_refused_naming_the_row(capsys, inputs):
+    """A CSV's was refused already; a workbook's extra cell was dropped without a word."""
+    folder, args = inputs
+    data = pd.read_csv(folder / "data.csv")
+    book = openpyxl.Workbook()
+    book.active.append(list(data.columns))
+    for k, row in enumerate(data.itertuples(index=False)):
+        book.active.append([*row, *([99] if k == 2 else [])])
+    book.save(folder / "data.xlsx")
+    args = [a if a != folder / "data.csv" else folder / "data.xlsx" for a in args]
+    assert refused(capsys, *args, "--out", folder / "o.csv") == (
+        f"{folder / 'data.xlsx'}: row 4: a value in column 7, which has no header")
+    assert not (folder / "o.csv").exists()

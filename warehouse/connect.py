@@ -6,7 +6,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -92,20 +94,97 @@ def _unreadable(path: Path, error: duckdb.Error) -> str:
 _ONE_READER = threading.Lock()
 
 
+class VersionGone(RuntimeError):
+    """The version a render is pinned to is neither published nor kept any more (a refresh
+    replaced it, and `keep_versions` keeps no earlier one, or pruned it)."""
+
+
+class Pin(NamedTuple):
+    published: Path  # the path readers open
+    version: int | None  # the publication number every read must see
+    kept: Path | None  # where a refresh keeps that version once it replaced it (X.versions/)
+
+
+# The version the reads of this thread's current page render are pinned to (see `pinned`).
+_PIN: ContextVar[Pin | None] = ContextVar("citybench_pinned_version", default=None)
+
+
+@contextmanager
+def pinned(pin: Pin) -> Iterator[None]:
+    """Within the block, `reading(pin.published)` reads version `pin.version` only: the
+    published file while it holds that version, else the copy a refresh kept of it when it
+    published the next. So every read of one page render sees one version, even when a refresh
+    publishes between two of them (a render's reads are seconds apart; a refresh's rename is
+    atomic but may fall between them)."""
+    token = _PIN.set(pin)
+    try:
+        yield
+    finally:
+        _PIN.reset(token)
+
+
+def publication_number(con: Connection) -> int | None:
+    """The version an open warehouse file holds (its newest publication row)."""
+    return con.execute("SELECT max(version) FROM publication").fetchone()[0]
+
+
+def _open_pinned(db: Path) -> tuple[Connection, Path]:
+    """A read-only connection to `db`, or to the file holding the version pinned for `db`,
+    and the path it reads."""
+    pin = _PIN.get()
+    if pin is None or pin.published != db:
+        return open_read_only(db), db
+    # each file's number is read in the very connection the caller gets: an open file
+    # cannot change under it. The published file first: the kept copy exists (a hard link
+    # made before the rename) by the time the published one has moved on.
+    con = open_read_only(db)
+    if publication_number(con) == pin.version:
+        return con, db
+    con.close()
+    gone = VersionGone(f"version {pin.version} of {db} is no longer published or kept")
+    if pin.kept is None:  # a file without a publication: nothing is kept of it
+        raise gone
+    try:
+        con = open_read_only(pin.kept)
+    except WarehouseMissing:  # not kept (keep_versions = 1), or pruned since
+        raise gone from None
+    if publication_number(con) == pin.version:
+        return con, pin.kept
+    con.close()
+    raise gone
+
+
+def identity(db: Path) -> tuple[int, int]:
+    """(inode, mtime) of the file at `db`: a refresh's rename gives the path a new inode."""
+    status = db.stat()
+    return status.st_ino, status.st_mtime_ns
+
+
+def version_at(db: Path, inode: int, mtime_ns: int) -> int | None:
+    """The version number held by the file at `db` whose identity is (inode, mtime_ns);
+    VersionGone if `db` is another file by the end of the read (a refresh replaced it)."""
+    with reading(db) as con:
+        version = publication_number(con)
+    if identity(db) != (inode, mtime_ns):
+        raise VersionGone(f"{db} was replaced while its version was read")
+    return version
+
+
 @contextmanager
 def reading(db: Path) -> Iterator[Connection]:
-    """A short-lived read-only connection to the published file, one at a time in a process,
-    with timestamps shown in UTC (they are stored with their zone), whatever the server's."""
+    """A short-lived read-only connection to the published file (or to the version pinned for
+    it), one at a time in a process, with timestamps shown in UTC (they are stored with their
+    zone), whatever the server's."""
     with _ONE_READER:
-        con = open_read_only(db)
+        con, path = _open_pinned(db)
         try:
             con.execute("SET TimeZone = 'UTC'")
             yield con
         except duckdb.IOException as error:
-            if str(db) not in str(error):  # another file's trouble (an export's folder)
+            if str(path) not in str(error):  # another file's trouble (an export's folder)
                 raise
             # a file damaged past its catalog (truncated): found only when a read reaches it
-            raise WarehouseUnreadable(_unreadable(db, error)) from None
+            raise WarehouseUnreadable(_unreadable(path, error)) from None
         finally:
             con.close()
 

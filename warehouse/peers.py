@@ -46,24 +46,24 @@ def context(con: Connection, year: int, growth_years: int) -> pd.DataFrame:
             WHERE indicator_id = 'country_income_group' AND period <= $year
             GROUP BY city_id
         ),
-        measures AS (
-            SELECT city_id, indicator_id, arg_max(value, period) AS value FROM observation
+        measures AS (  -- one row per city (its latest value of each): joined one to one
+            SELECT city_id, """ + ",\n                   ".join(
+            f"arg_max(value, period) FILTER (WHERE indicator_id = '{indicator}') AS {indicator}"
+            for indicator in PROFILE_INDICATORS) + """
+            FROM observation
             WHERE list_contains($indicators, indicator_id)
-            GROUP BY ALL
+            GROUP BY city_id
         )
         SELECT c.city_id, c.name, c.country_iso2 AS country, k.name AS country_name,
                k.continent, c.population::DOUBLE AS population,
                a.agglomeration_population, a.agglomeration_year,
                a.agglomeration_population_earlier, i.income_group,
-               """ + ",\n               ".join(
-            f"max(m.value) FILTER (WHERE m.indicator_id = '{indicator}') AS {indicator}"
-            for indicator in PROFILE_INDICATORS) + """
+               """ + ", ".join(f"m.{indicator}" for indicator in PROFILE_INDICATORS) + """
         FROM city c
         LEFT JOIN country k ON k.iso2 = c.country_iso2
         LEFT JOIN agglomeration_values a USING (city_id)
         LEFT JOIN income i USING (city_id)
         LEFT JOIN measures m USING (city_id)
-        GROUP BY ALL
         ORDER BY c.city_id
         """,
         {"year": year, "growth_years": growth_years, "indicators": list(PROFILE_INDICATORS)},

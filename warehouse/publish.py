@@ -14,6 +14,7 @@ the number to keep are removed, so that `citybench rollback` can publish one aga
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -40,12 +41,86 @@ class PublishRefused(RuntimeError):
     """The published file may not be replaced (it is read-only, or its owner cannot be kept)."""
 
 
+class StagingFailed(RuntimeError):
+    """The next version could not be written beside the published one (the disk is full, the
+    folder cannot be written, the published file it copies is damaged). Nothing was published
+    and the staging file is gone; the message is one line naming the published file."""
+
+
+# DuckDB's errors that are the staging file's own failure, not a source's: an I/O error writing
+# it (a full disk), the database DuckDB invalidated after such an error, a damaged block.
+_LOST = (duckdb.IOException, duckdb.FatalException, duckdb.InternalException)
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+_DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded")
+_CORRUPT = "Corrupt database file"
+
+
+def lost_staging(error: BaseException) -> bool:
+    """Whether `error` means the warehouse being written cannot go on, whichever step met it:
+    a refresh then stops and publishes nothing, rather than record one source as failed and
+    write on into a file DuckDB has given up on."""
+    if isinstance(error, OSError):
+        return error.errno in _DISK_FULL
+    return isinstance(error, _LOST) or (isinstance(error, duckdb.Error) and any(
+        text in str(error) for text in (_CORRUPT, *_DISK_FULL_TEXT)))  # "Failed to commit: ..."
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:,.0f} MB"
+
+
+def _failure(published: Path, staging: Path, error: BaseException) -> StagingFailed:
+    """What went wrong, in one line naming the published file (the staging file is a private
+    name nobody asked about). Said after the staging file was removed, so that the free space
+    stated is what the disk has."""
+    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    # the first failure, when DuckDB reports it again as the reason it gave up
+    text = text.split("Original error: ")[-1].strip().strip('"').splitlines()[0]
+    text = text.replace(f'"{staging}"', str(published)).replace(str(staging), str(published))
+    if getattr(error, "errno", None) in _DISK_FULL or any(t in text for t in _DISK_FULL_TEXT):
+        room = f"{_mb(shutil.disk_usage(published.parent).free)} free"
+        if published.is_file():  # the next version starts as a copy of the published one
+            room += (f"; the copy of the published file alone takes "
+                     f"{_mb(published.stat().st_size)}, the sources' data come on top")
+        return StagingFailed(f"no space left on the disk of {published.parent} to write the "
+                             f"next version of {published.name} ({room}): nothing published")
+    if _CORRUPT in text:
+        detail = text.split(f"{_CORRUPT}:")[-1].strip()
+        return StagingFailed(f"{published} is damaged ({detail}): nothing published; "
+                             "`citybench rollback` publishes a kept version again")
+    return StagingFailed(f"cannot write the next version of {published}: "
+                         f"{text.removeprefix('IO Error: ')}: nothing published")
+
+
+def _remove_staging(staging: Path) -> None:
+    for leftover in (staging, staging.with_name(staging.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+@contextmanager
+def _in_one_line(published: Path, staging: Path, *, writing: bool) -> Iterator[None]:
+    """A failure of the staging file becomes StagingFailed. `writing`: the block only writes
+    the staging file or the folder, so any OSError of it is one (else only `lost_staging`)."""
+    try:
+        yield
+    except Exception as error:
+        if not (lost_staging(error) or (writing and isinstance(error, OSError))):
+            raise
+        _remove_staging(staging)
+        raise _failure(published, staging, error) from None
+
+
 def staging_files(published: Path) -> list[Path]:
     return sorted(published.parent.glob(f"{published.name}{STAGING_MARK}*"))
 
 
 def versions_folder(published: Path) -> Path:
     return published.with_name(published.name + VERSIONS_MARK)
+
+
+def kept_path(published: Path, version: int) -> Path:
+    """Where version `version` is kept once a refresh has replaced it (if it is kept)."""
+    return versions_folder(published) / f"{version:06d}.duckdb"
 
 
 def kept_versions(published: Path) -> dict[int, Path]:
@@ -139,7 +214,7 @@ def _keep_outgoing(published: Path, version: int) -> None:
     private = folder / f".{version:06d}.duckdb{STAGING_MARK}{os.getpid()}"
     private.unlink(missing_ok=True)
     os.link(published, private)
-    os.replace(private, folder / f"{version:06d}.duckdb")
+    os.replace(private, kept_path(published, version))
     _fsync(folder)
 
 
@@ -160,8 +235,14 @@ def next_version(published: Path, *, keep: int = 1, base: Path | None = None) ->
     so that DuckDB has checkpointed it and left no write-ahead log behind.
     """
     published = published.resolve()
-    published.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(published.with_name(published.name + ".lock")):
+    lock = published.with_name(published.name + ".lock")
+    try:  # a folder that cannot be written (read-only file system, full disk), said in one line
+        published.parent.mkdir(parents=True, exist_ok=True)
+        lock.touch()
+    except OSError as error:
+        raise StagingFailed(f"cannot write in {published.parent}: "
+                            f"{error.strerror or error}: nothing published") from None
+    with _exclusive_lock(lock):
         # Holding the lock, any staging file left here belongs to a refresh that died.
         for leftover in [*staging_files(published),
                          *versions_folder(published).glob(f".*{STAGING_MARK}*")]:
@@ -170,19 +251,23 @@ def next_version(published: Path, *, keep: int = 1, base: Path | None = None) ->
         status = _access(published)
         outgoing = published_version(published) if status is not None and keep > 1 else None
         try:
-            if base is not None or status is not None:
-                shutil.copyfile(base or published, staging)
-            yield staging
-            _keep_access(staging, status)
-            _fsync(staging)
-            if outgoing is not None:
-                _keep_outgoing(published, outgoing)
-            os.replace(staging, published)
+            # the copy and every write up to the rename can meet a full disk: one line, and
+            # the staging file removed before the free space is stated
+            with _in_one_line(published, staging, writing=True):
+                if base is not None or status is not None:
+                    shutil.copyfile(base or published, staging)
+            with _in_one_line(published, staging, writing=False):
+                yield staging
+            with _in_one_line(published, staging, writing=True):
+                _keep_access(staging, status)
+                _fsync(staging)
+                if outgoing is not None:
+                    _keep_outgoing(published, outgoing)
+                os.replace(staging, published)
             _fsync(published.parent)
             _prune(published, keep)
         finally:
-            for leftover in (staging, staging.with_name(staging.name + ".wal")):
-                leftover.unlink(missing_ok=True)
+            _remove_staging(staging)
 
 
 def record_publication(con: Connection, flow_run_id: str | None, summary: str) -> int:

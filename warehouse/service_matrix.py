@@ -10,11 +10,16 @@ Layout, as GaWC and the studies following it publish matrices:
 The `gawc` source reads its matrices with it (values 0-5), and so does `citybench network
 MATRIX` (any non-negative values). It is here rather than in flows/ so that the app's command
 can use it too, without Prefect or pandera.
+
+Values are checked the same way from either format: a number (a CSV cell may use exponent
+notation, as a spreadsheet cell holds any float), finite, from 0 to a maximum. `citybench
+network` accepts up to MAX_MATRIX_VALUE: with whole values below it every connectivity is an
+exact sum (a city's total and its share of the total stay below 2**53), and larger values
+(1e20, 1e200) cancel out of v(T - v) or overflow, and cities get wrong ranks.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -25,7 +30,8 @@ from warehouse.parse_error import ParseError
 from warehouse.workbook import is_workbook, sheet_rows
 
 MAX_SERVICE_VALUE = 5
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+MAX_MATRIX_VALUE = 1e9
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -64,9 +70,9 @@ def column_letter(column: int) -> str:
 
 
 def read_service_matrix(content: bytes, file: str, sheet: str | None = None,
-                        max_value: float | None = MAX_SERVICE_VALUE) -> ServiceMatrix:
+                        max_value: float = MAX_SERVICE_VALUE) -> ServiceMatrix:
     """The validated matrix, or ParseError naming the cell that is not what a matrix holds.
-    Values run from 0 to `max_value` (None: any non-negative number)."""
+    Values run from 0 to `max_value`."""
     grid = _grid(content, file, sheet)
     grid = _without_blank_lines(grid)
     if len(grid.rows) < 2:
@@ -121,7 +127,7 @@ def _blank(cell: object) -> bool:
 def _text(cell: object) -> str:
     if _blank(cell):
         return ""
-    if isinstance(cell, float) and cell.is_integer():
+    if isinstance(cell, float) and cell.is_integer() and abs(cell) < 2 ** 53:
         return str(int(cell))
     return str(cell).strip()
 
@@ -172,11 +178,10 @@ def _city_names(grid: _Grid, first_city: int) -> list[str]:
     return names
 
 
-def _value(grid: _Grid, r: int, c: int, max_value: float | None) -> float:
+def _value(grid: _Grid, r: int, c: int, max_value: float) -> float:
     cell = grid.rows[r][c]
     where = f"{grid.at(r, c)} ({_text(grid.rows[r][0])}, {_text(grid.rows[0][c]) or 'unnamed'})"
-    expected = ("a non-negative service value" if max_value is None
-                else f"a service value 0-{max_value:g}")
+    expected = f"a service value 0-{max_value:g}"
     if isinstance(cell, bool) or _blank(cell):
         raise ParseError(grid.file, where, expected,
                          "a blank cell" if not isinstance(cell, bool) else cell)
@@ -185,7 +190,7 @@ def _value(grid: _Grid, r: int, c: int, max_value: float | None) -> float:
     if not numeric:
         raise ParseError(grid.file, where, expected, cell)
     value = float(cell)
-    if value != value or not 0 <= value <= (max_value if max_value is not None else math.inf):
+    if not 0 <= value <= max_value:  # NaN fails too
         raise ParseError(grid.file, where, expected, _text(cell))
     return value
 

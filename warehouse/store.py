@@ -8,10 +8,12 @@ user text; values are parameters.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from warehouse.connect import Connection
@@ -38,6 +40,7 @@ class LoadRecord:
     error: str | None
     records_unresolved: int | None = None  # source records no city was found for
     records_to_resolve: int | None = None  # of the records the source tried to tie to one
+    input_sha256: str | None = None  # what it read (flows/pipeline.py input_sha256)
 
 
 @contextmanager
@@ -47,13 +50,45 @@ def transaction(con: Connection) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        con.execute("ROLLBACK")
+        # A database DuckDB invalidated (a full disk) has nothing left to roll back: the error
+        # that invalidated it is the one to report, not the ROLLBACK's.
+        with suppress(duckdb.Error):
+            con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
 
 
+def holds_cities(db: Path) -> bool:
+    """Whether the warehouse file `db` holds any city (a file not there yet holds none)."""
+    if not db.is_file():
+        return False
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT EXISTS (SELECT 1 FROM city)").fetchone()[0]
+    except duckdb.CatalogException:  # made before the schema: no city table
+        return False
+    finally:
+        con.close()
+
+
 def next_load_id(con: Connection) -> int:
     return con.execute('SELECT coalesce(max(load_id), 0) + 1 FROM "load"').fetchone()[0]
+
+
+def unchanged_input(con: Connection, source_id: str) -> str | None:
+    """The input hash of the source's last successful load, unless a city registry changed
+    rows after it (then the same files may resolve to other cities, and are loaded again)."""
+    row = con.execute("""
+        SELECT input_sha256 FROM "load" AS mine
+        WHERE source_id = ? AND status = 'success'
+          AND NOT EXISTS (
+              SELECT 1 FROM "load" AS later
+              WHERE later.load_id > mine.load_id AND later.status = 'success'
+                AND later.rows_changed > 0 AND later.source_id <> mine.source_id
+                AND later.source_id IN (SELECT source_id FROM city_alias
+                                        WHERE scheme = 'geonames'))
+        ORDER BY load_id DESC LIMIT 1""", [source_id]).fetchone()
+    return row[0] if row else None
 
 
 def network_ids(con: Connection) -> pd.Series:
@@ -138,8 +173,10 @@ def facts_held_by_table(con: Connection, source_id: str) -> dict[str, int]:
 
 def record_load(con: Connection, load: LoadRecord, rejected: pd.DataFrame) -> None:
     """The load's row, and every row it rejected with the check and the reason."""
+    columns = ", ".join(load.__dict__)  # the dataclass's own names: no user text
     values = list(load.__dict__.values())
-    con.execute(f'INSERT INTO "load" VALUES ({", ".join("?" * len(values))})', values)
+    con.execute(f'INSERT INTO "load" ({columns}) VALUES ({", ".join("?" * len(values))})',
+                values)
     if not rejected.empty:
         rows = rejected.assign(load_id=load.load_id, source_id=load.source_id)
         con.register("_rejected", rows[["load_id", "source_id", *REJECTED_COLUMNS]])

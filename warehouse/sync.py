@@ -6,6 +6,7 @@ load that last changed them, so a re-run adds no rows and moves no published val
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 
 import duckdb
@@ -93,6 +94,10 @@ def sync_table(
             [stamp[1]] if stamp else [],
         ).fetchone()[0]
     finally:
-        con.execute("DROP VIEW _incoming")
-        con.unregister("_incoming_raw")
+        # After a failed statement (a full disk, a broken constraint) the transaction is
+        # aborted and refuses even these; its ROLLBACK drops the views (register() replaces
+        # one left), and the error that aborted it is the one to report.
+        with suppress(duckdb.TransactionException):
+            con.execute("DROP VIEW _incoming")
+            con.unregister("_incoming_raw")
     return SyncCounts(int(inserted), int(updated), int(deleted))

@@ -52,6 +52,10 @@ def read_config(path: Path | None = None) -> config.Config:
     if unknown := [name for name in settings.refresh.sources if name not in NAMES]:
         raise config.ConfigError(f"{settings.file}: [refresh] sources: unknown source "
                                  f"{unknown[0]!r}; known: {', '.join(NAMES)}")
+    for group_name, group in settings.schedules.groups.items():
+        if unknown := [name for name in group.sources if name not in NAMES]:
+            raise config.ConfigError(f"{settings.file}: [schedules.{group_name}] sources: "
+                                     f"unknown source {unknown[0]!r}; known: {', '.join(NAMES)}")
     for name in settings.sources:
         build(name, settings)
     return settings

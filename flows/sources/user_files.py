@@ -90,6 +90,15 @@ class UserFiles(Source):
     raw_identify = {"observations": ["file", "position"], "practices": ["file", "position"]}
     Settings = UserSettings
 
+    # Verdicts of every place of a file resolved ahead of its pieces, when `citybench check`
+    # reads a large file piece by piece: the registry's names are then folded once.
+    resolved: pd.DataFrame | None = None
+
+    def resolve(self, places: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+        if self.resolved is None:
+            return _resolve(places, registry)
+        return places.merge(self.resolved, on=["city", "country"], how="left")
+
     def extract(self, transport: Transport) -> Extracted:
         """Every listed file's bytes, by the name it is shown under."""
         return fetch_listed(transport, self.settings.files, self.settings, "[sources.user] files")
@@ -133,7 +142,7 @@ class UserFiles(Source):
         practice_rows = raw["practices"]
         places = pd.concat([rows[["city", "country"]], practice_rows[["city", "country"]]],
                            ignore_index=True).drop_duplicates()
-        verdicts = _resolve(places, registry)
+        verdicts = self.resolve(places, registry)
         resolved = rows.merge(verdicts, on=["city", "country"], how="left")
         matched = resolved[resolved["status"] == "matched"]
         # Files are read in the order listed: the first value for a city, indicator and year

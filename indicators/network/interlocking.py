@@ -51,10 +51,27 @@ def as_sparse(values) -> sparse.csr_array:
 
 def _elementwise_connectivity(matrix: sparse.csr_array) -> sparse.csr_array:
     """Each non-zero v_aj replaced by v_aj (T_j - v_aj): city a's interlocks through j."""
-    totals = np.asarray(matrix.sum(axis=0)).ravel()
     weighted = matrix.copy()
-    weighted.data = matrix.data * (totals[matrix.indices] - matrix.data)
+    weighted.data = matrix.data * _others(matrix)
     return weighted
+
+
+def _others(matrix: sparse.csr_array) -> np.ndarray:
+    """For each non-zero v_aj, the sum of the other cities' values for j, T_j - v_aj.
+
+    The subtraction is exact enough (within a few units in the last place) wherever v_aj is
+    at most half of T_j. A value that dominates its column (1e9 beside 0.1 or 1e-300) would
+    cancel T_j down to rounding noise, and its city would get a connectivity of 0 or off by
+    far, so for those (at most one per column) the others are summed instead."""
+    totals = np.asarray(matrix.sum(axis=0)).ravel()[matrix.indices]
+    others = totals - matrix.data
+    dominant = matrix.data > totals / 2
+    if dominant.any():
+        rest = matrix.copy()
+        rest.data = np.where(dominant, 0.0, matrix.data)
+        without = np.asarray(rest.sum(axis=0)).ravel()[matrix.indices]
+        others = np.where(dominant, without, others)
+    return others
 
 
 def connectivity(values) -> np.ndarray:

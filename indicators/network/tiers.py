@@ -97,9 +97,12 @@ def natural_breaks(sorted_values, classes: int, weights=None) -> np.ndarray:
     if np.any(np.diff(x) <= 0):
         raise ValueError("natural_breaks needs distinct values in rising order")
     k = max(1, min(classes, n))
+    # The partition does not change with the scale, and on values scaled to at most 1 the
+    # squares cannot overflow (1e200 squared is inf, inf - inf NaN, and no start would match).
+    scaled = x / max(np.abs(x).max(), np.finfo(float).tiny)
     cw = np.concatenate([[0.0], np.cumsum(w)])
-    c1 = np.concatenate([[0.0], np.cumsum(w * x)])
-    c2 = np.concatenate([[0.0], np.cumsum(w * x * x)])
+    c1 = np.concatenate([[0.0], np.cumsum(w * scaled)])
+    c2 = np.concatenate([[0.0], np.cumsum(w * scaled * scaled)])
 
     def cost(starts: np.ndarray, end: int) -> np.ndarray:  # SSD of x[start:end] per start
         weight = cw[end] - cw[starts]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,14 @@ class PeerData:
 
     context: pd.DataFrame
     ties: pd.DataFrame | None = None
+
+    @cached_property
+    def profile(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The raw context profile (indicators.peers.profile) and its z-scores, made once:
+        `citybench compare` asks for the nearest on it twice (the card's peers, and the
+        similar cities to learn from)."""
+        raw = profiles.profile(self.context)
+        return raw, profiles.standardise(raw)
 
 
 @dataclass(frozen=True)
@@ -214,20 +223,26 @@ class SharedLinks(PeerRule):
             return unknown
         if data.ties is None:
             return self._not_applicable(city_id, "the city's ties were not read")
-        ties = data.ties[data.ties["peer_id"].isin(data.context.index)]
+        # the index's own lookup: isin(index) of string arrays converts each of the registry's
+        # ids, 0.15 s
+        known = data.context.index
+        ties = data.ties[np.array([peer in known for peer in data.ties["peer_id"]], dtype=bool)]
         if ties.empty:
             return self._group(city_id, pd.DataFrame(
                 {"city_id": pd.Series(dtype=str), "evidence": pd.Series(dtype=str)}), data)
         ties = ties.sort_values(["peer_id", "kind", "via"])
-        twinned = ties["kind"] == "twinning"
-        says = ties["via"].map("network: {}".format).where(~twinned, "twinned")
-        by_peer = ties.groupby("peer_id", sort=True)
+        # a loop over the ties, not a pandas group by: a lambda per peer cost 0.15 s
+        says, networks, twinned = {}, {}, {}
+        for peer, kind, via in zip(ties["peer_id"], ties["kind"], ties["via"], strict=True):
+            twin = kind == "twinning"
+            says.setdefault(peer, []).append("twinned" if twin else f"network: {via}")
+            networks.setdefault(peer, set()).update([] if twin or pd.isna(via) else [via])
+            twinned[peer] = twinned.get(peer, False) or twin
+        ids = sorted(says)
         found = pd.DataFrame({
-            "evidence": says.groupby(ties["peer_id"]).agg("; ".join),
-            "networks": ties["via"].where(~twinned).groupby(ties["peer_id"]).agg(
-                lambda via: sorted(set(via.dropna()))),
-            "twinned": twinned.groupby(ties["peer_id"]).any(),
-        }).reindex(list(by_peer.groups)).rename_axis("city_id").reset_index()
+            "city_id": ids, "evidence": ["; ".join(says[peer]) for peer in ids],
+            "networks": [sorted(networks[peer]) for peer in ids],
+            "twinned": [twinned[peer] for peer in ids]})
         return self._group(city_id, found, data)
 
 
@@ -248,12 +263,12 @@ class NearestProfile(PeerRule):
     def peers(self, city_id: str, data: PeerData) -> PeerGroup:
         if (unknown := self._unknown(city_id, data)) is not None:
             return unknown
-        raw = profiles.profile(data.context)
+        raw, z = data.profile
         if city_id not in raw.index:
             return self._not_applicable(
                 city_id, f"{city_id} is not in the profile's universe: it needs "
                          f"{' and '.join(profiles.REQUIRED)} (a UN WUP agglomeration)")
-        found = profiles.nearest(city_id, raw, self.k)
+        found = profiles.nearest(city_id, raw, self.k, z)
         found["evidence"] = ("profile distance " + found["distance"].map("{:.3f}".format)
                              + ", agglomeration population "
                              + found["population"].map("{:,.0f}".format))

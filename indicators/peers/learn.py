@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from indicators.peers.groups import PeerGroup
@@ -46,16 +47,20 @@ def learn_from(scores: pd.DataFrame, group: PeerGroup, ties: pd.DataFrame | None
     city = group.city_id
     kind = "dimension" if (scores["node_kind"] == "dimension").any() else "indicator"
     nodes = scores[scores["node_kind"] == kind]
-    mine = nodes[nodes["city_id"] == city].set_index("node_id")
     order = pd.Series(range(len(group.peers)), index=group.peers["city_id"])
+    # the rows of the city and its group, once (not a filter of every row for each node)
+    in_group = set(order.index)
+    peer = np.array([c in in_group for c in nodes["city_id"]], dtype=bool)
+    kept = peer | (nodes["city_id"] == city).to_numpy(bool)
+    nodes = nodes[kept].assign(peer=peer[kept])
+    mine = nodes[nodes["city_id"] == city].set_index("node_id")
+    peers = group.peers.set_index("city_id")
     shared = _shared(ties)
     rows = []
     for node, me in mine.iterrows():
-        here = nodes[(nodes["node_id"] == node)
-                     & nodes["city_id"].isin([city, *order.index])]["normalised"]
-        spread = here.std(ddof=0)
-        ahead = nodes[(nodes["node_id"] == node) & nodes["city_id"].isin(order.index)
-                      & (nodes["normalised"] >= me["normalised"] + margin * spread)]
+        on = nodes[nodes["node_id"] == node]
+        spread = on["normalised"].std(ddof=0)
+        ahead = on[on["peer"] & (on["normalised"] >= me["normalised"] + margin * spread)]
         if ahead.empty or not spread > 0:
             continue
         indicators = (members or {}).get(node, set())
@@ -69,7 +74,7 @@ def learn_from(scores: pd.DataFrame, group: PeerGroup, ties: pd.DataFrame | None
         found = found.sort_values(["has_tie", "on_node", "order", "city_id"],
                                   ascending=[False, False, True, True]).head(n)
         for _, row in found.iterrows():
-            rows.append(_suggestion(node, row, me, group, spread))
+            rows.append(_suggestion(node, row, me, peers, spread))
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
@@ -103,11 +108,12 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def _suggestion(node: str, row: pd.Series, me: pd.Series, group: PeerGroup,
+def _suggestion(node: str, row: pd.Series, me: pd.Series, peers: pd.DataFrame,
                 spread: float) -> dict:
+    """`peers`: the group's, indexed by city_id."""
     distance = None
-    if "distance" in group.peers:
-        distance = float(group.peers.set_index("city_id").at[row["city_id"], "distance"])
+    if "distance" in peers:
+        distance = float(peers.at[row["city_id"], "distance"])
     ahead_by = float(row["normalised"] - me["normalised"])
     said = [f"ahead by {ahead_by:.3f} ({ahead_by / spread:.1f} standard deviations "
             f"of the similar cities): {row['normalised']:.3f} against {me['normalised']:.3f}, "
@@ -120,7 +126,7 @@ def _suggestion(node: str, row: pd.Series, me: pd.Series, group: PeerGroup,
     on_node = [p for p in row["practices"] if p["addresses"]]
     if on_node:
         said.append("practices: " + "; ".join(f"{p['title']} ({p['outcome']})" for p in on_node))
-    name = group.peers.set_index("city_id").at[row["city_id"], "name"]
+    name = peers.at[row["city_id"], "name"]
     return {"node_id": node, "city_id": row["city_id"], "name": name,
             "percentile": float(row["percentile"]), "city_percentile": float(me["percentile"]),
             "ahead_by": ahead_by, "normalised": float(row["normalised"]),

@@ -78,16 +78,20 @@ def nan_euclidean(point: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.where(count > 0, distance, np.nan)
 
 
-def nearest(city_id: str, raw: pd.DataFrame, k: int) -> pd.DataFrame:
+def nearest(city_id: str, raw: pd.DataFrame, k: int,
+            z: pd.DataFrame | None = None) -> pd.DataFrame:
     """The k cities of the universe nearest `city_id` on the standardised profile, nearest
     first (ties broken by city_id): city_id, distance, population and the raw profile values.
-    Empty if the city is not in the universe."""
+    Empty if the city is not in the universe. `z`: standardise(raw), when already made."""
     if city_id not in raw.index:
         return pd.DataFrame(columns=["city_id", "distance", "population", *PROFILE_FEATURES])
-    z = standardise(raw)
+    z = standardise(raw) if z is None else z
     distance = nan_euclidean(z.loc[city_id].to_numpy(), z.to_numpy())
-    found = raw.assign(distance=distance).drop(index=city_id).dropna(subset=["distance"])
+    ids = raw.index.to_numpy(object)
+    # the k first by (distance, city_id), sorted in numpy: sorting the whole frame by its
+    # string ids costs more than the rest of the rule
+    order = np.lexsort((ids, distance))
+    order = order[~np.isnan(distance[order]) & (ids[order] != city_id)][:k]
+    found = raw.iloc[order].assign(distance=distance[order])
     found = found.rename_axis("city_id").reset_index()
-    found = found.sort_values(["distance", "city_id"], kind="mergesort").head(k)
-    return found[["city_id", "distance", "population", *PROFILE_FEATURES]].reset_index(
-        drop=True)
+    return found[["city_id", "distance", "population", *PROFILE_FEATURES]]

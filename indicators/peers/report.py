@@ -102,6 +102,19 @@ def _compare(city_score: float, peer_scores: np.ndarray, peer_ids: np.ndarray,
     return row
 
 
+def _by_node(nodes: np.ndarray, scores: np.ndarray,
+             city_ids: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """node -> its peers' scores and city ids: one sort of every row, not a pandas group by
+    (whose per-group cost was most of a card's)."""
+    if not len(nodes):
+        return {}
+    order = np.argsort(nodes, kind="stable")
+    ordered = nodes[order]
+    bounds = [*np.flatnonzero(ordered[1:] != ordered[:-1]) + 1, len(order)]
+    return {ordered[start]: (scores[order[start:end]], city_ids[order[start:end]])
+            for start, end in zip([0, *bounds[:-1]], bounds, strict=True)}
+
+
 def _pick(nodes: pd.DataFrame, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     eligible = nodes[(nodes["node_kind"] == "indicator") & (nodes["peers_scored"] > 0)
                      & nodes["percentile"].notna()]
@@ -126,21 +139,23 @@ def report_card(scores: pd.DataFrame, group: PeerGroup,
     notes = list(group.notes)
     if not group.applies:
         notes.append(f"the rule does not apply: {group.reason}")
-    mine = scores[scores["city_id"] == city].set_index("node_id")
-    theirs = scores[scores["city_id"].isin(peer_ids)]
-    unscored = sorted(set(peer_ids) - set(theirs["city_id"]))
+    ids = scores["city_id"].to_numpy(object)
+    mine = scores[ids == city]
+    known = set(peer_ids)
+    theirs = np.fromiter((c in known for c in ids), dtype=bool, count=len(ids))
+    unscored = sorted(known - set(ids[theirs]))
     if unscored:
         shown = ", ".join(unscored[:NAMED]) + (", ..." if len(unscored) > NAMED else "")
         notes.append(f"{len(unscored)} of {len(peer_ids)} peers are not in the score run: "
                      + shown)
     if mine.empty:
         notes.append(f"{city} is not in the score run")
-    by_node = {node: (rows["normalised"].to_numpy(float, na_value=np.nan),
-                      rows["city_id"].to_numpy(object))
-               for node, rows in theirs.groupby("node_id")}
+    by_node = _by_node(scores["node_id"].to_numpy(object)[theirs],
+                       scores["normalised"].to_numpy(float, na_value=np.nan)[theirs],
+                       ids[theirs])
     none = (np.array([], dtype=float), np.array([], dtype=object))
     rows = []
-    for me in mine.reset_index().to_dict("records"):
+    for me in mine.to_dict("records"):
         row = {key: me[key] for key in ("node_id", "node_kind", "value", "normalised",
                                         "rank_low", "rank_high")}
         score = float(me["normalised"]) if pd.notna(me["normalised"]) else np.nan
