@@ -99,7 +99,7 @@ def _typed(frame: pd.DataFrame, draw) -> pd.DataFrame:
 
 # --- the canonical observations: generated broken frames, raw and typed ----------------------
 
-@settings(FAST, max_examples=25)
+@settings(FAST, max_examples=15)
 @given(st.booleans().flatmap(lambda c: st.tuples(st.just(c), observation_frames(c))),
        st.sampled_from([(), ("city_id", "indicator_id", "period")]),
        SAMPLES, st.booleans(), st.data())
@@ -141,7 +141,7 @@ def typed_observations(draw) -> pd.DataFrame:
     return frame
 
 
-@settings(FAST, max_examples=20)
+@settings(FAST, max_examples=12)
 @given(typed_observations(), st.booleans(), SAMPLES)
 def test_screened_and_full_validation_agree_on_typed_observations(frame, with_contracts, sample):
     assert _assert_same(frame, CONTRACT if with_contracts else PLAIN, ("city_id",), sample)

@@ -44,9 +44,9 @@ from warehouse.validation import FrameRejected, split_valid
 
 # Enough examples to find the edge cases, few enough that the module runs in well under a
 # minute. Composite cases draw many values: the health checks on their size are relaxed.
-FAST = settings(max_examples=40, deadline=None, database=None,
+FAST = settings(max_examples=30, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-SLOW = settings(FAST, max_examples=20)  # each example writes and reads a file, or runs the CLI
+SLOW = settings(FAST, max_examples=15)  # each example writes and reads a file, or runs the CLI
 
 TINY = math.ulp(0.0)  # the smallest positive float: -TINY is the largest negative one
 
