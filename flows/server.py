@@ -66,8 +66,9 @@ def local_server(home: Path, port: int, meanwhile: Callable[[], object] = lambda
                            "choose another with --port, or name a server in PREFECT_API_URL")
     home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env.update(flows._PREFECT_DEFAULTS, PREFECT_HOME=str(home))
     url = api_url(port)
+    # the UI's pages ask the API at this address; by default they would ask port 4200's
+    env.update(flows._PREFECT_DEFAULTS, PREFECT_HOME=str(home), PREFECT_UI_API_URL=url)
     with (home / "server.log").open("ab") as log:
         child = subprocess.Popen(
             [sys.executable, "-P", "-m", "prefect", "server", "start", "--host", "127.0.0.1",

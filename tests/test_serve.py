@@ -121,6 +121,9 @@ def test_serve_runs_publishes_shows_next_runs_and_stops_cleanly(folder):
         server = _children(serve.pid)
         assert len(server) == 1 and (path / "data" / "prefect" / "prefect.db").is_file()
         url = f"http://127.0.0.1:{port}/api"
+        # the UI's pages ask this server's API, not the default port's
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ui-settings", timeout=5) as ui:
+            assert json.loads(ui.read())["api_url"] == url
         # the runner registers the deployment once it has started
         deployment = _until(lambda: _found(url, "/deployments/name/refresh/offline"), 30,
                             "the deployment")

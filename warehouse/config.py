@@ -226,15 +226,16 @@ class ScheduleGroup(Section):
 
 # Served when the config file names no group of that name (README "Scheduled refreshes"): each
 # publisher about as often as it updates, at night, one group at a time. Neither the starter
-# snapshot nor the users' files are scheduled unless a group names them.
+# snapshot nor the users' files are scheduled unless a group names them, nor are the sources
+# whose terms are non-commercial or unstated (cdp, climactor, gawc): loading them is a user's
+# choice, made by naming them in a group.
 DEFAULT_SCHEDULES = {
     "geonames": {"cron": "0 3 * * 1", "sources": ["geonames"]},             # weekly, Monday
     "links": {"cron": "0 4 * * 1", "sources": ["openflights", "wikidata"]},  # weekly, Monday
     "eurostat": {"cron": "0 3 1 * *", "sources": ["eurostat"]},             # monthly, the 1st
     "indicators": {"cron": "0 4 2 * *", "sources": ["worldbank", "oecd"]},   # monthly, the 2nd
     "un-wup": {"cron": "0 3 1 1 *", "sources": ["un-wup"]},                 # yearly, 1 January
-    "networks": {"cron": "0 4 2 1 *",                                       # yearly, 2 January
-                 "sources": ["cdp", "climactor", "twincities", "gawc"]},
+    "networks": {"cron": "0 4 2 1 *", "sources": ["twincities"]},          # yearly, 2 January
 }
 
 
