@@ -74,7 +74,9 @@ PHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 15_0 like Mac OS X) AppleWebKit/605
 
 
 def _select(page, label: str, option: str | re.Pattern) -> None:
-    """Pick `option` in the selectbox labelled `label`."""
+    """Pick `option` in the selectbox labelled `label`, once the page's run has ended (while
+    a rerun draws, the selectbox of the run before can still be there beside the new one)."""
+    wait_until_idle(page)
     page.get_by_test_id("stSelectbox").filter(
         has=page.get_by_text(label, exact=True)).click()
     page.get_by_role("option", name=option, exact=isinstance(option, str)).click()
