@@ -40,16 +40,16 @@ def die_with_parent(sig: signal.Signals = signal.SIGKILL) -> Callable[[], None]:
     return in_child
 
 
-def start_prefect_server() -> None:
+def start_prefect_server() -> str | None:
     """Start Prefect's temporary API server now, from this (the main) thread, as a child that
-    dies with this process; unless PREFECT_API_URL names a server. Prefect's later use of the
-    temporary server (flows, Dask's `api_for_workers`) finds this one running: Prefect keeps
+    dies with this process, and return its API URL; unless PREFECT_API_URL names a server
+    (None). Prefect's later use of the temporary server finds this one running: Prefect keeps
     one instance per port, and this is the instance of the default (None)."""
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL
 
     if PREFECT_API_URL.value():
-        return
+        return None
 
     class DyingWithParent(SubprocessASGIServer):
         def _run_uvicorn_command(self) -> subprocess.Popen:
@@ -62,4 +62,6 @@ def start_prefect_server() -> None:
             finally:
                 subprocess.Popen = popen
 
-    DyingWithParent().start()
+    server = DyingWithParent()
+    server.start()
+    return server.api_url

@@ -123,15 +123,19 @@ def refresh_main(argv: list[str]) -> int:
     from flows.children import start_prefect_server
     from flows.refresh import refresh
 
-    start_prefect_server()  # unless PREFECT_API_URL is set; it ends with this process
-    run, api = refresh, contextlib.nullcontext()
+    # unless PREFECT_API_URL names a server; it ends with this process. Named in the run's
+    # settings, so that Dask workers record their task runs in the flow's API rather than each
+    # start a temporary server of its own (it listens on 127.0.0.1: workers elsewhere need a
+    # server they can reach, README "Scaling out")
+    api = start_prefect_server()
+    run = refresh
     if args.dask_address:  # the same flow and tasks, on the cluster's task runner
-        from flows.cluster import api_for_workers, dask_runner
+        from flows.cluster import dask_runner
 
-        # the workers record their task runs in the flow's API
-        run, api = refresh.with_options(task_runner=dask_runner(args.dask_address)), \
-            api_for_workers()
-    with api:
+        run = refresh.with_options(task_runner=dask_runner(args.dask_address))
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api}) if api else contextlib.nullcontext():
         state = run(db=str(db), sources=sources, mirror=args.mirror, config=config,
                     return_state=True)
     # the run's state is what Prefect records: Completed, Failed named Partial (a source

@@ -4,14 +4,12 @@ Dask cluster named by `citybench refresh --dask-address tcp://HOST:PORT`.
 The address is checked in two steps before Prefect starts (`check_address`: its form;
 `check_reachable`: a scheduler answers and has workers), so that a typo or a scheduler that is
 down is answered with one line and nothing is built. `dask_runner` makes Prefect's Dask task
-runner for it; `api_for_workers` gives the workers the flow's Prefect API.
+runner for it.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -72,27 +70,3 @@ def dask_runner(address: str) -> DaskTaskRunner:
     from prefect_dask import DaskTaskRunner
 
     return DaskTaskRunner(address=address, client_kwargs={"timeout": f"{CONNECT_TIMEOUT}s"})
-
-
-@contextmanager
-def api_for_workers() -> Iterator[str]:
-    """The Prefect API the flow and its Dask workers report to, set for the run.
-
-    A task on a Dask worker reads the API's address from the settings the flow hands it. With
-    no PREFECT_API_URL, the flow's API is a temporary server of this process, which the flow
-    would use without naming it: each worker would then start a temporary server of its own
-    and record its task runs there, apart from the flow's. So the temporary server is started
-    here and named in the run's settings; it listens on 127.0.0.1, which serves workers on
-    this machine only (workers elsewhere need a server they can reach: README, "Scaling
-    out")."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    if url := PREFECT_API_URL.value():
-        yield url
-        return
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()  # the one Prefect would start; stopped at exit
-    server.start()
-    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-        yield server.api_url
