@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from app.compare_cli import Comparison, compare
-from indicators.peers import groups
+from indicators.peers import groups, learn, report
 from indicators.peers import profile as profiles
 from warehouse import peers as stored
 from warehouse.connect import reading
@@ -45,7 +45,9 @@ PROFILE_INDICATORS = ("agglomeration_population", *stored.PROFILE_INDICATORS)
 
 @dataclass(frozen=True)
 class CityPeers:
-    """`comparison`: compare()'s answer. `spread`: per node, the peers' lowest and highest
+    """`comparison`: compare()'s answer, and its rows as the page's frames: `peers` (the
+    group's), `nodes` (the card's, report.COLUMNS), `strengths` and `weaknesses` (node ids),
+    `learn_from` (learn.COLUMNS). `spread`: per node, the peers' lowest and highest
     normalised score (the card gives the quartiles and the best). `scoring`: the frameworks
     whose current run scores the city. `parents`: each node's parent in the framework."""
 
@@ -53,6 +55,11 @@ class CityPeers:
     spread: pd.DataFrame
     scoring: list[str]
     parents: dict[str, str]
+    peers: pd.DataFrame
+    nodes: pd.DataFrame
+    strengths: list[str]
+    weaknesses: list[str]
+    learn_from: pd.DataFrame
 
 
 def city_peers(db: Path, city_id: str, peers: str, framework: str | None, k: int,
@@ -60,15 +67,25 @@ def city_peers(db: Path, city_id: str, peers: str, framework: str | None, k: int
     """compare() of the city (by id) as the CLI makes it; raises compare_cli.CompareError."""
     with reading(db) as con:
         comparison = compare(con, city_id, peers, framework, k, lists)
-        ids = list(comparison.group.peers["city_id"])
-        scores = stored.run_scores(con, comparison.framework, ids)
+        scores = pd.DataFrame(stored.run_scores(con, comparison.framework,
+                                                comparison.group.ids))
         scoring = stored.frameworks_scoring(con, city_id)
         spec = stored.run_framework(con, comparison.framework) or {}
     spread = (scores.groupby("node_id")["normalised"].agg(peer_min="min", peer_max="max")
               .reset_index())
     parents = {node["id"]: node.get("parent")
                for node in [*spec.get("aggregate", []), *spec.get("indicator", [])]}
-    return CityPeers(comparison, spread, scoring, parents)
+    card = comparison.card
+    return CityPeers(
+        comparison, spread, scoring, parents,
+        peers=pd.DataFrame(comparison.group.peers,
+                           columns=list(dict.fromkeys(
+                               [*groups.PEER_COLUMNS,
+                                *(key for row in comparison.group.peers for key in row)]))),
+        nodes=report.nodes_frame(card.nodes),
+        strengths=[row["node_id"] for row in card.strengths],
+        weaknesses=[row["node_id"] for row in card.weaknesses],
+        learn_from=pd.DataFrame(comparison.learn_from, columns=list(learn.COLUMNS)))
 
 
 def context_profile(db: Path) -> pd.DataFrame:
@@ -79,10 +96,15 @@ def context_profile(db: Path) -> pd.DataFrame:
     z-score (z_<feature>), standardised over the universe as the nearest-profile rule does."""
     with reading(db) as con:
         context = stored.context(con, datetime.date.today().year, profiles.GROWTH_YEARS)
-    raw = profiles.profile(context).drop(columns="population")
-    z = profiles.standardise(raw).add_prefix("z_")
-    frame = context.join(raw).join(z)
-    frame["in_profile"] = frame.index.isin(raw.index)
+    raw = profiles.profile(context)
+    features = list(profiles.PROFILE_FEATURES)
+    frame = pd.DataFrame(context).set_index("city_id")
+    frame["agglomeration_year"] = frame["agglomeration_year"].astype("Int64")
+    index = pd.Index(raw["city_id"], name="city_id")
+    frame = frame.join(pd.DataFrame({name: raw[name] for name in features}, index=index))
+    frame = frame.join(pd.DataFrame(profiles.standardise(raw), index=index,
+                                    columns=[f"z_{name}" for name in features]))
+    frame["in_profile"] = frame.index.isin(index)
     return frame
 
 

@@ -27,7 +27,8 @@ def _from_search(snap: reads.Snapshot, text: str) -> str | None:
         st.warning(f"No city found: {problem}.", icon=":material/search_off:")
         return None
     labels = dict(zip(candidates["city_id"],
-                      (line.strip() for line in lookup.candidate_lines(candidates)),
+                      (line.strip() for line in
+                       lookup.candidate_lines(candidates.to_dict("records"))),
                       strict=True))
     return st.selectbox(f"{problem[0].upper()}{problem[1:]}. Choose the city you mean:",
                         list(labels), format_func=labels.get, index=None,

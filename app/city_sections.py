@@ -91,7 +91,7 @@ def peer_choice(snap: reads.Snapshot, city_id: str, columns) -> city_compare.Cit
 
 
 def _names(view: city_compare.CityPeers, city: dict) -> dict[str, str]:
-    peers = view.comparison.group.peers
+    peers = view.peers
     return dict(zip(peers["city_id"], peers["name"], strict=True)) | {city["city_id"]:
                                                                          city["name"]}
 
@@ -101,10 +101,10 @@ def card_table(view: city_compare.CityPeers, units: pd.Series, city: dict) -> pd
     numbers as numbers, each node named, with its unit and its mark. A yes/no indicator has
     no rank: only 0 or 1."""
     comparison = view.comparison
-    nodes = city_compare.framework_order(comparison.card.nodes, view.parents)
+    nodes = city_compare.framework_order(view.nodes, view.parents)
     marks = pd.Series("", index=nodes.index)
-    marks[nodes["node_id"].isin(comparison.card.strengths["node_id"])] = "strength"
-    marks[nodes["node_id"].isin(comparison.card.weaknesses["node_id"])] = "weakness"
+    marks[nodes["node_id"].isin(view.strengths)] = "strength"
+    marks[nodes["node_id"].isin(view.weaknesses)] = "weakness"
     unit = nodes["node_id"].map(units)
     yes_no = unit == "0/1"
     unranked = {column: nodes[column].mask(yes_no) for column in ("rank", "percentile")}
@@ -177,9 +177,9 @@ def report_card(view: city_compare.CityPeers, table: pd.DataFrame, city: dict) -
     st.dataframe(table, hide_index=True, width="stretch", column_config=CARD_COLUMNS,
                  height=35 * (min(len(table), 25) + 1) + 3)
     ui.table_download(table, f"report-card-{city['city_id']}", "Report card (CSV)")
-    for title, picked in (("Strengths among the peers", card.strengths),
-                          ("Weaknesses among the peers", card.weaknesses)):
-        names = [comparison.labels.get(node, node) for node in picked["node_id"]]
+    for title, picked in (("Strengths among the peers", view.strengths),
+                          ("Weaknesses among the peers", view.weaknesses)):
+        names = [comparison.labels.get(node, node) for node in picked]
         st.caption(f"{title}: {', '.join(names) or 'none'}")
     for note in (*comparison.notes, *card.notes, *group.notes):
         st.caption(f"Note: {note}")
@@ -188,7 +188,7 @@ def report_card(view: city_compare.CityPeers, table: pd.DataFrame, city: dict) -
 def peer_list(view: city_compare.CityPeers, universe: pd.DataFrame) -> None:
     """The peers, each with why it is one and its context profile as read."""
     group = view.comparison.group
-    peers = group.peers.set_index("city_id")
+    peers = view.peers.set_index("city_id")
     known = universe.reindex(peers.index)
     frame = pd.DataFrame({
         "city_id": peers.index, "name": peers["name"], "country": known["country_name"],
@@ -214,7 +214,7 @@ def peer_list(view: city_compare.CityPeers, universe: pd.DataFrame) -> None:
 
 def where_it_stands(view: city_compare.CityPeers, table: pd.DataFrame, city: dict,
                     credits: Credits, framework_credits: list[str]) -> None:
-    rows = city_compare.bullet_rows(view.comparison.card.nodes, view.spread,
+    rows = city_compare.bullet_rows(view.nodes, view.spread,
                                     table.set_index("node_id")["measure"], view.parents)
     if rows.empty:
         return
@@ -229,7 +229,7 @@ def where_it_stands(view: city_compare.CityPeers, table: pd.DataFrame, city: dic
 def profile_chart(view: city_compare.CityPeers, universe: pd.DataFrame, city: dict,
                   credits: Credits, profile_credits: list[str]) -> None:
     """The city's context profile against its peers': z-scores over the profile's universe."""
-    peer_ids = list(view.comparison.group.peers["city_id"])
+    peer_ids = view.comparison.group.ids
     summary, points = city_compare.profile_rows(universe, city["city_id"], peer_ids)
     if summary.empty:
         st.caption(f"{city['name']} has no context profile: it needs a UN WUP agglomeration "
@@ -292,7 +292,7 @@ def learn_from(view: city_compare.CityPeers, universe: pd.DataFrame, city: dict)
     """compare()'s suggestions with their evidence: the numbers, the shared ties and the
     practices recorded for the city ahead, failures shown as the successes are."""
     comparison = view.comparison
-    found = comparison.learn_from
+    found = view.learn_from
     st.subheader("Learn from")
     if found.empty:
         st.caption("No similar city is clearly ahead of it on any dimension.")

@@ -8,7 +8,9 @@
 The peers are a rule's (indicators.peers.groups: nearest-profile by default), a list saved by
 name under [peers.lists] in the config, or a list given inline, ';'-separated. The answer is
 the report card (indicators.peers.report) and the learn-from suggestions
-(indicators.peers.learn) of the framework's current score run. Reads only; no Prefect.
+(indicators.peers.learn) of the framework's current score run. Reads only; no Prefect, and no
+pandas (its import alone took a third of an answer's time): the reads give numpy columns or
+rows (dicts), and so do the functions of indicators/peers.
 """
 
 from __future__ import annotations
@@ -18,17 +20,15 @@ import datetime
 import json
 import sys
 from dataclasses import dataclass
-
-import pandas as pd
+from pathlib import Path
 
 from app.lookup import candidate_lines, find_city
-from indicators.names import CityNotFound
+from indicators.names import CityNotFound, missing
 from indicators.peers import groups, learn, report
 from indicators.peers import profile as profiles
 from warehouse import lookup, spreadsheet_csv
 from warehouse import peers as stored
 from warehouse import practices as recorded
-from warehouse.config import Config
 from warehouse.connect import Connection, WarehouseMissing, reading
 
 # The framework asked for when none is named, in this order: the first that scores the city.
@@ -56,17 +56,17 @@ class Comparison:
     framework: str
     card: report.ReportCard
     group: groups.PeerGroup
-    learn_from: pd.DataFrame
+    learn_from: list[dict]
     labels: dict[str, str]
-    also_named: pd.DataFrame
+    also_named: list[dict]
     notes: tuple[str, ...] = ()
 
 
-def run(args: argparse.Namespace, settings: Config) -> int:
+def run(args: argparse.Namespace, db: Path, lists: dict[str, list[str]]) -> int:
+    """`lists`: the config's [peers.lists]."""
     try:
-        with reading(settings.db(args.db)) as con:
-            comparison = compare(con, args.city, args.peers, args.framework, args.k,
-                                 settings.peers.lists)
+        with reading(db) as con:
+            comparison = compare(con, args.city, args.peers, args.framework, args.k, lists)
     except WarehouseMissing as error:  # none yet, or one published before the search's index
         print(f"citybench compare: {error}", file=sys.stderr)
         return 1
@@ -97,15 +97,14 @@ def compare(con: Connection, text: str, peers: str | None, framework: str | None
     if not similar.applies:
         similar = group
     # one read for the card's peers and the similar cities: each function keeps its own
-    scores, previous = _scores(con, framework, city_id,
-                               [*group.peers["city_id"], *similar.peers["city_id"]])
+    scores, previous = _scores(con, framework, city_id, [*group.ids, *similar.ids])
     card = report.report_card(scores, group, previous)
     members = {}
     for node in spec.get("indicator", []):
         members.setdefault(node.get("parent"), set()).add(node["id"])
     suggestions = learn.learn_from(scores, similar, data.ties, _practices(con, similar),
                                    members)
-    city = lookup.cities(con, [city_id]).iloc[0].to_dict()
+    (city,) = lookup.cities(con, [city_id])
     return Comparison(city, framework, card, group, suggestions, _labels(spec), also_named,
                       tuple(notes))
 
@@ -131,12 +130,12 @@ def _framework(con: Connection, city_id: str, asked: str | None, notes: list[str
     return chosen
 
 
-def _city(con: Connection, text: str) -> tuple[str, pd.DataFrame]:
+def _city(con: Connection, text: str) -> tuple[str, list[dict]]:
     try:
         return find_city(con, text)
     except CityNotFound as error:
         lines = candidate_lines(error.candidates)
-        if lines and error.candidates["tier"].eq("spelling").all():
+        if lines and all(row["tier"] == "spelling" for row in error.candidates):
             lines.insert(0, "nearest spellings:")
         raise CompareError(str(error), lines) from None
 
@@ -174,16 +173,17 @@ def _list_ids(con: Connection, entries: list[str], where: str) -> list[str]:
 def _scores(con: Connection, framework: str, city_id: str, others: list[str]):
     """The run's scores of the city and `others`, and the city's previous observations."""
     scores = stored.run_scores(con, framework, list(dict.fromkeys([city_id, *others])))
-    indicators = list(scores.loc[(scores["city_id"] == city_id)
-                                 & (scores["node_kind"] == "indicator"), "node_id"])
+    indicators = [node for city, kind, node in zip(
+        scores["city_id"], scores["node_kind"], scores["node_id"], strict=True)
+        if city == city_id and kind == "indicator"]
     previous = stored.previous_observations(con, city_id, indicators,
                                             stored.run_periods(con, framework))
     return scores, previous
 
 
-def _practices(con: Connection, group: groups.PeerGroup) -> pd.DataFrame:
+def _practices(con: Connection, group: groups.PeerGroup) -> list[dict]:
     """Every practice recorded for the group's cities, whatever its outcome."""
-    return recorded.practices(con, list(group.peers["city_id"]))
+    return recorded.practices(con, group.ids)
 
 
 def _labels(spec: dict) -> dict[str, str]:
@@ -195,15 +195,20 @@ def _labels(spec: dict) -> dict[str, str]:
 
 # --- formats ---------------------------------------------------------------------------------
 
+NODE_COLUMNS = (report.COLUMNS[0], "label", *report.COLUMNS[1:])
+TABLE_COLUMNS = ("label", "node_kind", "value", "normalised", "rank", "compared", "percentile",
+                 "peer_median", "gap_to_median", "change")
 
-def _nodes(comparison: Comparison) -> pd.DataFrame:
-    nodes = comparison.card.nodes.copy()
-    nodes.insert(1, "label", nodes["node_id"].map(comparison.labels).fillna(nodes["node_id"]))
-    return nodes
+
+def _nodes(comparison: Comparison) -> list[dict]:
+    """The card's rows (NODE_COLUMNS), each with its node's label."""
+    labels = comparison.labels
+    return [{"node_id": row["node_id"], "label": labels.get(row["node_id"], row["node_id"])}
+            | row for row in comparison.card.nodes]
 
 
 def as_csv(comparison: Comparison) -> str:
-    return spreadsheet_csv.to_csv(_nodes(comparison)).rstrip("\n")
+    return spreadsheet_csv.to_csv(_nodes(comparison), columns=NODE_COLUMNS).rstrip("\n")
 
 
 def as_json(comparison: Comparison) -> str:
@@ -216,8 +221,8 @@ def as_json(comparison: Comparison) -> str:
                   "reason": group.reason, "cities": _records(group.peers)},
         "rank_interval": card.rank_interval,
         "nodes": _records(_nodes(comparison)),
-        "strengths": list(card.strengths["node_id"]),
-        "weaknesses": list(card.weaknesses["node_id"]),
+        "strengths": [row["node_id"] for row in card.strengths],
+        "weaknesses": [row["node_id"] for row in card.weaknesses],
         "learn_from": _records(comparison.learn_from),
         "also_named": _records(comparison.also_named),
         "notes": [*comparison.notes, *card.notes],
@@ -225,22 +230,45 @@ def as_json(comparison: Comparison) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, default=_plain)
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{key: _plain(value) for key, value in row.items()}
-            for row in frame.to_dict("records")]
+def _records(rows: list[dict]) -> list[dict]:
+    return [{key: _plain(value) for key, value in row.items()} for row in rows]
 
 
 def _plain(value):
     if isinstance(value, (list, tuple, dict)):
         return value
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if missing(value):
         return None
     return value.item() if hasattr(value, "item") else value
 
 
+def fixed_width(rows: list[dict], columns: tuple[str, ...]) -> str:
+    """`rows` as a text table, as pandas' to_string(index=False) lays it out: each column
+    right-aligned to its widest cell or name, one space apart, a column of numbers (no text
+    in it) named with a space in front; numbers to 3 significant digits, a missing value
+    empty."""
+    header = [column if any(isinstance(row.get(column), str) for row in rows)
+              else f" {column}" for column in columns]
+    cells = [[_cell(row.get(column)) for column in columns] for row in rows]
+    widths = [max([len(name), *(len(line[at]) for line in cells)])
+              for at, name in enumerate(header)]
+    return "\n".join(" ".join(cell.rjust(width) for cell, width in zip(line, widths,
+                                                                         strict=True))
+                     for line in [header, *cells])
+
+
+def _cell(value) -> str:
+    if missing(value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.3g}"
+    return str(value)
+
+
 def as_table(comparison: Comparison) -> str:
     city, card, group = comparison.city, comparison.card, comparison.group
-    population = "" if pd.isna(city["population"]) else f" · {int(city['population']):,} people"
+    population = ("" if missing(city["population"])
+                  else f" · {int(city['population']):,} people")
     lines = [f"{city['name']}, {city['country']} ({city['country_iso2']}) · {city['city_id']}"
              f"{population}",
              f"framework: {comparison.framework}"
@@ -249,23 +277,22 @@ def as_table(comparison: Comparison) -> str:
              f"peers: {group.rule} {json.dumps(group.parameters)} · {len(group.peers)} cities"]
     if not group.applies:
         lines.append(f"  the rule does not apply: {group.reason}")
-    lines += [f"  {row.name} ({row.city_id}): {row.evidence}"
-              for row in group.peers.head(15).itertuples()]
+    lines += [f"  {row['name']} ({row['city_id']}): {row['evidence']}"
+              for row in group.peers[:15]]
     if len(group.peers) > 15:
         lines.append(f"  ... and {len(group.peers) - 15} more (--format json lists them all)")
-    shown = _nodes(comparison)[["label", "node_kind", "value", "normalised", "rank", "compared",
-                                "percentile", "peer_median", "gap_to_median", "change"]]
-    lines += ["", shown.to_string(index=False, float_format=lambda v: f"{v:,.3g}", na_rep="")
-              if len(shown) else f"no score of {city['name']} in {comparison.framework}'s run"]
+    nodes = _nodes(comparison)
+    lines += ["", fixed_width(nodes, TABLE_COLUMNS) if nodes
+              else f"no score of {city['name']} in {comparison.framework}'s run"]
     for title, picked in (("strengths among the peers", card.strengths),
                           ("weaknesses among the peers", card.weaknesses)):
-        names = [comparison.labels.get(node, node) for node in picked["node_id"]]
+        names = [comparison.labels.get(row["node_id"], row["node_id"]) for row in picked]
         lines.append(f"{title}: {', '.join(names) or 'none'}")
-    lines += ["", "learn from:" if len(comparison.learn_from) else
+    lines += ["", "learn from:" if comparison.learn_from else
               "learn from: no similar city is clearly ahead on any dimension"]
-    lines += [f"  {comparison.labels.get(row.node_id, row.node_id)}: {row.name} "
-              f"({row.city_id}): {row.evidence}" for row in comparison.learn_from.itertuples()]
-    if len(comparison.also_named):
+    lines += [f"  {comparison.labels.get(row['node_id'], row['node_id'])}: {row['name']} "
+              f"({row['city_id']}): {row['evidence']}" for row in comparison.learn_from]
+    if comparison.also_named:
         lines.append("also named so: " + "; ".join(
             line.strip() for line in candidate_lines(comparison.also_named)))
     lines += [f"note: {note}" for note in (*comparison.notes, *card.notes)]

@@ -29,10 +29,10 @@ def run(args: argparse.Namespace, db: Path) -> int:
                          *candidate_lines(error.candidates)]), file=sys.stderr)
         return 1
     if args.format == "csv":
-        print(spreadsheet_csv.to_csv(
-            found.assign(indicators=found["indicators"].map(";".join))).rstrip("\n"))
+        print(spreadsheet_csv.to_csv([row | {"indicators": ";".join(row["indicators"])}
+                                      for row in found], columns=recorded.COLUMNS).rstrip("\n"))
     elif args.format == "json":
-        print(json.dumps(found.to_dict("records"), indent=2, ensure_ascii=False, default=str))
+        print(json.dumps(found, indent=2, ensure_ascii=False, default=str))
     else:
         print(_table(found, args))
     return 0
@@ -41,12 +41,13 @@ def run(args: argparse.Namespace, db: Path) -> int:
 def _table(found, args: argparse.Namespace) -> str:
     asked = " ".join(part for part in (args.outcome, "practices", args.dimension and
                                        f"on {args.dimension}") if part)
-    if found.empty:
+    if not found:
         return f"no {asked} recorded" + (f" for {args.city}" if args.city else "")
     lines = []
-    for row in found.itertuples():
-        lines += [f"{row.city_name} ({row.city_id}), {row.year}: {row.title} [{row.outcome}]",
-                  *textwrap.wrap(f"lesson: {row.lesson}", 96, initial_indent="  ",
+    for row in found:
+        lines += [f"{row['city_name']} ({row['city_id']}), {row['year']}: {row['title']} "
+                  f"[{row['outcome']}]",
+                  *textwrap.wrap(f"lesson: {row['lesson']}", 96, initial_indent="  ",
                                  subsequent_indent="    "),
-                  f"  {row.source_url} ({row.licence})"]
+                  f"  {row['source_url']} ({row['licence']})"]
     return "\n".join(lines)

@@ -28,7 +28,7 @@ from indicators.composite.results import node_ranks, scores_long
 from indicators.composite.spec import SpecError, load_framework, load_method
 from indicators.composite.uncertainty import UncertaintyResult, analyse
 from indicators.peers.groups import CustomList, PeerData
-from indicators.peers.report import ReportCard, report_card
+from indicators.peers.report import ReportCard, nodes_frame, report_card
 from warehouse.output_files import Output, OutputFailed, write_all
 from warehouse.spreadsheet_csv import to_csv
 
@@ -395,7 +395,8 @@ def comparison(coin: Coin, city: str | None, peers: str | None, data: Path) -> s
             raise ScoreFailed(f"{data}: {flag}: no unit {name!r} in the file; units: "
                               f"{_listed(coin.units)}")
     scores = _run_scores(coin)
-    context = PeerData(pd.DataFrame({"name": coin.units}, index=coin.units))
+    named = np.array(coin.units, dtype=object)
+    context = PeerData({"city_id": named, "name": named})
     others = [u for u in coin.units if u != city]
     panel = report_card(scores, CustomList(others, "every unit of the file").peers(city, context))
     # a questionnaire's units are the cities that answered it
@@ -428,18 +429,19 @@ def _listed(units: list[str], most: int = 10) -> str:
     return shown + (f" and {len(units) - most:,} more" if len(units) > most else "")
 
 
-def _run_scores(coin: Coin) -> pd.DataFrame:
-    """The run's rows as report_card reads them (the warehouse's score table): the latest
+def _run_scores(coin: Coin) -> dict[str, np.ndarray]:
+    """The run's columns as report_card reads them (the warehouse's score table): the latest
     period, no rank interval (a file's run stores none per node)."""
     scores = scores_long(coin).rename(
         columns={"unit": "city_id", "node": "node_id", "kind": "node_kind"})
     if "period" in scores:
         scores = scores[scores["period"] == coin.periods[-1]]
-    return scores.assign(rank_low=np.nan, rank_high=np.nan)
+    scores = scores.assign(rank_low=np.nan, rank_high=np.nan)
+    return {column: scores[column].to_numpy() for column in scores}
 
 
 def _card_columns(card: ReportCard, prefix: str) -> pd.DataFrame:
-    nodes = card.nodes.set_index("node_id")
+    nodes = nodes_frame(card.nodes).set_index("node_id")
     ranked = nodes["rank"].notna()
     rank = (nodes["rank"].astype("string") + " of " + nodes["compared"].astype("string"))
     return pd.DataFrame({

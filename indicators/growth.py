@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
-def annual_growth(start: pd.Series, end: pd.Series, years: int) -> pd.Series:
+def annual_growth(start: pd.Series | np.ndarray, end: pd.Series | np.ndarray,
+                  years: int) -> pd.Series | np.ndarray:
     """Average annual growth from `start` to `end` over `years`, in % a year (compound:
-    (end / start) ** (1 / years) - 1). Missing where either value is missing or not above 0."""
+    (end / start) ** (1 / years) - 1). Missing where either value is missing or not above 0.
+    Series are aligned on their index (a Series back); arrays, position by position (an
+    array back: `citybench compare` reads without pandas)."""
     if years <= 0:
         raise ValueError(f"growth over {years} years: the end must come after the start")
-    start, end = start.align(end, join="outer")
+    if hasattr(start, "align"):
+        start, end = start.align(end, join="outer")
     valid = (start > 0) & (end > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rate = (end / start) ** (1.0 / years) - 1.0
-    return (rate * 100.0).where(valid)
+        rate = ((end / start) ** (1.0 / years) - 1.0) * 100.0
+    return rate.where(valid) if hasattr(rate, "where") else np.where(valid, rate, np.nan)

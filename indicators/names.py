@@ -16,8 +16,6 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import pandas as pd
-
 # Letters NFKD does not decompose into a base letter and a mark. warehouse.lookup folds the
 # same letters in SQL (tests/test_city_lookup.py checks the two agree).
 LETTERS = {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe",
@@ -57,12 +55,12 @@ CANDIDATE_COLUMNS = ["city_id", "name", "country_iso2", "country", "population",
 
 
 class CityNotFound(LookupError):
-    """No city, or more than one, answers a reference: `candidates` (CANDIDATE_COLUMNS) lists
-    the cities it could be (none for an unknown name: then the nearest spellings)."""
+    """No city, or more than one, answers a reference: `candidates` (rows of CANDIDATE_COLUMNS)
+    lists the cities it could be (none for an unknown name: then the nearest spellings)."""
 
-    def __init__(self, message: str, candidates: pd.DataFrame):
+    def __init__(self, message: str, candidates: list[dict] | None = None):
         super().__init__(message)
-        self.candidates = candidates
+        self.candidates = candidates or []
 
 
 @dataclass(frozen=True)
@@ -98,43 +96,51 @@ def parse_query(text: str, countries: Mapping[str, str]) -> CityQuery:
             name = head
     key = name_key(name)
     if not key:
-        raise CityNotFound(f"'{text}' names no city: give a name, 'Name, CC' or gn:ID",
-                           pd.DataFrame(columns=CANDIDATE_COLUMNS))
+        raise CityNotFound(f"'{text}' names no city: give a name, 'Name, CC' or gn:ID")
     return CityQuery(text, name, key, country)
 
 
-def candidates(query: CityQuery, found: pd.DataFrame) -> pd.DataFrame:
+def candidates(query: CityQuery, found: list[dict]) -> list[dict]:
     """The cities whose name, alternate name or folded district's name folds to the query's
-    key (in the query's country, when it gives one), each once at its strongest tier: most
-    likely first (tier, then population). `found`: a loose search's rows (warehouse.lookup):
-    city_id, name, ascii_name, alias, method, country_iso2, country, population."""
-    own = (found["name"].map(name_key) == query.key) | (
-        found["ascii_name"].fillna("").map(name_key) == query.key)
-    alias = found["alias"].fillna("").map(name_key) == query.key
-    tier = pd.Series(pd.NA, index=found.index, dtype="Int64")
-    tier = tier.mask(alias & (found["method"] == "district-fold"), 2)
-    tier = tier.mask(alias & (found["method"] != "district-fold"), 1).mask(own, 0)
-    hits = found.assign(tier=tier, matched=found["alias"].where(~own, found["name"]))
-    hits = hits[hits["tier"].notna()]
-    if query.country is not None:
-        hits = hits[hits["country_iso2"] == query.country]
-    hits = hits.sort_values(["tier", "population", "city_id"], ascending=[True, False, True],
-                            na_position="last")
-    hits = hits.drop_duplicates("city_id").reset_index(drop=True)
-    hits["tier"] = hits["tier"].map(lambda t: TIERS[int(t)])
-    return hits[CANDIDATE_COLUMNS]
+    key (in the query's country, when it gives one), each once at its strongest tier, as rows
+    of CANDIDATE_COLUMNS: most likely first (tier, then population). `found`: a loose
+    search's rows (warehouse.lookup): city_id, name, ascii_name, alias, method,
+    country_iso2, country, population."""
+    hits = []
+    for row in found:
+        if query.country is not None and row["country_iso2"] != query.country:
+            continue
+        if query.key in (name_key(row["name"]), name_key(row["ascii_name"] or "")):
+            tier, matched = 0, row["name"]
+        elif name_key(row["alias"] or "") == query.key:
+            tier, matched = (2 if row["method"] == "district-fold" else 1), row["alias"]
+        else:
+            continue
+        hits.append(row | {"tier": tier, "matched": matched})
+    # a stable sort: among one city's rows of one tier, the search's first is kept
+    hits.sort(key=lambda hit: (hit["tier"], missing(hit["population"]),
+                               -(hit["population"] or 0), hit["city_id"]))
+    seen = set()
+    unique = [hit for hit in hits if not (hit["city_id"] in seen or seen.add(hit["city_id"]))]
+    return [{column: hit[column] for column in CANDIDATE_COLUMNS} | {"tier": TIERS[hit["tier"]]}
+            for hit in unique]
 
 
-def choose(query: CityQuery, found: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+def missing(value) -> bool:
+    """None, or NaN (a number missing from a frame's row)."""
+    return value is None or value != value
+
+
+def choose(query: CityQuery, found: list[dict]) -> tuple[str, list[dict]]:
     """The one city the query names, and the weaker candidates (other cities the name is an
     alternate or district name of, for a note); CityNotFound when none or several tie."""
     hits = candidates(query, found)
     where = f" in {query.country}" if query.country else ""
-    if hits.empty:
+    if not hits:
         raise CityNotFound(f"no city named '{query.name}'{where}", hits)
-    best = hits[hits["tier"] == hits.at[0, "tier"]]
+    best = [hit for hit in hits if hit["tier"] == hits[0]["tier"]]
     if len(best) > 1:
         tell = "gn:ID" if query.country else "'Name, CC' or gn:ID"
         raise CityNotFound(f"'{query.text}' could be {len(hits)} cities{where}: give {tell}",
                            hits)
-    return str(best.at[0, "city_id"]), hits.iloc[1:].reset_index(drop=True)
+    return str(best[0]["city_id"]), hits[1:]

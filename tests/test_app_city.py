@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from app.compare_cli import compare
+from indicators.peers.report import nodes_frame
 from tests.conftest import query
 from tests.test_app_pages import _app, _chart_data, _chart_specs
 from warehouse.connect import reading
@@ -48,8 +49,9 @@ def test_the_report_card_is_compares_and_its_median_is_the_peers(lyon, published
     card = _card(at)
     # in the framework's nesting: the index, then each dimension and its indicators
     assert card["level"].iloc[0] == "index"
-    expected = comparison.card.nodes.set_index("node_id").loc[card["node_id"]].reset_index()
-    assert sorted(card["node_id"]) == sorted(comparison.card.nodes["node_id"])
+    expected = nodes_frame(comparison.card.nodes).set_index("node_id").loc[
+        card["node_id"]].reset_index()
+    assert sorted(card["node_id"]) == sorted(row["node_id"] for row in comparison.card.nodes)
     for shown, computed in (("score", "normalised"), ("rank", "rank"),
                             ("percentile", "percentile"), ("peer_q1", "peer_q1"),
                             ("peer_median", "peer_median"), ("peer_q3", "peer_q3"),
@@ -60,7 +62,7 @@ def test_the_report_card_is_compares_and_its_median_is_the_peers(lyon, published
     # numbers stay numbers (the CSV has them raw)
     assert pd.api.types.is_float_dtype(card["peer_median"])
     # the index's median, straight from the warehouse: the peers' normalised index scores
-    peers = list(comparison.group.peers["city_id"])
+    peers = comparison.group.ids
     framework = comparison.framework
     scores = [row[0] for row in query(published, f"""
         SELECT s.normalised FROM score s WHERE s.node_kind = 'index' AND s.node_id = ?
@@ -72,13 +74,13 @@ def test_the_report_card_is_compares_and_its_median_is_the_peers(lyon, published
     # the peers are listed with their distance on the profile
     listed = next(d.value for d in at.dataframe if "distance" in d.value.columns)
     assert list(listed["city_id"]) == peers
-    assert np.allclose(listed["distance"], comparison.group.peers["distance"])
+    assert np.allclose(listed["distance"], [row["distance"] for row in comparison.group.peers])
 
 
 def test_the_bullet_chart_has_a_row_per_node_with_the_citys_score(lyon):
     at, comparison = lyon
     rows = pd.DataFrame(_chart_data(at, _chart(at, "Where Lyon stands among its peers")))
-    nodes = comparison.card.nodes
+    nodes = nodes_frame(comparison.card.nodes)
     assert sorted(rows["node_id"]) == sorted(nodes["node_id"])
     by_node = nodes.set_index("node_id")
     for row in rows.itertuples():
@@ -89,7 +91,7 @@ def test_the_bullet_chart_has_a_row_per_node_with_the_citys_score(lyon):
 
 def test_learn_from_shows_each_suggestion_with_its_evidence(lyon):
     at, comparison = lyon
-    found = comparison.learn_from
+    found = pd.DataFrame(comparison.learn_from)
     assert len(found), "the offline default has cities to learn from for Lyon"
     text = "\n".join(m.value for m in at.markdown)
     for row in found.itertuples():
@@ -119,7 +121,7 @@ def test_the_address_chooses_the_peers_and_bad_values_fall_back(published, monke
     same_country = _comparison(published, "same-country")
     card = _card(at).set_index("node_id")
     assert at.selectbox(key="peers").value == "same-country"
-    expected = same_country.card.nodes.set_index("node_id").loc[card.index]
+    expected = nodes_frame(same_country.card.nodes).set_index("node_id").loc[card.index]
     assert list(card["compared"]) == list(expected["compared"])
     assert card["compared"].iloc[0] > 11  # more French cities than the 10 nearest
     assert at.query_params["peers"] == "same-country"
@@ -129,7 +131,7 @@ def test_the_address_chooses_the_peers_and_bad_values_fall_back(published, monke
     assert len(warnings) == 2, warnings
     assert any("peers=" in w for w in warnings) and any("k=" in w for w in warnings)
     assert at.selectbox(key="peers").value == "nearest-profile"
-    default = _comparison(published).card.nodes.set_index("node_id")
+    default = nodes_frame(_comparison(published).card.nodes).set_index("node_id")
     card = _card(at).set_index("node_id")
     assert np.allclose(card["peer_median"], default.loc[card.index, "peer_median"],
                        equal_nan=True)
@@ -139,7 +141,7 @@ def test_the_address_chooses_the_peers_and_bad_values_fall_back(published, monke
 def test_a_practice_of_a_city_to_learn_from_shows_failures_with_their_source(
         published, tmp_path, monkeypatch):
     comparison = _comparison(published)
-    first = comparison.learn_from.iloc[0]
+    first = comparison.learn_from[0]
     db = tmp_path / "w.duckdb"
     shutil.copyfile(published, db)
     con = duckdb.connect(str(db))

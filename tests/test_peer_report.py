@@ -23,7 +23,7 @@ from indicators.peers.groups import (
     SharedLinks,
     SizeClass,
 )
-from indicators.peers.report import COLUMNS, report_card
+from indicators.peers.report import COLUMNS, nodes_frame, report_card
 from tests.conftest import query
 from warehouse import peers as warehouse_peers
 from warehouse.connect import open_read_only
@@ -54,10 +54,9 @@ def data(published) -> PeerData:
 
 def _card(db, framework: str, group: PeerGroup, **kwargs):
     def read(con):
-        scores = warehouse_peers.run_scores(
-            con, framework, [group.city_id, *group.peers["city_id"]])
-        indicators = list(scores.loc[(scores["city_id"] == group.city_id)
-                                     & (scores["node_kind"] == "indicator"), "node_id"])
+        scores = warehouse_peers.run_scores(con, framework, [group.city_id, *group.ids])
+        mine = (scores["city_id"] == group.city_id) & (scores["node_kind"] == "indicator")
+        indicators = list(scores["node_id"][mine])
         previous = warehouse_peers.previous_observations(
             con, group.city_id, indicators, warehouse_peers.run_periods(con, framework))
         return scores, previous
@@ -102,9 +101,9 @@ def test_card_agrees_with_sql(rule, framework, published, data):
     group = rule.peers(LYON, data)
     assert group.applies, group.reason
     card = _card(published, framework, group)
-    nodes = card.nodes.set_index("node_id")
-    assert list(card.nodes.columns) == list(COLUMNS)
-    expected = _sql_card(published, framework, LYON, list(group.peers["city_id"]))
+    nodes = nodes_frame(card.nodes).set_index("node_id")
+    assert all(list(row) == list(COLUMNS) for row in card.nodes)
+    expected = _sql_card(published, framework, LYON, group.ids)
     assert set(nodes.index) == set(expected.index) and len(expected) > 0
     got = nodes.loc[expected.index]
     assert (got["rank"].astype(int) == expected["rank"]).all()
@@ -120,7 +119,7 @@ def test_card_agrees_with_sql(rule, framework, published, data):
                                (expected["normalised"] - expected["best"]).astype(float),
                                rtol=1e-9, atol=1e-12)
     # the index first, then dimensions, then indicators
-    kinds = list(card.nodes["node_kind"])
+    kinds = [row["node_kind"] for row in card.nodes]
     assert kinds[0] == "index" and kinds == sorted(
         kinds, key={"index": 0, "dimension": 1, "indicator": 2}.get)
     # the rank interval is the stored one of the index, among all cities
@@ -132,17 +131,22 @@ def test_card_agrees_with_sql(rule, framework, published, data):
 
 
 def _group(city: str, peers: list[str]) -> PeerGroup:
-    return PeerGroup("custom", "test", {}, city, pd.DataFrame(
-        {"city_id": peers, "name": peers, "evidence": "test"}))
+    return PeerGroup("custom", "test", {}, city,
+                     [{"city_id": peer, "name": peer, "evidence": "test"} for peer in peers])
 
 
-def _scores(table: dict[str, dict[str, float]]) -> pd.DataFrame:
-    """city -> node -> normalised, as run_scores rows (value = normalised * 10)."""
-    rows = [{"city_id": city, "node_id": node,
-             "node_kind": "index" if node == "index" else "indicator",
-             "value": score * 10, "normalised": score, "rank_low": pd.NA, "rank_high": pd.NA}
-            for city, nodes in table.items() for node, score in nodes.items()]
-    return pd.DataFrame(rows)
+def _scores(table: dict[str, dict[str, float]]) -> dict[str, np.ndarray]:
+    """city -> node -> normalised, as run_scores columns (value = normalised * 10)."""
+    rows = pd.DataFrame([{"city_id": city, "node_id": node,
+                          "node_kind": "index" if node == "index" else "indicator",
+                          "value": score * 10, "normalised": score, "rank_low": np.nan,
+                          "rank_high": np.nan}
+                         for city, nodes in table.items() for node, score in nodes.items()])
+    return {column: rows[column].to_numpy() for column in rows}
+
+
+def _ids(rows: list[dict]) -> list[str]:
+    return [row["node_id"] for row in rows]
 
 
 def test_strengths_and_weaknesses_rule():
@@ -151,18 +155,18 @@ def test_strengths_and_weaknesses_rule():
                        "e": 0.1 * i, "f": 0.1 * i, "index": 0.1 * i} for i in range(1, 5)}
     city = {"a": 0.9, "b": 0.35, "c": 0.38, "d": 0.25, "e": 0.15, "f": 0.0, "index": 0.5}
     card = report_card(_scores({"c": city, **peers}), _group("c", list(peers)), n=2)
-    by_node = card.nodes.set_index("node_id")["percentile"]
+    by_node = nodes_frame(card.nodes).set_index("node_id")["percentile"]
     assert by_node[["a", "b", "c", "d", "e", "f"]].tolist() == [100, 75, 75, 50, 25, 0]
     # top 2: a, then c before b (the tie on percentile broken by the larger gap to median)
-    assert list(card.strengths["node_id"]) == ["a", "c"]
-    assert list(card.weaknesses["node_id"]) == ["f", "e"]
-    assert "index" not in set(card.strengths["node_id"]) | set(card.weaknesses["node_id"])
+    assert _ids(card.strengths) == ["a", "c"]
+    assert _ids(card.weaknesses) == ["f", "e"]
+    assert "index" not in set(_ids(card.strengths)) | set(_ids(card.weaknesses))
     # d sits on the peers' median: neither
-    assert "d" not in set(card.strengths["node_id"]) | set(card.weaknesses["node_id"])
+    assert "d" not in set(_ids(card.strengths)) | set(_ids(card.weaknesses))
     # a city below every peer everywhere has weaknesses and no strengths
     low = {node: 0.0 for node in city}
     card = report_card(_scores({"c": low, **peers}), _group("c", list(peers)))
-    assert card.strengths.empty and len(card.weaknesses) == 3
+    assert card.strengths == [] and len(card.weaknesses) == 3
 
 
 def test_a_tie_with_most_peers_is_no_weakness():
@@ -172,25 +176,25 @@ def test_a_tie_with_most_peers_is_no_weakness():
              "p3": {"yes": 1.0, "index": 0.4}, "p4": {"yes": 0.0, "index": 0.5}}
     card = report_card(_scores({"c": {"yes": 1.0, "index": 0.1}, **peers}),
                        _group("c", list(peers)))
-    row = card.nodes.set_index("node_id").loc["yes"]
+    row = nodes_frame(card.nodes).set_index("node_id").loc["yes"]
     assert row["percentile"] == 25 and row["gap_to_median"] == 0
-    assert card.weaknesses.empty and card.strengths.empty
+    assert card.weaknesses == [] and card.strengths == []
     # the one peer that says no has it as a weakness
     others = {"c": {"yes": 1.0, "index": 0.1}, **{k: v for k, v in peers.items() if k != "p4"}}
     card = report_card(_scores({"p4": peers["p4"], **others}), _group("p4", list(others)))
-    assert list(card.weaknesses["node_id"]) == ["yes"]
+    assert _ids(card.weaknesses) == ["yes"]
 
 
 def test_a_node_only_the_city_has_synthetic():
     scores = _scores({"c": {"index": 0.4, "a": 0.3}, "p1": {"index": 0.6, "a": np.nan}})
     card = report_card(scores, _group("c", ["p1", "p2"]))
-    row = card.nodes.set_index("node_id").loc["a"]
+    row = nodes_frame(card.nodes).set_index("node_id").loc["a"]
     assert (row["rank"], row["compared"], row["peers_scored"], row["percentile"]) == (1, 1, 0,
                                                                                     100.0)
     assert pd.isna(row["peer_median"]) and pd.isna(row["gap_to_median"])
     assert row["best_city_id"] == "c" and row["gap_to_best"] == 0
     # nothing to compare with: neither a strength nor a weakness
-    assert card.strengths.empty and card.weaknesses.empty
+    assert card.strengths == [] and card.weaknesses == []
     assert any("p2" in note for note in card.notes)  # p2 is not in the run
 
 
@@ -207,7 +211,8 @@ def test_a_node_only_the_city_has_on_the_warehouse(published, data):
         pytest.skip("no city of the run lacks a value Lyon has")
     node, peers = rows[0]
     group = CustomList(peers, "no value").peers(LYON, data)
-    row = _card(published, "european_cities", group).nodes.set_index("node_id").loc[node]
+    row = nodes_frame(_card(published, "european_cities", group).nodes).set_index(
+        "node_id").loc[node]
     assert (row["rank"], row["compared"], row["peers_scored"], row["percentile"]) == (1, 1, 0,
                                                                                     100.0)
     assert pd.isna(row["peer_median"]) and row["gap_to_best"] == 0
@@ -216,7 +221,8 @@ def test_a_node_only_the_city_has_on_the_warehouse(published, data):
 def test_change_since_the_previous_period(published, data):
     group = SameCountry().peers(LYON, data)
     # UN WUP, every fifth year: world_connectivity scores 2020 (its [refresh].period)
-    nodes = _card(published, "world_connectivity", group).nodes.set_index("node_id")
+    nodes = nodes_frame(_card(published, "world_connectivity", group).nodes).set_index(
+        "node_id")
     row = nodes.loc["agglomeration_population"]
     (now,), (before,) = (query(published, """SELECT max(value) FROM observation
         WHERE city_id = ? AND indicator_id = 'agglomeration_population' AND period = ?""",
@@ -229,7 +235,7 @@ def test_change_since_the_previous_period(published, data):
     # the index and dimensions have none
     assert nodes.loc[nodes["node_kind"] != "indicator", "change"].isna().all()
     # Eurostat, yearly: the latest period and the one before it
-    nodes = _card(published, "european_cities", group).nodes.set_index("node_id")
+    nodes = nodes_frame(_card(published, "european_cities", group).nodes).set_index("node_id")
     for indicator in ("eurostat_de1001v",):
         (latest, value), = query(published, """SELECT period, max(value) FROM observation
             WHERE city_id = ? AND indicator_id = ? GROUP BY period ORDER BY period DESC
@@ -249,14 +255,15 @@ def test_change_since_the_previous_period(published, data):
 def test_without_previous_values_there_is_no_change(published, data):
     group = NearestProfile().peers(LYON, data)
     scores = _read(published, lambda con: warehouse_peers.run_scores(
-        con, "european_cities", [LYON, *group.peers["city_id"]]))
+        con, "european_cities", [LYON, *group.ids]))
     card = report_card(scores, group)
-    assert card.nodes["change"].isna().all() and card.nodes["period"].isna().all()
+    assert card.nodes and all(row["change"] is None and row["period"] is None
+                              for row in card.nodes)
 
 
 def test_a_rule_that_does_not_apply_says_so(published, data):
     group = groups.IncomeGroup().peers(LYON, data)
     assert not group.applies
     card = _card(published, "european_cities", group)
-    assert (card.nodes["compared"] == 1).all()
+    assert card.nodes and all(row["compared"] == 1 for row in card.nodes)
     assert any(group.reason in note for note in card.notes)

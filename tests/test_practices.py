@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 
 import duckdb
+import pandas as pd
 import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
@@ -16,7 +17,7 @@ from flows.sources.catalog import build, read_config
 from flows.transport import Offline
 from tests.conftest import ROOT, citybench, copy_of, load, query, refresh
 from warehouse.config import Config
-from warehouse.practices import practices
+from warehouse.practices import COLUMNS, practices
 from warehouse.validation import split_valid
 
 EXAMPLE = ROOT / "docs" / "practices.example.yaml"
@@ -52,7 +53,7 @@ def example_db(registry, tmp_path_factory):
 def _read(db, **filters):
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return practices(con, **filters)
+        return pd.DataFrame(practices(con, **filters), columns=COLUMNS)
     finally:
         con.close()
 

@@ -62,10 +62,16 @@ from pydantic import (
     model_validator,
 )
 
+# the paths, also read without this module's model (pydantic); CONFIG_FILE and DEFAULT_DB
+# are read here by callers
+from warehouse.config_paths import (  # noqa: F401
+    CONFIG_FILE,
+    DEFAULT_DB,
+    config_path,
+    warehouse_path,
+)
 from warehouse.redact import redact_text
 
-DEFAULT_DB = Path("data/citybench.duckdb")
-CONFIG_FILE = "citybench.toml"
 # The starter snapshot packaged with citybench (flows/starter): needs no network
 OFFLINE_DEFAULT = "starter"
 # Above this share of rejected rows in any of its frames a source is judged broken and loads
@@ -291,18 +297,7 @@ class Config(BaseModel):
 
     def db(self, explicit: str | os.PathLike[str] | None = None) -> Path:
         """The warehouse: --db, else $CITYBENCH_DB, else [warehouse] db, else the default."""
-        if explicit:
-            return Path(explicit)
-        if env := os.environ.get("CITYBENCH_DB"):
-            return Path(env)
-        if self.warehouse.db:
-            folder = self.file.parent if self.file else Path.cwd()
-            return folder / self.warehouse.db
-        return DEFAULT_DB
-
-
-def config_path() -> Path:
-    return Path(os.environ.get("CITYBENCH_CONFIG", CONFIG_FILE))
+        return warehouse_path(explicit, self.warehouse.db, self.file)
 
 
 def hand_on(config: Config) -> None:

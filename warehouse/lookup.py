@@ -12,8 +12,8 @@ on the few rows found, in Python, by name_key itself.
 from __future__ import annotations
 
 import duckdb
-import pandas as pd
 
+from warehouse.columns import rows
 from warehouse.connect import Connection, WarehouseMissing
 
 # indicators.names.LETTERS, the letters NFKD does not decompose, and its apostrophes; warehouse
@@ -57,34 +57,34 @@ def index_names(con: Connection) -> int:
     return con.execute("SELECT count(*) FROM city_name_search").fetchone()[0]
 
 
-def name_candidates(con: Connection, token: str, country: str | None = None) -> pd.DataFrame:
+def name_candidates(con: Connection, token: str, country: str | None = None) -> list[dict]:
     """Rows for every city a name containing `token` (a folded word) may refer to: city_id,
     name, ascii_name, alias (the alternate or district name, missing for the city's own
     name), method (the alias's, 'name' for the own name), country_iso2, country (its name),
     population. One row per name found; the caller compares whole names."""
     try:
-        return con.execute("""
+        return rows(con, """
             SELECT c.city_id, c.name, c.ascii_name, h.alias, h.method, c.country_iso2,
                    k.name AS country, c.population
             FROM city_name_search h JOIN city c USING (city_id)
                  JOIN country k ON k.iso2 = c.country_iso2
             WHERE contains(h.folded, $token) AND ($country IS NULL OR c.country_iso2 = $country)
             ORDER BY c.population DESC NULLS LAST, c.city_id
-        """, {"token": token, "country": country}).df()
+        """, {"token": token, "country": country})
     except duckdb.CatalogException:
         raise SearchIndexMissing(
             "this warehouse predates the city search's index: run `citybench refresh`") from None
 
 
-def cities(con: Connection, city_ids: list[str]) -> pd.DataFrame:
-    """These cities as the candidates are listed: city_id, name, country_iso2, country,
+def cities(con: Connection, city_ids: list[str]) -> list[dict]:
+    """These cities as the candidates are listed, a row each: city_id, name, country_iso2, country,
     population (no row for an unknown id)."""
-    return con.execute("""
+    return rows(con, """
         SELECT c.city_id, c.name, c.country_iso2, k.name AS country, c.population
         FROM city c JOIN country k ON k.iso2 = c.country_iso2
         WHERE list_contains($ids, c.city_id)
         ORDER BY c.city_id
-    """, {"ids": list(city_ids)}).df()
+    """, {"ids": list(city_ids)})
 
 
 def countries(con: Connection) -> dict[str, str]:
@@ -92,14 +92,14 @@ def countries(con: Connection) -> dict[str, str]:
     return dict(con.execute("SELECT iso2, name FROM country ORDER BY iso2").fetchall())
 
 
-def similar_names(con: Connection, first_letters: str, limit: int = 2000) -> pd.DataFrame:
-    """Cities whose folded ASCII name starts like `first_letters`: where to look for a
+def similar_names(con: Connection, first_letters: str, limit: int = 2000) -> list[dict]:
+    """Rows of the cities whose folded ASCII name starts like `first_letters`: where to look for a
     misspelt name's nearest spellings (city_id, name, ascii_name, country_iso2, country,
     population)."""
-    return con.execute("""
+    return rows(con, """
         SELECT c.city_id, c.name, c.ascii_name, c.country_iso2, k.name AS country,
                c.population
         FROM city c JOIN country k ON k.iso2 = c.country_iso2
         WHERE starts_with(lower(c.ascii_name), $prefix)
         ORDER BY c.population DESC NULLS LAST LIMIT $limit
-    """, {"prefix": first_letters, "limit": limit}).df()
+    """, {"prefix": first_letters, "limit": limit})

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import tomllib
 
-import pandas as pd
-
+from warehouse.columns import Columns, columns, rows
 from warehouse.connect import Connection
 from warehouse.runs import LATEST_RUN
 
@@ -17,14 +16,14 @@ from warehouse.runs import LATEST_RUN
 PROFILE_INDICATORS = ("air_destinations", "air_routes", "twin_partners")
 
 
-def context(con: Connection, year: int, growth_years: int) -> pd.DataFrame:
-    """One row per city, indexed by city_id: name, country (ISO2), country_name, continent,
-    population (GeoNames, latest), agglomeration_population and agglomeration_year (UN WUP,
-    the latest year up to `year`), agglomeration_population_earlier (`growth_years` before that
-    year, missing when UN WUP has no such year), income_group (World Bank country income group
+def context(con: Connection, year: int, growth_years: int) -> Columns:
+    """One row per city, by city_id (the first column): name, country (ISO2), country_name,
+    continent, population (GeoNames, latest), agglomeration_population and
+    agglomeration_year (UN WUP, the latest year up to `year`),
+    agglomeration_population_earlier (`growth_years` before that year, missing when UN WUP
+    has no such year), income_group (World Bank country income group
     1-4, missing when no source gave one) and the latest value of each PROFILE_INDICATORS."""
-    frame = con.execute(
-        """
+    return columns(con, """
         WITH agglomeration AS (
             SELECT city_id, max(period) AS agglomeration_year FROM observation
             WHERE indicator_id = 'agglomeration_population' AND period <= $year
@@ -65,20 +64,15 @@ def context(con: Connection, year: int, growth_years: int) -> pd.DataFrame:
         LEFT JOIN income i USING (city_id)
         LEFT JOIN measures m USING (city_id)
         ORDER BY c.city_id
-        """,
-        {"year": year, "growth_years": growth_years, "indicators": list(PROFILE_INDICATORS)},
-    ).df()
-    frame["agglomeration_year"] = frame["agglomeration_year"].astype("Int64")
-    return frame.set_index("city_id")
+        """, {"year": year, "growth_years": growth_years, "indicators": list(PROFILE_INDICATORS)})
 
 
-def shared_ties(con: Connection, city_id: str) -> pd.DataFrame:
-    """Every city that shares a tie with this one: peer_id, kind ('city-network' or
+def shared_ties(con: Connection, city_id: str) -> list[dict]:
+    """Every city that shares a tie with this one, one row each: peer_id, kind ('city-network' or
     'twinning'), via (the network's name, or 'twin towns'), network_id (missing for twinning)
     and period (the latest in which the tie is recorded). A city network is shared when both
     cities are members of it in any period."""
-    return con.execute(
-        """
+    return rows(con, """
         SELECT CASE WHEN city_a = $city THEN city_b ELSE city_a END AS peer_id,
                'twinning' AS kind, 'twin towns' AS via, NULL::VARCHAR AS network_id,
                max(period) AS period
@@ -95,30 +89,25 @@ def shared_ties(con: Connection, city_id: str) -> pd.DataFrame:
         WHERE mine.city_id = $city
         GROUP BY ALL
         ORDER BY peer_id, kind, via
-        """,
-        {"city": city_id},
-    ).df()
+        """, {"city": city_id})
 
 
 # --- the report card's reads (indicators.peers.report) ---------------------------------------
 
 
-def run_scores(con: Connection, framework: str, city_ids: list[str]) -> pd.DataFrame:
-    """The current score run of `framework` (its latest, as read_model) for these cities: one
+def run_scores(con: Connection, framework: str, city_ids: list[str]) -> Columns:
+    """The current score run of `framework` (its latest, as read_model) for these cities, a
     row per city and node, score_run_id, city_id, node_id, node_kind, value, normalised, rank,
     percentile, rank_low, rank_high (rank, percentile and the rank interval among all the
     cities the run scored). Cities the run did not score have no rows."""
-    return con.execute(
-        f"""
+    return columns(con, f"""
         WITH {LATEST_RUN}
         SELECT s.score_run_id, s.city_id, s.node_id, s.node_kind, s.value, s.normalised,
                s.rank, s.percentile, s.rank_low, s.rank_high
         FROM score s JOIN run USING (score_run_id)
         WHERE list_contains($cities, s.city_id)
         ORDER BY s.city_id, s.node_id
-        """,
-        {"framework": framework, "cities": list(city_ids)},
-    ).df()
+        """, {"framework": framework, "cities": list(city_ids)})
 
 
 def run_framework(con: Connection, framework: str) -> dict | None:
@@ -161,15 +150,14 @@ def run_periods(con: Connection, framework: str) -> dict[str, int]:
 
 
 def previous_observations(con: Connection, city_id: str, indicator_ids: list[str],
-                          periods: dict[str, int] | None = None) -> pd.DataFrame:
-    """For each of these indicators the city has observations of: indicator_id, period (the
+                          periods: dict[str, int] | None = None) -> list[dict]:
+    """A row for each of these indicators the city has observations of: indicator_id, period (the
     one scored: `periods`' year when given, else the latest, as the scoring reads), value
     (the observation of that period, the highest should two sources give one; missing when
     the city has none in a fixed period), previous_period (the latest period before it) and
     previous_value (missing when there is no earlier period)."""
     periods = periods or {}
-    return con.execute(
-        """
+    return rows(con, """
         WITH fixed AS (
             SELECT unnest($fixed_ids::VARCHAR[]) AS indicator_id,
                    unnest($fixed_periods::INTEGER[]) AS period
@@ -197,7 +185,5 @@ def previous_observations(con: Connection, city_id: str, indicator_ids: list[str
         LEFT JOIN obs before ON before.indicator_id = u.indicator_id
             AND before.period = e.previous_period
         ORDER BY u.indicator_id
-        """,
-        {"city": city_id, "indicators": list(indicator_ids), "fixed_ids": list(periods),
-         "fixed_periods": [int(p) for p in periods.values()]},
-    ).df().astype({"period": "Int64", "previous_period": "Int64"})
+        """, {"city": city_id, "indicators": list(indicator_ids), "fixed_ids": list(periods),
+         "fixed_periods": [int(p) for p in periods.values()]})

@@ -3,8 +3,7 @@ files): what cities tried, how it turned out (worked, mixed, failed) and what wa
 
 from __future__ import annotations
 
-import pandas as pd
-
+from warehouse.columns import rows
 from warehouse.connect import Connection
 
 # how a practice turned out: a failure is as much a lesson as a success
@@ -14,15 +13,15 @@ COLUMNS = ["city_id", "city_name", "title", "year", "dimension", "indicators", "
 
 
 def practices(con: Connection, city_ids: list[str] | None = None, outcome: str | None = None,
-              dimension: str | None = None) -> pd.DataFrame:
-    """Every practice held (of `city_ids`, of one `outcome`, of one `dimension`, case aside),
-    by city, latest year first; `indicators` as a list of ids, `source_file` the file it came
-    from. A warehouse made before practices were held has none."""
+              dimension: str | None = None) -> list[dict]:
+    """A row (COLUMNS) for every practice held (of `city_ids`, of one `outcome`, of one
+    `dimension`, case aside), by city, latest year first; `indicators` as a list of ids,
+    `source_file` the file it came from. A warehouse made before practices were held has none."""
     if outcome is not None and outcome not in OUTCOMES:
         raise ValueError(f"outcome: expected one of {', '.join(OUTCOMES)}, found {outcome!r}")
     if not has_practices(con):
-        return pd.DataFrame(columns=COLUMNS)
-    frame = con.execute("""
+        return []
+    found = rows(con, """
         SELECT p.city_id, c.name AS city_name, p.title, p.year, p.dimension, p.indicators,
                p.outcome, p.lesson, p.source_url, p.licence, p.dataset_id AS source_file
         FROM practice p LEFT JOIN city c USING (city_id)
@@ -30,11 +29,11 @@ def practices(con: Connection, city_ids: list[str] | None = None, outcome: str |
           AND ($outcome IS NULL OR p.outcome = $outcome)
           AND ($dimension IS NULL OR lower(p.dimension) = lower($dimension))
         ORDER BY p.city_id, p.year DESC, p.title
-    """, {"cities": city_ids, "outcome": outcome, "dimension": dimension}).df()
-    # stored ';'-separated, as in a CSV cell (migrations/008_practice.sql says why)
-    frame["indicators"] = frame["indicators"].map(
-        lambda ids: ids.split(";") if isinstance(ids, str) else [])
-    return frame[COLUMNS]
+    """, {"cities": city_ids, "outcome": outcome, "dimension": dimension})
+    for row in found:  # stored ';'-separated, as in a CSV cell (migrations/008_practice.sql)
+        ids = row["indicators"]
+        row["indicators"] = ids.split(";") if isinstance(ids, str) else []
+    return found
 
 
 def has_practices(con: Connection) -> bool:

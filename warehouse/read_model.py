@@ -450,7 +450,7 @@ def air_partners(db: Path, city_id: str, top: int = 10) -> pd.DataFrame:
 def city_practices(db: Path, city_id: str) -> pd.DataFrame:
     """The city's practices and lessons (warehouse/practices.py), failures with the rest."""
     with reading(db) as con:
-        return practices.practices(con, [city_id])
+        return pd.DataFrame(practices.practices(con, [city_id]), columns=practices.COLUMNS)
 
 
 def city_series(db: Path, city_id: str) -> pd.DataFrame:

@@ -8,9 +8,14 @@ Every CSV that citybench writes from user-derived text goes through `to_csv`."""
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,15 +39,37 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _is_text(values: pd.Series | pd.Index) -> bool:
+    import pandas as pd  # a frame's caller has it already
+
     return values.dtype == object or isinstance(values.dtype, pd.StringDtype)
 
 
 def _labels(labels: pd.Index) -> pd.Index:
+    import pandas as pd
+
     if isinstance(labels, pd.MultiIndex) or not _is_text(labels):
         return labels
     return labels.map(neutralised_text).rename(neutralised_text(labels.name))
 
 
-def to_csv(frame: pd.DataFrame, path: Path | None = None, *, index: bool = False) -> str | None:
-    """`frame` as CSV at `path` (or returned as text when `path` is None), neutralised."""
-    return neutralised(frame).to_csv(path, index=index)
+def to_csv(table: pd.DataFrame | Sequence[dict], path: Path | None = None, *,
+           index: bool = False, columns: Sequence[str] | None = None) -> str | None:
+    """`table` as CSV at `path` (or returned as text when `path` is None), neutralised.
+    `table`: a frame, or rows (dicts) with their `columns` (the order written; a row's
+    missing value, None or NaN, is an empty cell, as a frame writes it)."""
+    if hasattr(table, "to_csv"):
+        return neutralised(table).to_csv(path, index=index)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow([neutralised_text(column) for column in columns])
+    writer.writerows([_cell(row.get(column)) for column in columns] for row in table)
+    if path is None:
+        return text.getvalue()
+    Path(path).write_text(text.getvalue(), encoding="utf-8")
+    return None
+
+
+def _cell(value: object) -> object:
+    if value is None or (isinstance(value, float) and value != value):  # None, NaN
+        return ""
+    return neutralised_text(value)

@@ -25,7 +25,8 @@ def population_lines(figures: pd.DataFrame, listed) -> list[str]:
 
 def _candidate_links(candidates: pd.DataFrame) -> str:
     return "\n".join(f"- [{line.strip()}](?city={city_id})" for city_id, line in
-                     zip(candidates["city_id"], lookup.candidate_lines(candidates), strict=True))
+                     zip(candidates["city_id"],
+                         lookup.candidate_lines(candidates.to_dict("records")), strict=True))
 
 
 def _chosen_city(snap) -> str:
@@ -48,7 +49,8 @@ def _chosen_city(snap) -> str:
     if named is not None:
         labels.setdefault(named, reads.city(snap, named)["label"].iloc[0])
     labels |= dict(zip(candidates["city_id"],
-                       (line.strip() for line in lookup.candidate_lines(candidates)),
+                       (line.strip() for line in
+                        lookup.candidate_lines(candidates.to_dict("records"))),
                        strict=True))
     options = list(dict.fromkeys([*([named] if named else []), *candidates["city_id"],
                                   *found["city_id"]]))

@@ -79,8 +79,12 @@ def _choose_rank_by(framework: Framework, top: TopLevel) -> str:
 
 def _size_classes(frame: pd.DataFrame) -> pd.Series:
     """Each city's population size class, as the size-class peer rule sets it."""
-    sized = groups.size_population(frame.set_index("city_id"))
-    return groups.size_band(sized["population"]).reindex(frame["city_id"]).to_numpy()
+    sized = groups.size_population({
+        "city_id": frame["city_id"].to_numpy(object),
+        **{column: frame[column].to_numpy(float, na_value=float("nan")) for column in (
+            "population", "agglomeration_population", "agglomeration_year")}})
+    bands = dict(zip(sized["city_id"], groups.size_band(sized["population"]), strict=True))
+    return frame["city_id"].map(bands).to_numpy()
 
 
 def _continent_changed() -> None:

@@ -12,7 +12,8 @@ that cannot apply (no source gives what it needs, the city lacks the value) retu
 group whose `applies` is False and whose `reason` says why: never everyone, never a guess.
 
 `PeerData` holds what the rules read (warehouse.peers.context and shared_ties); the rules
-themselves do no I/O.
+themselves do no I/O. They compute on numpy columns and give plain rows (dicts), without
+pandas: `citybench compare` starts without it. A caller that wants a frame makes one.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
 
+from indicators.names import missing
 from indicators.peers import profile as profiles
+from indicators.peers.profile import Columns
 
 PEER_COLUMNS = ("city_id", "name", "evidence")
 
@@ -46,15 +48,24 @@ INCOME_GROUPS = {1: "low income", 2: "lower-middle income", 3: "upper-middle inc
 
 @dataclass(frozen=True)
 class PeerData:
-    """What the rules read. `context`: warehouse.peers.context, indexed by city_id. `ties`:
-    warehouse.peers.shared_ties of the city asked about (peer_id, kind, via, network_id,
-    period), or None when not read (the shared-links rule then cannot apply)."""
+    """What the rules read. `context`: warehouse.peers.context's columns (city_id first, one
+    row per city). `ties`: warehouse.peers.shared_ties of the city asked about (rows of
+    peer_id, kind, via, network_id, period), or None when not read (the shared-links rule
+    then cannot apply)."""
 
-    context: pd.DataFrame
-    ties: pd.DataFrame | None = None
+    context: Columns
+    ties: list[dict] | None = None
 
     @cached_property
-    def profile(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def at(self) -> dict[str, int]:
+        """city_id -> its row in `context`."""
+        return {city: row for row, city in enumerate(self.context["city_id"])}
+
+    def value(self, city_id: str, column: str):
+        return self.context[column][self.at[city_id]]
+
+    @cached_property
+    def profile(self) -> tuple[Columns, np.ndarray]:
         """The raw context profile (indicators.peers.profile) and its z-scores, made once:
         `citybench compare` asks for the nearest on it twice (the card's peers, and the
         similar cities to learn from)."""
@@ -64,17 +75,22 @@ class PeerData:
 
 @dataclass(frozen=True)
 class PeerGroup:
-    """A city's peers under one rule: `peers` has city_id, name, evidence (why this city is a
-    peer, in words) and the rule's own columns (distance, population...)."""
+    """A city's peers under one rule: `peers`, one row (dict) per peer: city_id, name,
+    evidence (why this city is a peer, in words) and the rule's own columns (distance,
+    population...)."""
 
     rule: str
     description: str
     parameters: dict
     city_id: str
-    peers: pd.DataFrame
+    peers: list[dict]
     applies: bool = True
     reason: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ids(self) -> list[str]:
+        return [peer["city_id"] for peer in self.peers]
 
 
 class PeerRule:
@@ -89,24 +105,30 @@ class PeerRule:
     def peers(self, city_id: str, data: PeerData) -> PeerGroup:
         raise NotImplementedError
 
-    def _group(self, city_id: str, peers: pd.DataFrame, data: PeerData,
+    def _group(self, city_id: str, found: list[dict], data: PeerData,
                notes: Sequence[str] = ()) -> PeerGroup:
-        """The group, peers ordered as found, the city itself never among them."""
-        peers = peers[peers["city_id"] != city_id].reset_index(drop=True)
-        peers.insert(1, "name", peers["city_id"].map(data.context["name"]))
-        columns = list(PEER_COLUMNS) + [c for c in peers.columns if c not in PEER_COLUMNS]
-        return PeerGroup(self.name, self.description, self.parameters(), city_id,
-                         peers[columns], notes=tuple(notes))
+        """The group, peers ordered as found (rows of city_id, evidence and the rule's own
+        columns), the city itself never among them."""
+        peers = [{"city_id": row["city_id"], "name": data.value(row["city_id"], "name"),
+                  "evidence": row["evidence"]}
+                 | {key: value for key, value in row.items() if key not in PEER_COLUMNS}
+                 for row in found if row["city_id"] != city_id]
+        return PeerGroup(self.name, self.description, self.parameters(), city_id, peers,
+                         notes=tuple(notes))
 
     def _not_applicable(self, city_id: str, reason: str) -> PeerGroup:
-        return PeerGroup(self.name, self.description, self.parameters(), city_id,
-                         pd.DataFrame(columns=list(PEER_COLUMNS)), applies=False,
-                         reason=reason)
+        return PeerGroup(self.name, self.description, self.parameters(), city_id, [],
+                         applies=False, reason=reason)
 
     def _unknown(self, city_id: str, data: PeerData) -> PeerGroup | None:
-        if city_id not in data.context.index:
+        if city_id not in data.at:
             return self._not_applicable(city_id, f"{city_id} is not in the city registry")
         return None
+
+
+def _ids_where(data: PeerData, matches: np.ndarray) -> np.ndarray:
+    """The ids of the context's rows where `matches`, sorted."""
+    return np.sort(np.asarray(data.context["city_id"], dtype=object)[matches])
 
 
 def _same_value(rule: PeerRule, city_id: str, data: PeerData, column: str,
@@ -114,13 +136,12 @@ def _same_value(rule: PeerRule, city_id: str, data: PeerData, column: str,
     """The cities whose `column` equals the city's; `evidence` formatted with the value."""
     if (unknown := rule._unknown(city_id, data)) is not None:
         return unknown
-    value = data.context.at[city_id, column]
-    if pd.isna(value):
+    value = data.value(city_id, column)
+    if missing(value):
         return rule._not_applicable(city_id, f"{city_id} has no {column}")
-    ids = data.context.index[data.context[column] == value].sort_values()
-    row = data.context.loc[city_id]
-    return rule._group(city_id, pd.DataFrame(
-        {"city_id": ids, "evidence": evidence.format(**row.to_dict())}), data)
+    said = evidence.format(**{name: data.value(city_id, name) for name in data.context})
+    return rule._group(city_id, [{"city_id": peer, "evidence": said} for peer in
+                                 _ids_where(data, data.context[column] == value)], data)
 
 
 class SameCountry(PeerRule):
@@ -140,27 +161,27 @@ class SameContinent(PeerRule):
         return _same_value(self, city_id, data, "continent", "same continent: {continent}")
 
 
-def size_population(context: pd.DataFrame) -> pd.DataFrame:
-    """The population the size class uses, by city_id: the UN WUP agglomeration's (its latest
-    year up to the year read) when the city has one, else GeoNames'; with `basis` saying
-    which. Cities with neither are left out."""
-    agglomeration = context["agglomeration_population"]
-    has = agglomeration.notna()
-    frame = pd.DataFrame({
-        "population": agglomeration.where(has, context["population"]),
-        "basis": np.where(
-            has, "UN WUP agglomeration " + context["agglomeration_year"].astype(str),
-            "GeoNames"),
-    }, index=context.index)
-    return frame[frame["population"].notna() & (frame["population"] > 0)]
+def size_population(context: Columns) -> Columns:
+    """The population the size class uses (columns city_id, population, basis): the UN WUP
+    agglomeration's (its latest year up to the year read) when the city has one, else
+    GeoNames'; with `basis` saying which. Cities with neither are left out."""
+    agglomeration = np.asarray(context["agglomeration_population"], dtype=float)
+    has = ~np.isnan(agglomeration)
+    population = np.where(has, agglomeration, np.asarray(context["population"], dtype=float))
+    kept = ~np.isnan(population) & (population > 0)
+    years = np.asarray(context["agglomeration_year"], dtype=float)
+    basis = np.array([f"UN WUP agglomeration {year:.0f}" if aggregated else "GeoNames"
+                      for aggregated, year in zip(has[kept], years[kept], strict=True)],
+                     dtype=object)
+    return {"city_id": np.asarray(context["city_id"], dtype=object)[kept],
+            "population": population[kept], "basis": basis}
 
 
-def size_band(population: pd.Series, bands=SIZE_BANDS) -> pd.Series:
+def size_band(population: np.ndarray, bands=SIZE_BANDS) -> np.ndarray:
     """Each population's band label (the highest band whose lower bound it reaches)."""
     bounds = [lower for lower, _ in bands]
-    labels = np.array([label for _, label in bands])
-    return pd.Series(labels[np.searchsorted(bounds, population, side="right") - 1],
-                     index=population.index)
+    labels = np.array([label for _, label in bands], dtype=object)
+    return labels[np.searchsorted(bounds, population, side="right") - 1]
 
 
 class SizeClass(PeerRule):
@@ -178,16 +199,19 @@ class SizeClass(PeerRule):
         if (unknown := self._unknown(city_id, data)) is not None:
             return unknown
         sized = size_population(data.context)
-        if city_id not in sized.index:
+        mine = np.flatnonzero(sized["city_id"] == city_id)
+        if not len(mine):
             return self._not_applicable(city_id, f"{city_id} has no population")
-        sized["band"] = size_band(sized["population"], self.bands)
-        band = sized.at[city_id, "band"]
-        found = sized[sized["band"] == band].sort_index().rename_axis("city_id").reset_index()
-        found["evidence"] = (f"size class {band}: population "
-                             + found["population"].map("{:,.0f}".format)
-                             + " (" + found["basis"] + ")")
-        return self._group(city_id, found[["city_id", "evidence", "population", "basis",
-                                           "band"]], data)
+        bands = size_band(sized["population"], self.bands)
+        band = bands[mine[0]]
+        rows = np.flatnonzero(bands == band)
+        rows = rows[np.argsort(sized["city_id"][rows], kind="stable")]
+        return self._group(city_id, [
+            {"city_id": sized["city_id"][row],
+             "evidence": f"size class {band}: population {sized['population'][row]:,.0f} "
+                         f"({sized['basis'][row]})",
+             "population": float(sized["population"][row]), "basis": sized["basis"][row],
+             "band": band} for row in rows], data)
 
 
 class IncomeGroup(PeerRule):
@@ -197,21 +221,20 @@ class IncomeGroup(PeerRule):
     def peers(self, city_id: str, data: PeerData) -> PeerGroup:
         if (unknown := self._unknown(city_id, data)) is not None:
             return unknown
-        income = data.context["income_group"]
-        if income.isna().all():
+        income = np.asarray(data.context["income_group"], dtype=float)
+        if np.isnan(income).all():
             return self._not_applicable(
                 city_id, "no country income group in the warehouse: load the World Bank "
                          "source (worldbank) to use this rule")
-        value = income.get(city_id)
-        if pd.isna(value):
+        value = income[data.at[city_id]]
+        if np.isnan(value):
             return self._not_applicable(
                 city_id, f"no income group for {city_id}'s country "
-                         f"({data.context.at[city_id, 'country']})")
-        ids = data.context.index[income == value].sort_values()
-        label = INCOME_GROUPS.get(int(value), str(value))
-        return self._group(city_id, pd.DataFrame(
-            {"city_id": ids, "evidence": f"same country income group: {label} (World Bank)"}),
-            data)
+                         f"({data.value(city_id, 'country')})")
+        said = f"same country income group: {INCOME_GROUPS.get(int(value), str(value))} " \
+               "(World Bank)"
+        return self._group(city_id, [{"city_id": peer, "evidence": said}
+                                     for peer in _ids_where(data, income == value)], data)
 
 
 class SharedLinks(PeerRule):
@@ -223,27 +246,19 @@ class SharedLinks(PeerRule):
             return unknown
         if data.ties is None:
             return self._not_applicable(city_id, "the city's ties were not read")
-        # the index's own lookup: isin(index) of string arrays converts each of the registry's
-        # ids, 0.15 s
-        known = data.context.index
-        ties = data.ties[np.array([peer in known for peer in data.ties["peer_id"]], dtype=bool)]
-        if ties.empty:
-            return self._group(city_id, pd.DataFrame(
-                {"city_id": pd.Series(dtype=str), "evidence": pd.Series(dtype=str)}), data)
-        ties = ties.sort_values(["peer_id", "kind", "via"])
-        # a loop over the ties, not a pandas group by: a lambda per peer cost 0.15 s
+        ties = sorted((tie for tie in data.ties if tie["peer_id"] in data.at),
+                      key=lambda tie: (tie["peer_id"], tie["kind"], missing(tie["via"]),
+                                       tie["via"] or ""))
         says, networks, twinned = {}, {}, {}
-        for peer, kind, via in zip(ties["peer_id"], ties["kind"], ties["via"], strict=True):
-            twin = kind == "twinning"
+        for tie in ties:
+            peer, via, twin = tie["peer_id"], tie["via"], tie["kind"] == "twinning"
             says.setdefault(peer, []).append("twinned" if twin else f"network: {via}")
-            networks.setdefault(peer, set()).update([] if twin or pd.isna(via) else [via])
+            networks.setdefault(peer, set()).update([] if twin or missing(via) else [via])
             twinned[peer] = twinned.get(peer, False) or twin
-        ids = sorted(says)
-        found = pd.DataFrame({
-            "city_id": ids, "evidence": ["; ".join(says[peer]) for peer in ids],
-            "networks": [sorted(networks[peer]) for peer in ids],
-            "twinned": [twinned[peer] for peer in ids]})
-        return self._group(city_id, found, data)
+        return self._group(city_id, [
+            {"city_id": peer, "evidence": "; ".join(says[peer]),
+             "networks": sorted(networks[peer]), "twinned": twinned[peer]}
+            for peer in sorted(says)], data)
 
 
 class NearestProfile(PeerRule):
@@ -264,14 +279,13 @@ class NearestProfile(PeerRule):
         if (unknown := self._unknown(city_id, data)) is not None:
             return unknown
         raw, z = data.profile
-        if city_id not in raw.index:
+        if city_id not in raw["city_id"]:
             return self._not_applicable(
                 city_id, f"{city_id} is not in the profile's universe: it needs "
                          f"{' and '.join(profiles.REQUIRED)} (a UN WUP agglomeration)")
-        found = profiles.nearest(city_id, raw, self.k, z)
-        found["evidence"] = ("profile distance " + found["distance"].map("{:.3f}".format)
-                             + ", agglomeration population "
-                             + found["population"].map("{:,.0f}".format))
+        found = [row | {"evidence": f"profile distance {row['distance']:.3f}, agglomeration "
+                                    f"population {row['population']:,.0f}"}
+                 for row in profiles.nearest(city_id, raw, self.k, z)]
         return self._group(city_id, found, data)
 
 
@@ -289,14 +303,13 @@ class CustomList(PeerRule):
         return {"label": self.label, "city_ids": list(self.city_ids)}
 
     def peers(self, city_id: str, data: PeerData) -> PeerGroup:
-        known = [c for c in self.city_ids if c in data.context.index]
-        unknown = [c for c in self.city_ids if c not in data.context.index]
+        known = [c for c in self.city_ids if c in data.at]
+        unknown = [c for c in self.city_ids if c not in data.at]
         notes = [f"unknown city ids, left out: {', '.join(unknown)}"] if unknown else []
         if city_id in known:
             notes.append(f"{city_id} is the city itself, left out")
-        return self._group(city_id, pd.DataFrame(
-            {"city_id": pd.Series(known, dtype=str),
-             "evidence": f"in the list '{self.label}'"}), data, notes)
+        return self._group(city_id, [{"city_id": peer, "evidence": f"in the list '{self.label}'"}
+                                     for peer in known], data, notes)
 
 
 def rules() -> list[PeerRule]:

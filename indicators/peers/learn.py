@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 
 from indicators.peers.groups import PeerGroup
+from indicators.peers.profile import Columns
 
 MARGIN = 0.5  # standard deviations of the similar cities' scores
 PER_DIMENSION = 3
@@ -31,70 +31,78 @@ COLUMNS = ("node_id", "city_id", "name", "normalised", "city_normalised", "ahead
 PRACTICE_FIELDS = ("title", "year", "outcome", "lesson", "source_url", "licence")
 
 
-def learn_from(scores: pd.DataFrame, group: PeerGroup, ties: pd.DataFrame | None = None,
-               practices: pd.DataFrame | None = None,
+def learn_from(scores: Columns, group: PeerGroup, ties: list[dict] | None = None,
+               practices: list[dict] | None = None,
                members: Mapping[str, set[str]] | None = None, margin: float = MARGIN,
-               n: int = PER_DIMENSION) -> pd.DataFrame:
+               n: int = PER_DIMENSION) -> list[dict]:
     """Up to `n` cities of `group` to learn from on each dimension the city is scored on
-    (the indicators, when the framework has no dimensions), best suggestion first.
+    (the indicators, when the framework has no dimensions), best suggestion first: one row
+    (COLUMNS) per suggestion.
 
-    `scores`: the run's rows (warehouse.peers.run_scores) for the city and the group's
-    peers. `ties`: the city's shared ties (warehouse.peers.shared_ties). `practices`: the
-    practices recorded for the peers (warehouse.practices.practices): city_id, title, year,
-    dimension, indicators, outcome, lesson, source_url, licence. `members`: each dimension's
-    indicator ids, so that a practice naming an indicator counts for its dimension.
+    `scores`: the run's columns (warehouse.peers.run_scores) for the city and the group's
+    peers: city_id, node_id, node_kind, normalised, percentile. `ties`: the city's shared
+    ties (warehouse.peers.shared_ties). `practices`: the practices recorded for the peers
+    (warehouse.practices.practices), rows of city_id, title, year, dimension, indicators,
+    outcome, lesson, source_url, licence. `members`: each dimension's indicator ids, so that
+    a practice naming an indicator counts for its dimension.
     """
     city = group.city_id
-    kind = "dimension" if (scores["node_kind"] == "dimension").any() else "indicator"
-    nodes = scores[scores["node_kind"] == kind]
-    order = pd.Series(range(len(group.peers)), index=group.peers["city_id"])
-    # the rows of the city and its group, once (not a filter of every row for each node)
-    in_group = set(order.index)
-    peer = np.array([c in in_group for c in nodes["city_id"]], dtype=bool)
-    kept = peer | (nodes["city_id"] == city).to_numpy(bool)
-    nodes = nodes[kept].assign(peer=peer[kept])
-    mine = nodes[nodes["city_id"] == city].set_index("node_id")
-    peers = group.peers.set_index("city_id")
+    kinds = np.asarray(scores["node_kind"], dtype=object)
+    kind = "dimension" if (kinds == "dimension").any() else "indicator"
+    order = {peer: position for position, peer in enumerate(group.ids)}
+    peers = {peer["city_id"]: peer for peer in group.peers}
+    ids = np.asarray(scores["city_id"], dtype=object)
+    # the rows of the city and its group on this kind of node, once (not a filter of every
+    # row for each node)
+    peer = np.fromiter((c in order for c in ids), dtype=bool, count=len(ids))
+    kept = np.flatnonzero((kinds == kind) & (peer | (ids == city)))
+    nodes = np.asarray(scores["node_id"], dtype=object)[kept]
+    normalised = np.asarray(scores["normalised"], dtype=float)[kept]
+    percentile = np.asarray(scores["percentile"], dtype=float)[kept]
+    ids, peer = ids[kept], peer[kept]
     shared = _shared(ties)
     rows = []
-    for node, me in mine.iterrows():
-        on = nodes[nodes["node_id"] == node]
-        spread = on["normalised"].std(ddof=0)
-        ahead = on[on["peer"] & (on["normalised"] >= me["normalised"] + margin * spread)]
-        if ahead.empty or not spread > 0:
+    for at in np.flatnonzero(ids == city):
+        node = nodes[at]
+        on = nodes == node
+        spread = np.nanstd(normalised[on]) if (on & ~np.isnan(normalised)).any() else np.nan
+        ahead = np.flatnonzero(on & peer & (normalised >= normalised[at] + margin * spread))
+        if not len(ahead) or not spread > 0:
             continue
         indicators = (members or {}).get(node, set())
-        found = ahead.assign(
-            shared=[shared.get(c, []) for c in ahead["city_id"]],
-            practices=[_practices(practices, c, node, indicators) for c in ahead["city_id"]],
-            order=ahead["city_id"].map(order).to_numpy())
-        found = found.assign(
-            has_tie=found["shared"].map(bool),
-            on_node=found["practices"].map(lambda ps: any(p["addresses"] for p in ps)))
-        found = found.sort_values(["has_tie", "on_node", "order", "city_id"],
-                                  ascending=[False, False, True, True]).head(n)
-        for _, row in found.iterrows():
-            rows.append(_suggestion(node, row, me, peers, spread))
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+        found = []
+        for other in ahead:
+            theirs = ids[other]
+            done = _practices(practices, theirs, node, indicators)
+            found.append({"city_id": theirs, "normalised": float(normalised[other]),
+                          "percentile": float(percentile[other]),
+                          "shared": shared.get(theirs, []), "practices": done})
+        found.sort(key=lambda row: (not row["shared"],
+                                    not any(p["addresses"] for p in row["practices"]),
+                                    order[row["city_id"]], row["city_id"]))
+        me = {"normalised": float(normalised[at]), "percentile": float(percentile[at])}
+        rows += [_suggestion(node, row, me, peers[row["city_id"]], spread)
+                 for row in found[:n]]
+    return rows
 
 
-def _shared(ties: pd.DataFrame | None) -> dict[str, list[str]]:
+def _shared(ties: list[dict] | None) -> dict[str, list[str]]:
     """peer -> the ties it shares with the city, in words ('twinned', 'network: ICLEI')."""
-    if ties is None or ties.empty:
-        return {}
-    words = ties["via"].map("network: {}".format).where(ties["kind"] != "twinning", "twinned")
-    return {peer: sorted(set(said)) for peer, said in words.groupby(ties["peer_id"])}
+    said = {}
+    for tie in ties or []:
+        word = "twinned" if tie["kind"] == "twinning" else f"network: {tie['via']}"
+        said.setdefault(tie["peer_id"], set()).add(word)
+    return {peer: sorted(words) for peer, words in said.items()}
 
 
-def _practices(practices: pd.DataFrame | None, city_id: str, node: str,
+def _practices(practices: list[dict] | None, city_id: str, node: str,
                indicators: set[str]) -> list[dict]:
     """The city's practices, those addressing `node` (by dimension, or by one of its
     indicators) first; every outcome, failures included."""
-    if practices is None or practices.empty:
-        return []
-    theirs = practices[practices["city_id"] == city_id]
     found = []
-    for _, practice in theirs.iterrows():
+    for practice in practices or []:
+        if practice["city_id"] != city_id:
+            continue
         named = set(practice.get("indicators") or [])
         addresses = practice.get("dimension") == node or node in named or bool(named & indicators)
         found.append({"addresses": bool(addresses), "dimension": practice.get("dimension")}
@@ -103,18 +111,15 @@ def _practices(practices: pd.DataFrame | None, city_id: str, node: str,
 
 
 def _plain(value):
-    if isinstance(value, float) and pd.isna(value):
+    if isinstance(value, float) and value != value:  # NaN
         return None
     return value.item() if hasattr(value, "item") else value
 
 
-def _suggestion(node: str, row: pd.Series, me: pd.Series, peers: pd.DataFrame,
-                spread: float) -> dict:
-    """`peers`: the group's, indexed by city_id."""
-    distance = None
-    if "distance" in peers:
-        distance = float(peers.at[row["city_id"], "distance"])
-    ahead_by = float(row["normalised"] - me["normalised"])
+def _suggestion(node: str, row: dict, me: dict, peer: dict, spread: float) -> dict:
+    """`peer`: the group's row of the city ahead."""
+    distance = float(peer["distance"]) if "distance" in peer else None
+    ahead_by = row["normalised"] - me["normalised"]
     said = [f"ahead by {ahead_by:.3f} ({ahead_by / spread:.1f} standard deviations "
             f"of the similar cities): {row['normalised']:.3f} against {me['normalised']:.3f}, "
             f"percentile {row['percentile']:.0f} against {me['percentile']:.0f} among all "
@@ -126,10 +131,9 @@ def _suggestion(node: str, row: pd.Series, me: pd.Series, peers: pd.DataFrame,
     on_node = [p for p in row["practices"] if p["addresses"]]
     if on_node:
         said.append("practices: " + "; ".join(f"{p['title']} ({p['outcome']})" for p in on_node))
-    name = peers.at[row["city_id"], "name"]
-    return {"node_id": node, "city_id": row["city_id"], "name": name,
-            "percentile": float(row["percentile"]), "city_percentile": float(me["percentile"]),
-            "ahead_by": ahead_by, "normalised": float(row["normalised"]),
-            "city_normalised": float(me["normalised"]), "distance": distance,
+    return {"node_id": node, "city_id": row["city_id"], "name": peer["name"],
+            "normalised": row["normalised"], "city_normalised": me["normalised"],
+            "ahead_by": ahead_by, "percentile": row["percentile"],
+            "city_percentile": me["percentile"], "distance": distance,
             "shared": list(row["shared"]), "practices": list(row["practices"]),
             "evidence": "; ".join(said)}

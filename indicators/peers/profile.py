@@ -28,8 +28,9 @@ that a distance over fewer features is comparable with one over all of them.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
-import pandas as pd
 
 from indicators.growth import annual_growth
 
@@ -39,31 +40,49 @@ PROFILE_FEATURES = REQUIRED + OPTIONAL
 # UN WUP gives every fifth year: ten years are two of its steps (warehouse.peers.context reads
 # the earlier value this many years back)
 GROWTH_YEARS = 10
+NEAREST_COLUMNS = ("city_id", "distance", "population", *PROFILE_FEATURES)
+
+# a table as numpy columns, every array the same length (warehouse.columns reads them)
+Columns = dict[str, np.ndarray]
 
 
-def profile(context: pd.DataFrame) -> pd.DataFrame:
-    """The raw profile (PROFILE_FEATURES, unstandardised) of the cities in the universe, from
-    the warehouse's context frame (warehouse.peers.context), indexed by city_id. Also carries
-    `population` (the agglomeration population the profile uses) for evidence."""
-    population = context["agglomeration_population"]
-    raw = pd.DataFrame({
-        "log_population": np.log10(population.where(population > 0)),
-        "growth": annual_growth(context["agglomeration_population_earlier"], population,
-                                GROWTH_YEARS),
-        "log_air_destinations": np.log10(1 + context["air_destinations"]),
-        "log_air_routes": np.log10(1 + context["air_routes"]),
-        "log_twin_partners": np.log10(1 + context["twin_partners"]),
-    }, index=context.index)
+def profile(context: Columns) -> Columns:
+    """The raw profile (PROFILE_FEATURES, unstandardised) of the cities in the universe, by
+    city_id (sorted), from the warehouse's context columns (warehouse.peers.context). Also
+    carries `population` (the agglomeration population the profile uses) for evidence."""
+    population = np.asarray(context["agglomeration_population"], dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = {
+            "log_population": np.log10(np.where(population > 0, population, np.nan)),
+            "growth": annual_growth(
+                np.asarray(context["agglomeration_population_earlier"], dtype=float),
+                population, GROWTH_YEARS),
+            **{f"log_{measure}": np.log10(1 + np.asarray(context[measure], dtype=float))
+               for measure in ("air_destinations", "air_routes", "twin_partners")},
+        }
     raw["population"] = population
-    return raw.dropna(subset=list(REQUIRED)).sort_index()
+    kept = np.all([~np.isnan(raw[feature]) for feature in REQUIRED], axis=0)
+    ids = np.asarray(context["city_id"], dtype=object)[kept]
+    order = np.argsort(ids, kind="stable")
+    return {"city_id": ids[order]} | {name: values[kept][order] for name, values in raw.items()}
 
 
-def standardise(raw: pd.DataFrame) -> pd.DataFrame:
-    """Each feature z-scored over the cities given (population standard deviation); a feature
-    that does not vary is 0 everywhere it is present."""
-    features = raw[list(PROFILE_FEATURES)].astype(float)
-    spread = features.std(ddof=0).replace(0.0, np.nan)
-    return ((features - features.mean()) / spread).where(features.isna() | spread.notna(), 0.0)
+def standardise(raw: Columns) -> np.ndarray:
+    """The features (rows: raw's cities; columns: PROFILE_FEATURES) each z-scored over the
+    cities given (population standard deviation); a feature that does not vary is 0
+    everywhere it is present."""
+    return np.column_stack([_z_scores(np.asarray(raw[feature], dtype=float))
+                            for feature in PROFILE_FEATURES]).reshape(-1, len(PROFILE_FEATURES))
+
+
+def _z_scores(values: np.ndarray) -> np.ndarray:
+    # one feature at a time: sums over one contiguous array, as pandas' column reductions
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a feature no city has: NaN
+        spread = np.nanstd(values)
+        if not spread > 0:
+            return np.where(np.isnan(values), np.nan, 0.0)
+        return (values - np.nanmean(values)) / spread
 
 
 def nan_euclidean(point: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -78,20 +97,21 @@ def nan_euclidean(point: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.where(count > 0, distance, np.nan)
 
 
-def nearest(city_id: str, raw: pd.DataFrame, k: int,
-            z: pd.DataFrame | None = None) -> pd.DataFrame:
+def nearest(city_id: str, raw: Columns, k: int, z: np.ndarray | None = None) -> list[dict]:
     """The k cities of the universe nearest `city_id` on the standardised profile, nearest
-    first (ties broken by city_id): city_id, distance, population and the raw profile values.
-    Empty if the city is not in the universe. `z`: standardise(raw), when already made."""
-    if city_id not in raw.index:
-        return pd.DataFrame(columns=["city_id", "distance", "population", *PROFILE_FEATURES])
+    first (ties broken by city_id), one row each (NEAREST_COLUMNS): city_id, distance,
+    population and the raw profile values. Empty if the city is not in the universe.
+    `z`: standardise(raw), when already made."""
+    ids = raw["city_id"]
+    at = np.flatnonzero(ids == city_id)
+    if not len(at):
+        return []
     z = standardise(raw) if z is None else z
-    distance = nan_euclidean(z.loc[city_id].to_numpy(), z.to_numpy())
-    ids = raw.index.to_numpy(object)
+    distance = nan_euclidean(z[at[0]], z)
     # the k first by (distance, city_id), sorted in numpy: sorting the whole frame by its
     # string ids costs more than the rest of the rule
     order = np.lexsort((ids, distance))
     order = order[~np.isnan(distance[order]) & (ids[order] != city_id)][:k]
-    found = raw.iloc[order].assign(distance=distance[order])
-    found = found.rename_axis("city_id").reset_index()
-    return found[["city_id", "distance", "population", *PROFILE_FEATURES]]
+    return [{"city_id": ids[i], "distance": float(distance[i]),
+             **{name: float(raw[name][i]) for name in ("population", *PROFILE_FEATURES)}}
+            for i in order]

@@ -40,12 +40,13 @@ ranks among *all* the cities the run scored, not among the peers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from indicators.composite.ranking import rank
 from indicators.peers.groups import PeerGroup
+from indicators.peers.profile import Columns
 
 # strengths and weaknesses each: COINr's get_str_wk shows 5 among all units; a card of peers
 # (often 10) is shorter
@@ -59,22 +60,30 @@ COLUMNS = (
     "best_city_id", "gap_to_best", "period", "previous_period", "previous_value", "change",
     "rank_low", "rank_high",
 )
+# whole numbers: an int, or None when missing (never a float NaN)
+COUNTS = ("rank", "compared", "peers_scored", "period", "previous_period", "rank_low",
+          "rank_high")
+TEXTS = ("node_id", "node_kind", "best_city_id")
 _KIND_ORDER = {"index": 0, "dimension": 1, "indicator": 2}
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
 class ReportCard:
-    """`nodes`: one row per node the city has in the run (COLUMNS), the index first, then
-    dimensions, then indicators, each by node_id. `strengths`, `weaknesses`: rows of `nodes`.
-    `rank_interval`: the index's (rank_low, rank_high) among all the run's cities, or None."""
+    """`nodes`: one row (a dict of COLUMNS; None where missing) per node the city has in the
+    run, the index first, then dimensions, then indicators, each by node_id. `strengths`,
+    `weaknesses`: rows of `nodes`. `rank_interval`: the index's (rank_low, rank_high) among
+    all the run's cities, or None."""
 
     city_id: str
     rule: str
     parameters: dict
-    peers: pd.DataFrame
-    nodes: pd.DataFrame
-    strengths: pd.DataFrame
-    weaknesses: pd.DataFrame
+    peers: list[dict]
+    nodes: list[dict]
+    strengths: list[dict]
+    weaknesses: list[dict]
     rank_interval: tuple[int, int] | None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -104,8 +113,8 @@ def _compare(city_score: float, peer_scores: np.ndarray, peer_ids: np.ndarray,
 
 def _by_node(nodes: np.ndarray, scores: np.ndarray,
              city_ids: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """node -> its peers' scores and city ids: one sort of every row, not a pandas group by
-    (whose per-group cost was most of a card's)."""
+    """node -> its peers' scores and city ids: one sort of every row, not a group by per
+    node (whose per-group cost was most of a card's)."""
     if not len(nodes):
         return {}
     order = np.argsort(nodes, kind="stable")
@@ -115,32 +124,33 @@ def _by_node(nodes: np.ndarray, scores: np.ndarray,
             for start, end in zip([0, *bounds[:-1]], bounds, strict=True)}
 
 
-def _pick(nodes: pd.DataFrame, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    eligible = nodes[(nodes["node_kind"] == "indicator") & (nodes["peers_scored"] > 0)
-                     & nodes["percentile"].notna()]
-    top = eligible[eligible["gap_to_median"] > 0].sort_values(
-        ["percentile", "gap_to_median", "node_id"], ascending=[False, False, True]).head(n)
-    bottom = eligible[eligible["gap_to_median"] < 0].sort_values(
-        ["percentile", "gap_to_median", "node_id"], ascending=[True, True, True]).head(n)
-    return top.reset_index(drop=True), bottom.reset_index(drop=True)
+def _pick(nodes: list[dict], n: int) -> tuple[list[dict], list[dict]]:
+    eligible = [row for row in nodes if row["node_kind"] == "indicator"
+                and (row["peers_scored"] or 0) > 0 and row["percentile"] is not None]
+    top = sorted((row for row in eligible if (row["gap_to_median"] or 0) > 0),
+                 key=lambda row: (-row["percentile"], -row["gap_to_median"], row["node_id"]))
+    bottom = sorted((row for row in eligible if (row["gap_to_median"] or 0) < 0),
+                    key=lambda row: (row["percentile"], row["gap_to_median"], row["node_id"]))
+    return top[:n], bottom[:n]
 
 
-def report_card(scores: pd.DataFrame, group: PeerGroup,
-                previous: pd.DataFrame | None = None, n: int = STRENGTHS) -> ReportCard:
+def report_card(scores: Columns, group: PeerGroup, previous: list[dict] | None = None,
+                n: int = STRENGTHS) -> ReportCard:
     """The card of `group.city_id` against `group`'s peers.
 
-    `scores`: the run's rows (warehouse.peers.run_scores) for the city and its peers: city_id,
-    node_id, node_kind, value, normalised, rank_low, rank_high; other cities are ignored.
-    `previous`: the city's observations (warehouse.peers.previous_observations):
-    indicator_id, period, value, previous_period, previous_value; None for no change column.
+    `scores`: the run's columns (warehouse.peers.run_scores) for the city and its peers:
+    city_id, node_id, node_kind, value, normalised, rank_low, rank_high; other cities are
+    ignored. `previous`: the city's observations (warehouse.peers.previous_observations),
+    rows of indicator_id, period, value, previous_period, previous_value; None for no
+    change column.
     """
     city = group.city_id
-    peer_ids = list(group.peers["city_id"])
+    peer_ids = group.ids
     notes = list(group.notes)
     if not group.applies:
         notes.append(f"the rule does not apply: {group.reason}")
-    ids = scores["city_id"].to_numpy(object)
-    mine = scores[ids == city]
+    ids = np.asarray(scores["city_id"], dtype=object)
+    mine = np.flatnonzero(ids == city)
     known = set(peer_ids)
     theirs = np.fromiter((c in known for c in ids), dtype=bool, count=len(ids))
     unscored = sorted(known - set(ids[theirs]))
@@ -148,52 +158,75 @@ def report_card(scores: pd.DataFrame, group: PeerGroup,
         shown = ", ".join(unscored[:NAMED]) + (", ..." if len(unscored) > NAMED else "")
         notes.append(f"{len(unscored)} of {len(peer_ids)} peers are not in the score run: "
                      + shown)
-    if mine.empty:
+    if not len(mine):
         notes.append(f"{city} is not in the score run")
-    by_node = _by_node(scores["node_id"].to_numpy(object)[theirs],
-                       scores["normalised"].to_numpy(float, na_value=np.nan)[theirs],
-                       ids[theirs])
+    normalised = np.asarray(scores["normalised"], dtype=float)
+    by_node = _by_node(np.asarray(scores["node_id"], dtype=object)[theirs],
+                       normalised[theirs], ids[theirs])
     none = (np.array([], dtype=float), np.array([], dtype=object))
-    rows = []
-    for me in mine.to_dict("records"):
-        row = {key: me[key] for key in ("node_id", "node_kind", "value", "normalised",
-                                        "rank_low", "rank_high")}
-        score = float(me["normalised"]) if pd.notna(me["normalised"]) else np.nan
-        row.update(_compare(score, *by_node.get(me["node_id"], none), city))
-        rows.append(row)
-    nodes = pd.DataFrame(rows, columns=list(COLUMNS))
-    nodes = _with_change(nodes, previous, notes)
-    nodes = nodes.assign(order=nodes["node_kind"].map(_KIND_ORDER)).sort_values(
-        ["order", "node_id"]).drop(columns="order").reset_index(drop=True)
-    for column in ("rank", "compared", "peers_scored", "rank_low", "rank_high"):
-        nodes[column] = nodes[column].astype("Int64")
+    nodes = []
+    for at in mine:
+        row = dict.fromkeys(COLUMNS)
+        row.update({key: _plain(scores[key][at]) for key in (
+            "node_id", "node_kind", "value", "normalised", "rank_low", "rank_high")})
+        row.update(_compare(normalised[at], *by_node.get(row["node_id"], none), city))
+        nodes.append({key: _count(row[key]) if key in COUNTS else _plain(row[key])
+                      for key in COLUMNS})
+    _with_change(nodes, previous, notes)
+    nodes.sort(key=lambda row: (_KIND_ORDER.get(row["node_kind"], len(_KIND_ORDER)),
+                                row["node_id"]))
     strengths, weaknesses = _pick(nodes, n)
-    index = nodes[nodes["node_kind"] == "index"]
+    index = [row for row in nodes if row["node_kind"] == "index"]
     interval = None
-    if len(index) and index["rank_low"].notna().all() and index["rank_high"].notna().all():
-        interval = (int(index["rank_low"].iloc[0]), int(index["rank_high"].iloc[0]))
+    if index and all(row["rank_low"] is not None and row["rank_high"] is not None
+                     for row in index):
+        interval = (index[0]["rank_low"], index[0]["rank_high"])
         notes.append("rank interval (rank_low, rank_high): the run's uncertainty analysis, "
                      "among all the cities the run scored, not among the peers")
     return ReportCard(city, group.rule, group.parameters, group.peers, nodes, strengths,
                       weaknesses, interval, tuple(notes))
 
 
-def _with_change(nodes: pd.DataFrame, previous: pd.DataFrame | None,
-                 notes: list[str]) -> pd.DataFrame:
-    if previous is None or previous.empty:
-        return nodes
-    prev = previous.set_index("indicator_id")
-    indicator = nodes["node_kind"] == "indicator"
-    at = nodes["node_id"].where(indicator)
-    observed = at.map(prev["value"])
-    same = np.isclose(nodes["value"].astype(float), observed.astype(float), rtol=1e-9,
-                      atol=0.0) & observed.notna()
-    differs = sorted(nodes.loc[indicator & at.isin(prev.index) & ~same, "node_id"])
+def _plain(value):
+    """A number as a Python float (None for NaN), a text as it is."""
+    if isinstance(value, (float, np.floating)):
+        return None if np.isnan(value) else float(value)
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _count(value) -> int | None:
+    value = _plain(value)
+    return None if value is None else int(value)
+
+
+def _with_change(nodes: list[dict], previous: list[dict] | None, notes: list[str]) -> None:
+    """Fill each indicator's period, previous_period, previous_value and change (in place)."""
+    prev = {row["indicator_id"]: row for row in previous or []}
+    differs = []
+    for row in nodes:
+        seen = prev.get(row["node_id"]) if row["node_kind"] == "indicator" else None
+        if seen is None:
+            continue
+        observed = seen["value"]
+        if observed is None or row["value"] is None or not np.isclose(
+                row["value"], observed, rtol=1e-9, atol=0.0):
+            differs.append(row["node_id"])
+            continue
+        row["period"] = _count(seen["period"])
+        row["previous_period"] = _count(seen["previous_period"])
+        row["previous_value"] = _plain(seen["previous_value"])
+        if row["previous_value"] is not None:
+            row["change"] = row["value"] - row["previous_value"]
     if differs:
         notes.append("no change shown where the scored value is not the observation of the "
-                     "period scored (derived or filled by the run): " + ", ".join(differs))
-    nodes["period"] = at.map(prev["period"]).where(same).astype("Int64")
-    nodes["previous_period"] = at.map(prev["previous_period"]).where(same).astype("Int64")
-    nodes["previous_value"] = at.map(prev["previous_value"]).where(same).astype(float)
-    nodes["change"] = nodes["value"].astype(float) - nodes["previous_value"]
-    return nodes
+                     "period scored (derived or filled by the run): " + ", ".join(sorted(differs)))
+
+
+def nodes_frame(nodes: list[dict]) -> pd.DataFrame:
+    """A card's rows (COLUMNS) as a frame, for callers that want one: counts Int64 (missing
+    as <NA>), the other numbers float."""
+    import pandas as pd  # the frame's callers have it; the card itself does without
+
+    frame = pd.DataFrame(nodes, columns=list(COLUMNS))
+    return frame.astype({column: "Int64" if column in COUNTS else float
+                         for column in COLUMNS if column not in TEXTS})
