@@ -339,10 +339,10 @@ def _left_half(values: pd.Series, chosen: pd.Series, log: bool) -> bool:
 
 def indicator_scatter(frame: pd.DataFrame, city_id: str | None, x_axis: tuple[str, str, bool],
                       y_axis: tuple[str, str, bool], attributions: Sequence[str],
-                      note: str = "") -> alt.LayerChart:
+                      note: str = "", named: bool = False) -> alt.LayerChart:
     """Two indicators against each other, one dot per city (`frame`: x, y, name, country,
-    continent_name), coloured by continent; the chosen city in red and named. Each axis is
-    (label, unit, log)."""
+    continent_name), coloured by continent; the chosen city in red and named; with `named`,
+    every dot named (a few cities, for print). Each axis is (label, unit, log)."""
     (x_label, x_unit, x_log), (y_label, y_unit, y_log) = x_axis, y_axis
     frame = frame[["city_id", "name", "country", "continent_name", "x", "y"]]
     x = alt.X("x:Q", **value_axis(x_label, x_unit, x_log))
@@ -355,6 +355,9 @@ def indicator_scatter(frame: pd.DataFrame, city_id: str | None, x_axis: tuple[st
                                   scale=CONTINENT_SCALE, legend=_BOTTOM_LEGEND),
         tooltip=tooltip)
     layers = [dots]
+    if named:
+        layers.append(alt.Chart(frame).mark_text(dx=6, align="left", fontSize=9,
+                                                 color="#333333").encode(x=x, y=y, text="name:N"))
     chosen = frame[frame["city_id"] == city_id]
     if len(chosen):
         mark = alt.Chart(chosen).encode(x=x, y=y, tooltip=tooltip)
@@ -511,3 +514,29 @@ def aligned(*figures: alt.TopLevelMixin) -> None:
     for figure in figures:
         figure.title.subtitle = [*figure.title.subtitle,
                                  *[" "] * (most - len(figure.title.subtitle))]
+
+
+def dimension_heatmap(frame: pd.DataFrame, attributions: Sequence[str]) -> alt.LayerChart:
+    """Each city's score (0-1) on each dimension, cities in the frame's order (`frame`: name,
+    country_iso2, city_id, label (the dimension), normalised), the score written in its cell."""
+    frame = frame.assign(city=frame["name"] + ", " + frame["country_iso2"])
+    cities = list(dict.fromkeys(frame["city"]))
+    base = alt.Chart(frame).encode(
+        x=alt.X("label:N", title=None, sort=list(dict.fromkeys(frame["label"])),
+                axis=alt.Axis(orient="top", labelAngle=0, labelLimit=160)),
+        y=alt.Y("city:N", title=None, sort=cities, axis=alt.Axis(labelOverlap=False)))
+    cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        color=alt.Color("normalised:Q", title="Score (0-1)", scale=alt.Scale(
+            scheme="viridis", domain=[0, 1]), legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("city:N", title="City"), alt.Tooltip("label:N", title="Dimension"),
+                 alt.Tooltip("normalised:Q", title="Score", format=".2f")])
+    # dark text on the light (high) end of viridis, light on the dark end
+    text = base.mark_text(fontSize=10).encode(
+        text=alt.Text("normalised:Q", format=".2f"),
+        color=alt.condition("datum.normalised > 0.6", alt.value("#222222"),
+                            alt.value("#ffffff")))
+    return alt.layer(cells, text).properties(
+        title=narrow_title("Scores by dimension", [
+            "Each city's score on each dimension of the index (0 = lowest of all the cities "
+            "scored, 1 = highest).", source_lines(attributions)], width=_LINE),
+        width=600, height=max(120, 22 * len(cities)), autosize=FIT_WIDTH)

@@ -110,6 +110,14 @@ def _parser() -> argparse.ArgumentParser:
                          help="default: world_connectivity, else the first that scores the city")
     compare.add_argument("--format", choices=["table", "csv", "json"], default="table")
     compare.add_argument("--db", help="warehouse file")
+    report = commands.add_parser(
+        "report", help="a chart pack for slides and print (PNG, SVG, PDF, one offline HTML "
+        "page, a PDF booklet) from a TOML config")
+    report.add_argument("--config", metavar="C", type=Path, required=True,
+                        help="the pack's TOML (app/pack/example.toml shows every key)")
+    report.add_argument("--out", metavar="DIR", type=Path, required=True,
+                        help="a new or empty folder, or an earlier pack to replace")
+    report.add_argument("--db", help="warehouse file")
     practices = commands.add_parser(
         "practices", help="practices and lessons recorded for cities, failures included")
     practices.add_argument("city", metavar="CITY", nargs="?",
@@ -179,6 +187,17 @@ def _config(command: str):
         raise SystemExit(f"citybench {command}: {error}") from None
 
 
+def _compare_settings(explicit: str | None) -> tuple[Path, dict[str, list[str]]]:
+    """compare's warehouse and saved peer lists. Without a config file every setting is its
+    default, and the config's model (pydantic) is not imported: a tenth of an answer."""
+    from warehouse import config_paths
+
+    if config_paths.no_config_file():
+        return config_paths.warehouse_path(explicit), {}
+    config = _config("compare")
+    return config.db(explicit), config.peers.lists
+
+
 def _warehouse(command: str, explicit: str | None) -> Path:
     """--db, else $CITYBENCH_DB, else the config file's [warehouse] db, else the default."""
     return _config(command).db(explicit)
@@ -219,7 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "compare":
         from app.compare_cli import run as compare
 
-        return compare(args, _config("compare"))
+        return compare(args, *_compare_settings(args.db))
+    elif args.command == "report":
+        from app.report_cli import run as report
+
+        return report(args.config, args.out, *_compare_settings(args.db))
     elif args.command == "practices":
         from app.practices_cli import run as practices
 

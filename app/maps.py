@@ -158,3 +158,42 @@ def members(frame: pd.DataFrame, network: str, attributions: Sequence[str]) -> a
         [f"{frame['city_id'].nunique():,} member cities in {frame['country'].nunique():,} "
          f"countries and {frame['continent_name'].nunique()} continents.",
          source_lines(attributions)]))
+
+
+def links_among(cities: pd.DataFrame, links: pd.DataFrame,
+                attributions: Sequence[str]) -> alt.LayerChart:
+    """Cities where they are, coloured by continent and named, and the links between two of
+    them as great circles coloured by kind (`cities`: name, country, continent_name, latitude,
+    longitude; `links`: kind, name_a, longitude_a, latitude_a, name_b, ..., weight)."""
+    kinds = [kind for kind in LINK_COLOURS if kind in set(links["kind"])]
+    colour = alt.Scale(domain=[LINK_NAMES[k] for k in kinds],
+                       range=[LINK_COLOURS[k] for k in kinds])
+    features = [{"type": "Feature",
+                 "geometry": {"type": "LineString",
+                              "coordinates": [[row.longitude_a, row.latitude_a],
+                                              [row.longitude_b, row.latitude_b]]},
+                 "properties": {"pair": f"{row.name_a} - {row.name_b}",
+                                "kind": LINK_NAMES.get(row.kind, row.kind),
+                                "weight": row.weight}}
+                for row in links.itertuples()]
+    lines = alt.Chart(alt.InlineData(values=features, format=alt.DataFormat(type="json"))
+                      ).mark_geoshape(filled=False, strokeWidth=1.2, opacity=0.6).encode(
+        stroke=alt.Stroke("properties.kind:N", title="Link", scale=colour,
+                          legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("properties.pair:N", title="Link"),
+                 alt.Tooltip("properties.kind:N", title="Kind")])
+    place = {"longitude": "longitude:Q", "latitude": "latitude:Q"}
+    frame = cities[["name", "country", "continent_name", "latitude", "longitude"]]
+    dots = alt.Chart(frame).mark_circle(size=60, opacity=0.9, stroke="white",
+                                        strokeWidth=0.5).encode(
+        **place, color=alt.Color("continent_name:N", title="Continent", scale=CONTINENT_SCALE,
+                                 legend=alt.Legend(orient="bottom", columns=2)),
+        tooltip=[alt.Tooltip("name:N", title="City"), alt.Tooltip("country:N", title="Country")])
+    names = alt.Chart(frame).mark_text(dx=5, align="left", fontSize=9, color="#333333").encode(
+        **place, text="name:N")
+    counts = ", ".join(f"{(links['kind'] == kind).sum():,} {LINK_NAMES[kind].lower()}"
+                       for kind in kinds) or "no link among them"
+    return _map(lines, dots, names, title=narrow_title(
+        f"{len(frame):,} cities and the links among them",
+        [f"One line per pair of these cities that is linked ({counts}).",
+         source_lines(attributions)]))

@@ -9,6 +9,7 @@
     python -m benchmarks reliability  # refreshes killed and read during publishing (README)
     python -m benchmarks scale      # one DuckDB file against Parquet partitions, x1-x100
     python -m benchmarks check_large  # `citybench check` on 20 MB and 200 MB files (README)
+    python -m benchmarks report     # a 40-chart pack against Altair's chart.save (README)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from benchmarks import (
     network,
     pages,
     reliability,
+    report,
     scale,
     startup,
     validation,
@@ -43,6 +45,7 @@ SUITES = {
     "reliability": reliability.main,
     "scale": scale.main,
     "check_large": check_large.main,
+    "report": report.main,
 }
 # not run by a bare `python -m benchmarks` (`make bench`): it takes half an hour
 # (scale: ~30 min, the 100x cases writing several GB)

@@ -33,12 +33,11 @@ def _config(command: str) -> Config:
         raise SystemExit(f"citybench {command}: {error}") from None
 
 
-def _check_writable(db: Path) -> None:
+def _check_writable(db: Path, command: str = "refresh") -> None:
     existing = next(p for p in (db.parent, *db.parent.parents) if p.exists())
     if not existing.is_dir():
-        raise SystemExit(
-            f"citybench refresh: cannot write the warehouse at {db}: {existing} is not a directory"
-        )
+        raise SystemExit(f"citybench {command}: cannot write the warehouse at {db}: "
+                         f"{existing} is not a directory")
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
         probe = db.with_name(f".{db.name}.probe-{os.getpid()}")
@@ -47,15 +46,15 @@ def _check_writable(db: Path) -> None:
     except OSError as error:
         reason = error.strerror or str(error)
         raise SystemExit(
-            f"citybench refresh: cannot write the warehouse at {db}: {reason}"
+            f"citybench {command}: cannot write the warehouse at {db}: {reason}"
         ) from None
     if db.exists() and not db.is_file():
-        raise SystemExit(f"citybench refresh: {db} exists and is not a file")
+        raise SystemExit(f"citybench {command}: {db} exists and is not a file")
     try:  # a damaged file, or another program's database, is refused, not built upon
         if db.is_file():
             verify(db)
     except WarehouseUnreadable as error:
-        raise SystemExit(f"citybench refresh: {error}") from None
+        raise SystemExit(f"citybench {command}: {error}") from None
 
 
 def _dask_address(text: str) -> str:

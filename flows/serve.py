@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
         raise SystemExit(f"citybench serve: port {args.port} is not a TCP port")
     config = _config("serve")
     db = config.db(args.db).absolute()
-    _check_writable(db)
+    _check_writable(db, "serve")
     groups = config.schedules.served()
     if not groups:
         raise SystemExit(f"citybench serve: {config.file or 'the defaults'}: no [schedules] "

@@ -61,6 +61,18 @@ def local_server(home: Path, port: int, meanwhile: Callable[[], object] = lambda
     """A Prefect server on 127.0.0.1:`port` with its database in `home`, for as long as the
     block runs; yields its API URL. Its output goes to `home`/server.log. `meanwhile` runs
     while the server starts (several seconds: the caller's imports fit in them)."""
+    child, url = start(home, port)
+    try:
+        meanwhile()
+        wait_healthy(url, child, home / "server.log")
+        yield url
+    finally:
+        stop(child)
+
+
+def start(home: Path, port: int) -> tuple[subprocess.Popen, str]:
+    """`prefect server start` on 127.0.0.1:`port`, its database in `home`: the process, not
+    yet answering (wait_healthy), and its API URL."""
     if _port_taken(port):
         raise ServerFailed(f"port {port} on 127.0.0.1 is in use by another program: "
                            "choose another with --port, or name a server in PREFECT_API_URL")
@@ -75,18 +87,15 @@ def local_server(home: Path, port: int, meanwhile: Callable[[], object] = lambda
              "--port", str(port), "--analytics-off"],
             env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             preexec_fn=die_with_parent(signal.SIGTERM), cwd=home)
-    try:
-        meanwhile()
-        _wait_healthy(child, url, home / "server.log")
-        yield url
-    finally:
-        _stop(child)
+    return child, url
 
 
-def _wait_healthy(child: subprocess.Popen, url: str, log: Path) -> None:
+def wait_healthy(url: str, child: subprocess.Popen | None, log: Path) -> None:
+    """Until the server at `url` answers; ServerFailed if `child` (when this process started
+    it) ends first, or at the deadline."""
     deadline = time.monotonic() + HEALTHY_WITHIN_SECONDS
     while not _healthy(url):
-        if child.poll() is not None:
+        if child is not None and child.poll() is not None:
             raise ServerFailed(f"the Prefect server ended at start-up (exit {child.returncode});"
                                f" see {log}")
         if time.monotonic() > deadline:
@@ -95,7 +104,7 @@ def _wait_healthy(child: subprocess.Popen, url: str, log: Path) -> None:
         time.sleep(0.2)
 
 
-def _stop(child: subprocess.Popen) -> None:
+def stop(child: subprocess.Popen) -> None:
     """SIGTERM (uvicorn shuts down cleanly on it), then SIGKILL if it does not end."""
     if child.poll() is None:
         child.terminate()

@@ -12,8 +12,10 @@ import fcntl
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,15 +98,50 @@ class Prefect:
     home: Path
 
 
+# One Prefect server for the whole run, shared by every pytest-xdist worker: a server takes
+# ~10 s of CPU to start (most of it its database's migrations), which each worker paid for its
+# own. The first process of the run (xdist's controller, or pytest itself) starts it without
+# waiting and names it to the workers it spawns; each waits for it on its first need.
+SERVER = "CITYBENCH_TESTS_PREFECT_API"
+_SERVER_KEY = pytest.StashKey[tuple]()
+
+
+def pytest_configure(config):
+    if os.environ.get(SERVER) or config.option.collectonly:
+        return
+    from flows.server import start
+
+    home = Path(tempfile.mkdtemp(prefix="citybench-tests-prefect-"))
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    child, url = start(home, port)
+    config.stash[_SERVER_KEY] = (child, home)
+    os.environ[SERVER] = f"{url} {home / 'server.log'}"
+
+
+def pytest_unconfigure(config):
+    if (started := config.stash.get(_SERVER_KEY, None)) is not None:
+        from flows.server import stop
+
+        child, home = started
+        stop(child)
+        del os.environ[SERVER]
+        shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def prefect(tmp_path_factory) -> Prefect:
-    """One Prefect API for the session (Prefect's own test harness: a real server on
-    127.0.0.1 with a temporary database), stopped when the session ends."""
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
+    """The run's Prefect API (a real server on 127.0.0.1 with a database of its own, stopped
+    when the run ends), set as this process's API for the session."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with prefect_test_harness(server_startup_timeout=120):
-        yield Prefect(PREFECT_API_URL.value(), tmp_path_factory.mktemp("prefect-home"))
+    from flows.server import wait_healthy
+
+    url, log = os.environ[SERVER].split(" ", 1)
+    wait_healthy(url, None, Path(log))
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        yield Prefect(url, tmp_path_factory.mktemp("prefect-home"))
 
 
 def cli_env(prefect: Prefect, **extra: str) -> dict[str, str]:
@@ -189,7 +226,8 @@ FIRST = ("test_sources_end_to_end.py", "test_peer_report.py", "test_starter.py",
 # so that the run ends on short files and neither worker waits long for the other.
 LONG = ("test_browser.py", "test_load_counts.py", "test_notify.py", "test_run_states.py",
         "test_publish_atomic.py", "test_source_memberships.py", "test_matching_evaluation.py",
-        "test_app_params.py", "test_quality.py", "test_frameworks.py", "test_compare.py")
+        "test_app_params.py", "test_report.py", "test_quality.py", "test_frameworks.py",
+        "test_compare.py")
 
 
 def pytest_collection_modifyitems(items):

@@ -11,6 +11,7 @@ from typing import Literal
 import pandas as pd
 
 from warehouse.connect import reading
+from warehouse.spreadsheet_csv import FORMULA_STARTS
 
 Format = Literal["csv", "parquet"]
 _COPY_OPTIONS = {"csv": "(FORMAT csv, HEADER)", "parquet": "(FORMAT parquet)"}
@@ -33,10 +34,31 @@ def tables(db: Path) -> pd.DataFrame:
 
 
 def table_file(db: Path, name: str, form: Format) -> bytes:
-    """Table `name` (one that `tables` lists) as a CSV or Parquet file."""
+    """Table `name` (one that `tables` lists) as a CSV or Parquet file. In a CSV, a text cell
+    a spreadsheet would run as a formula gets a leading quote, as in every CSV citybench
+    writes (warehouse.spreadsheet_csv): city and firm names come from users' files."""
     if name not in set(tables(db)["name"]):
         raise KeyError(f"no table {name!r} in the published warehouse")
     with tempfile.TemporaryDirectory() as folder, reading(db) as con:
         out = Path(folder) / f"{name}.{form}"
-        con.execute(f'COPY "{name}" TO \'{out}\' {_COPY_OPTIONS[form]}')
+        rows = _neutralised(con, name) if form == "csv" else f'"{name}"'
+        con.execute(f"COPY {rows} TO '{out}' {_COPY_OPTIONS[form]}")
         return out.read_bytes()
+
+
+# a cell starting so is run by a spreadsheet: a class of spreadsheet_csv's one list of them
+_FORMULA = "^[" + "".join(FORMULA_STARTS).replace("-", "") + "-]"
+
+
+def _neutralised(con, name: str) -> str:
+    """A SELECT of the table whose text cells get OWASP's leading quote where needed. The
+    table's and columns' names come from DuckDB's own catalogue, never from the user."""
+    columns = con.execute("""
+        SELECT column_name, data_type FROM duckdb_columns()
+        WHERE database_name = current_database() AND table_name = $table
+        ORDER BY column_index
+    """, {"table": name}).fetchall()
+    parts = [f"""CASE WHEN regexp_matches("{column}", '{_FORMULA}') THEN '''' || "{column}" """
+             f'''ELSE "{column}" END AS "{column}"''' if kind == "VARCHAR" else f'"{column}"'
+             for column, kind in columns]
+    return f'(SELECT {", ".join(parts)} FROM "{name}")'

@@ -1,9 +1,9 @@
-"""Downloads: every table of the published warehouse as CSV or Parquet, and the DuckDB file
-itself, with the licences that come with the data."""
+"""Downloads: every table of the published warehouse as CSV or Parquet, the DuckDB file
+itself, with the licences that come with the data, and the chart pack."""
 
 import streamlit as st
 
-from app import reads, ui
+from app import pack_download, reads, ui
 from warehouse import exports
 
 st.title("Downloads")
@@ -34,4 +34,6 @@ if snap is not None:
         key="warehouse-file", on_click="ignore", icon=":material/database:")
     st.caption("Open it read-only with `duckdb` or any DuckDB client; "
                "`SELECT table_name, comment FROM duckdb_tables()` describes its tables.")
+    st.divider()
+    pack_download.section(snap)
     ui.attribution_footer(snap)
