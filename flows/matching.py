@@ -180,6 +180,8 @@ class _Gazetteer:
                 if (roles != DISTRICT).any():
                     blocks.setdefault((None, key[0]), []).append(key)
         areas = [country] if country is None else [country, *OVERSEAS.get(country, ())]
+        if len(areas) == 1:  # most: the block itself, not a copy of thousands of names
+            return self._spellings.get((country, first), [])
         return [key for area in areas for key in self._spellings.get((area, first), [])]
 
 
@@ -219,12 +221,14 @@ def match_cities(records: pd.DataFrame, cities: pd.DataFrame, aliases: pd.DataFr
     # cities need their names folded (a user's file of a few cities, not the world's).
     cities = cities[cities["country_iso2"].isin(stated | anywhere)]
     gazetteer = _Gazetteer.build(cities, aliases, frozenset(anywhere))
-    has_coords = {"latitude", "longitude"} <= set(records.columns)
+    points = _points(records)
+    # The point lies far from every city of its country, so the point is wrong, not the
+    # name (WUP 2018 puts Cochabamba, Bolivia, at 18 degrees east): judge on the name.
+    wrong = ~_country_near(points, records["country"].to_numpy(object), gazetteer, rules)
+    points[wrong] = np.nan
     verdicts = []
-    for record in records.itertuples(index=False):
-        where = None
-        if has_coords and pd.notna(record.latitude) and pd.notna(record.longitude):
-            where = unit_vectors(np.array([record.latitude]), np.array([record.longitude]))[0]
+    for record, point in zip(records.itertuples(index=False), points, strict=True):
+        where = None if np.isnan(point[0]) else point
         country = record.country if pd.notna(record.country) else None
         verdicts.append(_judge(record, country, where, gazetteer, rules))
     return pd.DataFrame(verdicts, columns=["key", "city_id", "method", "confidence", "status",
@@ -233,11 +237,6 @@ def match_cities(records: pd.DataFrame, cities: pd.DataFrame, aliases: pd.DataFr
 
 def _judge(record, country, where, gz: _Gazetteer, rules):
     whole, parts = name_variants(record.name)
-    if where is not None and country is not None and not _country_near(where, country, gz,
-                                                                       rules):
-        # The point lies far from every city of its country, so the point is wrong, not the
-        # name (WUP 2018 puts Cochabamba, Bolivia, at 18 degrees east): judge on the name.
-        where = None
     regions = _regions(record.name) if country in ("US", None) else frozenset()
     # The state qualifying a name is tried as a city's name only when nothing else is found:
     # "Buffalo (New York)" is not New York City, "New York (New York)" is.
@@ -398,9 +397,30 @@ def _scope(place: _Place, gz: _Gazetteer, candidates=None) -> str:
     return ", ".join(sorted(set(gz.country[candidates])))
 
 
-def _country_near(where, country, gz: _Gazetteer, rules) -> bool:
-    nearby = gz.tree.query_ball_point(where, chord_for_km(rules.country_reach_km))
-    return bool((gz.country[nearby] == country).any())
+def _points(records: pd.DataFrame) -> np.ndarray:
+    """Each record's point as a unit vector; NaN where it gives none."""
+    if not {"latitude", "longitude"} <= set(records.columns):
+        return np.full((len(records), 3), np.nan)
+    return unit_vectors(pd.to_numeric(records["latitude"]).to_numpy(float),
+                        pd.to_numeric(records["longitude"]).to_numpy(float))
+
+
+def _country_near(points: np.ndarray, countries: np.ndarray, gz: _Gazetteer,
+                  rules) -> np.ndarray:
+    """Whether a city of the record's country lies within reach of its point (True for a
+    record without a point or a country): one search of the country's cities per country."""
+    near = np.ones(len(points), bool)
+    placed = ~np.isnan(points[:, 0]) & pd.notna(countries)
+    reach = chord_for_km(rules.country_reach_km)
+    for country in set(countries[placed]):
+        mine = np.flatnonzero(placed & (countries == country))
+        theirs = gz.points[gz.country == country]
+        if not len(theirs):
+            near[mine] = False
+            continue
+        distance, _ = cKDTree(theirs).query(points[mine], distance_upper_bound=reach)
+        near[mine] = distance <= reach
+    return near
 
 
 def _verdict(key, city_id, method, confidence, rules, reason):

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from xml.etree import ElementTree
 
+import duckdb
 import pytest
 from PIL import Image
 from pypdf import PdfReader
@@ -276,3 +277,38 @@ def test_a_peer_group_is_the_city_and_its_scored_peers(published, tmp_path, caps
           AND c.country_iso2 = 'FR'""")}
     assert cities[0] == "gn:2996944" and set(cities) == scored_french
     assert "peers left out, world_connectivity not scoring them" in capsys.readouterr().err
+
+
+def test_each_network_of_the_cities_gets_a_map_of_its_reach_credited_to_its_list(
+        published, tmp_path, capsys):
+    """The offline default holds no city network: the chart is left out with a note. Given
+    one (a member list of a source of its own), the pack maps its members, credited to it."""
+    config = _write(tmp_path, 'formats = ["svg"]\n[cities]\ntop = 5\n'
+                              '[[chart]]\nkind = "network_reach"\n')
+    assert run(config, tmp_path / "none", published, {}) == 0
+    assert "network_reach: none of the cities is a member" in capsys.readouterr().err
+    db = copy_of(published, tmp_path)
+    top = [row[0] for row in query(db, """
+        SELECT city_id FROM score JOIN score_run USING (score_run_id)
+        WHERE framework_id = 'world_connectivity' AND node_kind = 'index'
+        ORDER BY rank, value DESC, city_id LIMIT 2""")]
+    members = [*top, "gn:2509954", "gn:3435910"]  # Valencia, Buenos Aires: beyond the pack
+    con = duckdb.connect(str(db))
+    con.execute("""INSERT INTO source (source_id, publisher, dataset, url, licence, attribution,
+                                       dataset_version)
+                   VALUES ('test-nets', 'Test', 'Networks', 'https://example.org', 'CC0',
+                           'Member lists: Test Networks, CC0.', 'list of May 2026')""")
+    con.execute("INSERT INTO network VALUES ('t:1', 'city-network', 'Test Mayors', NULL, NULL, "
+                "'test-nets')")
+    for city in members:
+        con.execute("INSERT INTO membership VALUES ('t:1', ?, 2026, 1, 'test-nets', 'd', 0)",
+                    [city])
+    con.close()
+    assert run(config, tmp_path / "some", db, {}) == 0
+    (entry,) = json.loads((tmp_path / "some" / "manifest.json").read_text())["files"]
+    assert entry["sources"] == ["test-nets"] and entry["charts"] == ["01-network-reach-test-mayors"]
+    svg = (tmp_path / "some" / entry["file"]).read_text()
+    assert "Test Mayors" in svg and "list of May 2026" in svg
+    countries = query(db, "SELECT count(DISTINCT country_iso2) FROM city "
+                          "WHERE list_contains(?, city_id)", (members,))[0][0]
+    assert f"4 member cities in {countries} countries" in svg  # all, not only the pack's
