@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from app.pack import build, render
 from app.pack.config import PackConfig, PackError, read
+from app.pack.page import check_font
 from warehouse.connect import WarehouseMissing
 from warehouse.read_model import publication
 
@@ -57,6 +58,7 @@ def draw_pack(config: PackConfig, name: str, out: Path, db: Path,
               step: Callable[[str, int, int], None] = lambda *_: None) -> dict:
     """The pack drawn into `out` (every read and check first); its manifest. `step` is told
     each chart drawn, with the count done and the total."""
+    check_font(config.theme)
     pack = build.pack(db, config, lists)
     figures = list(build.figures(pack, config))  # every read and check before any file
     version = publication(db)

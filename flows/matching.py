@@ -418,8 +418,8 @@ def _country_near(points: np.ndarray, countries: np.ndarray, gz: _Gazetteer,
         if not len(theirs):
             near[mine] = False
             continue
-        distance, _ = cKDTree(theirs).query(points[mine], distance_upper_bound=reach)
-        near[mine] = distance <= reach
+        near[mine] = cKDTree(theirs).query_ball_point(points[mine], reach,
+                                                      return_length=True) > 0
     return near
 
 

@@ -196,6 +196,8 @@ links = ["air-route"]
      "theme.accent: 'bright red' is not a colour"),
     ('sizes = ["tiny"]\n[size.tiny]\nwidth = 0\nheight = 100\n[[chart]]\nkind = "ranking"\n',
      "size.tiny.width: input should be greater than 0"),
+    ('[theme]\nfont = "No Such Sans"\n[[chart]]\nkind = "ranking"\n',
+     "theme.font: 'No Such Sans' is not installed here; the families installed: "),
     ('[[chart]]\nkind = "scatter"\nx = "air_destinations"\ny = "no_such_node"\n',
      "chart scatter y: 'no_such_node' is no node of world_connectivity"),
 ])

@@ -13,7 +13,7 @@ so that a mistake is one line naming its key and no file is written.
     # peers = { city = "Lyon, FR", group = "same-country" }   # a city and a peer group
 
     [theme]
-    font = "Liberation Sans"
+    font = "Liberation Sans"              # installed, or in font_directory = "fonts/"
     colours = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
     accent = "#D55E00"
     background = "#FFFFFF"
@@ -67,7 +67,9 @@ def _colour(value: str) -> str:
 
 
 class Theme(_Table):
-    font: str = "Liberation Sans"
+    # a family installed on this machine, or in font_directory; sans-serif: the system's own
+    font: str = "sans-serif"
+    font_directory: str | None = None  # a folder of .ttf/.otf files: a brand's own fonts
     colours: list[str] = Field(default_factory=lambda: list(OKABE_ITO), min_length=1)
     accent: str = "#D55E00"
     background: str = "#FFFFFF"

@@ -13,9 +13,12 @@ import html
 import re
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
+
+import vl_convert
 
 from app import charts
-from app.pack.config import Theme
+from app.pack.config import PackError, Theme
 
 MARGIN = 24  # pixels around the chart, at 1x
 FOOTER_LINE = 13  # pixels a line of the footer takes (10 px text)
@@ -103,3 +106,43 @@ def on_page(svg: str, width: int, height: int, theme: Theme, credits: Sequence[s
             f'height="{height}" viewBox="0 0 {width} {height}">'
             f'<rect width="{width}" height="{height}" fill="{theme.background}"/>'
             f"{chart}{footer}</svg>")
+
+
+GENERIC_FONTS = {"sans-serif", "serif", "monospace"}
+FONT_DIRECTORIES = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"),
+                    Path.home() / ".fonts", Path.home() / ".local" / "share" / "fonts")
+
+
+def check_font(theme: Theme) -> None:
+    """The theme's font is one vl-convert can draw with: a generic family, or one installed
+    on this machine or in the theme's font_directory (registered for the drawing). vl-convert
+    would otherwise fall back to another font without a word."""
+    folders = list(FONT_DIRECTORIES)
+    if theme.font_directory is not None:
+        folder = Path(theme.font_directory).expanduser()
+        if not folder.is_dir():
+            raise PackError(f"theme.font_directory: {folder} is not a folder")
+        vl_convert.register_font_directory(str(folder))
+        folders.append(folder)
+    if theme.font in GENERIC_FONTS:
+        return
+    families = font_families(folders)
+    if theme.font not in families:
+        raise PackError(f"theme.font: {theme.font!r} is not installed here; the families "
+                        f"installed: {', '.join(sorted(families)) or 'none'} (or give "
+                        "font_directory)")
+
+
+def font_families(folders: Sequence[Path]) -> set[str]:
+    """The family names of the TrueType and OpenType files in these folders."""
+    from PIL import ImageFont
+
+    families = set()
+    for folder in folders:
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if path.suffix.lower() in (".ttf", ".otf", ".ttc"):
+                try:
+                    families.add(ImageFont.truetype(str(path), 10).getname()[0])
+                except OSError:  # not a font after all
+                    continue
+    return families
