@@ -23,15 +23,14 @@ with no scores and a note saying what is missing, and the refresh goes on.
 from __future__ import annotations
 
 import hashlib
-import inspect
-import pkgutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import import_module, resources
+from importlib import resources
 
 import pandas as pd
 
 import indicators.composite
+from flows.code_hash import source_hash
 from indicators.composite.build import build_frame
 from indicators.composite.results import scores_long
 from indicators.composite.spec import Framework, SpecError, load_framework, load_method
@@ -47,18 +46,9 @@ REFRESH_KEYS = {"universe", "period", "growth", "absent_is_zero", "optional", "m
                 "one_dataset"}
 
 
-def _engine_hash() -> str:
-    """The scoring code itself: a change in how scores are computed is a new score run even
-    when framework, method and data are the same."""
-    package = indicators.composite
-    modules = sorted(m.name for m in pkgutil.iter_modules(package.__path__))
-    source = "".join(
-        inspect.getsource(import_module(f"{package.__name__}.{name}")) for name in modules
-    )
-    return hashlib.sha256(source.encode()).hexdigest()
-
-
-ENGINE_HASH = _engine_hash()
+# the scoring code itself: a change in how scores are computed is a new score run even when
+# framework, method and data are the same
+ENGINE_HASH = source_hash(indicators.composite)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ takes a `log` (a logging.Logger, or Prefect's run logger) for what it has to say
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from logging import Logger, LoggerAdapter
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from flows import network_measures
+from flows.code_hash import source_hash
 from flows.sources.base import Conformed, Extracted, Registry, Source
 from flows.transport import Transport
 from flows.validate import validate_frames
@@ -89,12 +92,16 @@ class MeasureCounts:
     load_id: int | None
     by_family: dict[str, int]
     changed: int
+    kept: int | None = None  # not computed again, its inputs unchanged: the values held
 
     @property
     def values(self) -> int:
         return sum(self.by_family.values())
 
     def line(self) -> str:
+        if self.kept is not None:
+            return (f"{measures.SOURCE_ID}: unchanged, kept ({self.kept:,} network measure "
+                    "values): links, memberships and places as at their last computation")
         if self.load_id is None:
             return "network measures: none (no links or memberships held)"
         families = ", ".join(f"{family} {n:,}" for family, n in self.by_family.items())
@@ -102,13 +109,29 @@ class MeasureCounts:
                 f"stored ({families or 'none'}), {self.changed:,} changed")
 
 
+@functools.cache
+def _measures_code() -> str:
+    """The measures' code: a new way of computing them computes them again."""
+    import indicators.network
+
+    return source_hash(indicators.network, network_measures)
+
+
 def measure_networks(con: Connection, *, log: Log, flow_run_id: str | None = None
                      ) -> MeasureCounts:
     """Compute the network measures from every link and membership the staging warehouse
     holds (whichever sources this refresh loaded) and store them as observations of the
-    derived source, recorded in `load` like a source's."""
+    derived source, recorded in `load` like a source's -- unless their inputs and code are
+    those of the last computation (its load's input_sha256), as a source unchanged is kept."""
     source_id = measures.SOURCE_ID
     started = datetime.now(UTC)
+    digest = hashlib.sha256(f"{_measures_code()}\0{measures.inputs_digest(con)}".encode())
+    inputs = digest.hexdigest()
+    if inputs == store.unchanged_input(con, source_id):
+        held = store.facts_held(con, source_id)
+        log.info("network measures: links, memberships and places as at their last "
+                 "computation: kept (%s values)", f"{held:,}")
+        return MeasureCounts(None, {}, 0, kept=held)
     measured = network_measures.measure(con)
     if not measured.families and not store.facts_held(con, source_id):
         log.info("network measures: no links or memberships held, none computed")
@@ -123,7 +146,7 @@ def measure_networks(con: Connection, *, log: Log, flow_run_id: str | None = Non
         load_id=load_id, flow_run_id=flow_run_id, source_id=source_id, started_at=started,
         finished_at=datetime.now(UTC), status="success", rows_read=result.values,
         rows_loaded=store.facts_held(con, source_id), rows_changed=counts.changed,
-        rows_rejected=0, error=None), no_rejects())
+        rows_rejected=0, error=None, input_sha256=inputs), no_rejects())
     log.info("%s", result.line())
     return result
 

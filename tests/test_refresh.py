@@ -204,12 +204,13 @@ def test_runs_are_in_prefect_history_with_logs_and_artifacts(published, prefect,
                                        "measure_networks", "flag_quality", "score",
                                        "check_integrity"])
     logs = history["logs"]
-    # the network measures of the default's links, stored and logged by their own task
+    # the network measures of the default's links, logged by their own task: kept, as no
+    # link, membership or place changed (the user's file gives observations only)
     (stored,) = query(db, "SELECT count(*) FROM observation WHERE source_id = "
                           "'citybench-networks'")[0]
-    assert any(task == "measure_networks" and (
-        f"{stored:,} network measure values stored" in message if stored
-        else "none computed" in message) for task, message in logs)
+    assert stored > 0 and ("measure_networks", "network measures: links, memberships and "
+                           f"places as at their last computation: kept ({stored:,} values)"
+                           ) in logs
     assert (None, "published version 2") in logs
     assert any(task == "extract" and message.startswith("geonames-dump: extracted 6 file(s)")
                for task, message in logs)

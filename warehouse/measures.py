@@ -69,6 +69,33 @@ def datasets(con: Connection) -> pd.DataFrame:
     ).df()
 
 
+# Everything the measures are computed from (flows/network_measures.py reads no more): each
+# table's rows, by the columns read.
+_INPUTS = {
+    "city": "city_id, country_iso2",
+    "country": "iso2, continent",
+    "city_link": "kind, city_a, city_b, weight, period, source_id, dataset_id",
+    "membership": "network_id, city_id, period, value, source_id, dataset_id",
+    "network": "network_id, name, kind",
+    "dataset": "source_id, dataset_id, title, url, last_update",
+    "source": "source_id, publisher, licence, attribution, url",
+}
+
+
+def inputs_digest(con: Connection) -> str:
+    """A digest of the measures' inputs: per table, its rows and an order-free sum of their
+    hashes. Equal digests: the same measures (a few ms, against seconds to compute them)."""
+    # of datasets and sources, those of links and memberships: the measures name those only
+    # (not their own rows, which the last computation wrote, nor another source's)
+    inputs = ("WHERE source_id IN (SELECT source_id FROM city_link "
+              "UNION SELECT source_id FROM membership)")
+    parts = [f"SELECT '{table}', count(*), sum(hash({columns}) % 2305843009213693951::UBIGINT)"
+             f" FROM {table} " + (inputs if table in ("dataset", "source") else "")
+             for table, columns in _INPUTS.items()]  # our own SQL text
+    rows = con.execute(" UNION ALL ".join(parts) + " ORDER BY 1").fetchall()
+    return ";".join(f"{table}:{count}:{total}" for table, count, total in rows)
+
+
 def write(con: Connection, source: pd.DataFrame, datasets: pd.DataFrame,
           indicators: pd.DataFrame, observations: pd.DataFrame, load_id: int) -> SyncCounts:
     """Make the derived source's rows equal to these (its own row, datasets, indicators and
