@@ -72,13 +72,29 @@ def copy_of(db: Path, folder: Path) -> Path:
     return copy
 
 
+def _shared(tmp_path_factory, name: str) -> tuple[Path, Path]:
+    """A folder of the run's, above each pytest-xdist worker's own (or the run's own without
+    xdist, whose parent holds every earlier run), and the lock that lets the first process to
+    need it build what goes in it while the others wait."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return shared / name, shared / f"{name}.lock"
+
+
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory) -> Path:
-    """A warehouse holding the offline default registry (GeoNames), loaded in this process;
-    tests load their source into a copy (`registry_copy`)."""
-    db = tmp_path_factory.mktemp("registry") / "registry.duckdb"
-    report = load(db, build("geonames", Config()))
-    assert report.status == "success", report.error
+    """A warehouse holding the offline default registry (GeoNames), loaded once for the run
+    by the plain pipeline; tests load their source into a copy (`registry_copy`)."""
+    folder, lock_file = _shared(tmp_path_factory, "registry")
+    db = folder / "registry.duckdb"
+    with lock_file.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not db.exists():
+            folder.mkdir(exist_ok=True)
+            building = folder / "building.duckdb"
+            report = load(building, build("geonames", Config()))
+            assert report.status == "success", report.error
+            building.rename(db)
     return db
 
 
@@ -196,12 +212,9 @@ def published(tmp_path_factory, request) -> Path:
     real DuckDB, atomic publishing): the end-to-end run the app and CLI tests read, and copy
     before they change anything. Built once for the whole run: the first test process to need
     it builds it, the others (pytest-xdist workers) wait for it and read the same file."""
-    # the run's folder: above each xdist worker's own, or the run's own without xdist (whose
-    # parent holds every earlier run, and an earlier run's warehouse is no warehouse of this one)
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    db = shared / "published" / "citybench.duckdb"
-    with (shared / "published.lock").open("w") as lock:
+    folder, lock_file = _shared(tmp_path_factory, "published")
+    db = folder / "citybench.duckdb"
+    with lock_file.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not db.exists():
             db.parent.mkdir(exist_ok=True)

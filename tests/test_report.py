@@ -28,7 +28,7 @@ SHOTS = ROOT / "test-artifacts" / "screenshots"
 PACK = """
 title = "Test pack"
 formats = ["png", "svg", "pdf", "html"]
-sizes = ["slide", "square"]
+sizes = ["square"]
 [size.square]
 width = 800
 height = 800
@@ -81,7 +81,7 @@ def test_every_chart_is_drawn_in_every_format_at_its_size(pack, published):
     # one chart per entry, and a card per city
     assert len(charts) == 4 + len(top) and sum("city-card" in c for c in charts) == len(top)
     assert f"{len(charts)} charts" in result.stdout
-    sizes = {"slide": PRESET_SIZES["slide"], "square": (800, 800)}
+    sizes = {"square": (800, 800)}
     for entry in manifest["files"]:
         path = out / entry["file"]
         assert path.stat().st_size == entry["bytes"] > 0
@@ -118,13 +118,13 @@ def test_every_chart_credits_its_sources_with_their_vintage(pack, published):
         for source in entry["sources"]:
             if held[source]:  # the vintage, where the publisher states one
                 assert "".join(f"Data: {held[source]}".split()) in text, (entry, source)
-    ranking = next(f for f in manifest["files"] if f["file"] == "01-ranking-slide.svg")
+    ranking = next(f for f in manifest["files"] if f["file"] == "01-ranking-square.svg")
     assert "un-wup" in ranking["sources"]  # the index's universe comes from WUP
 
 
 def test_the_theme_colours_the_charts(pack):
     out, _, _ = pack
-    svg = (out / "01-ranking-slide.svg").read_text()
+    svg = (out / "01-ranking-square.svg").read_text()
     assert "#112233" in svg.upper() or "#445566" in svg.upper() or "#778899" in svg.upper()
     assert "#E69F00" not in svg.upper()  # the app's continent colour replaced
     assert "Who leads" in svg  # the config's title
@@ -175,6 +175,9 @@ links = ["air-route"]
 
     first, again = hashes(tmp_path / "a"), hashes(tmp_path / "b")
     assert first == again
+    # the default size, a 16:9 slide, drawn at 2x
+    assert Image.open(tmp_path / "a" / "01-ranking-slide.png").size == tuple(
+        2 * side for side in PRESET_SIZES["slide"])
     import duckdb
 
     con = duckdb.connect(str(db))
@@ -223,12 +226,12 @@ def test_a_folder_of_other_files_is_never_replaced(published, tmp_path, capsys):
 
 def test_the_booklet_has_one_page_per_chart_in_order(pack):
     out, manifest, _ = pack
-    booklet = next(f for f in manifest["files"] if f["file"] == "booklet-slide.pdf")
+    booklet = next(f for f in manifest["files"] if f["file"] == "booklet-square.pdf")
     reader = PdfReader(io.BytesIO((out / booklet["file"]).read_bytes()))
     assert len(reader.pages) == len(booklet["charts"])
     # the config's order, a card per city in the pack's order (the ranking's)
     drawn = [f["charts"][0] for f in manifest["files"]
-             if f["format"] == "png" and f["size"] == "slide"]
+             if f["format"] == "png" and f["size"] == "square"]
     assert booklet["charts"] == drawn and drawn[0] == "01-ranking"
     cards = [c for c in drawn if "city-card" in c]
     assert [c.rsplit("-gn-", 1)[1] for c in cards] == [
