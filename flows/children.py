@@ -64,4 +64,17 @@ def start_prefect_server() -> str | None:
 
     server = DyingWithParent()
     server.start()
+    global _TEMPORARY
+    _TEMPORARY = server.api_url
     return server.api_url
+
+
+_TEMPORARY: str | None = None  # the temporary server this process started, if it did
+
+
+def on_temporary_server() -> bool:
+    """Whether this process's Prefect API is a temporary server it started (or Prefect's
+    ephemeral one): one that no other refresh shares."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() in (None, _TEMPORARY)

@@ -30,7 +30,8 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import StateType
 from prefect.states import Crashed, Failed, State
 
-from flows.concurrency import one_refresh_at_a_time
+from flows.children import on_temporary_server
+from flows.concurrency import SlotTaken, one_refresh_at_a_time
 from flows.notify import notify_failed
 from flows.pipeline import PLAIN, RefreshSummary, Steps, make_transport, refresh_version
 from flows.sources.catalog import chosen, read_config
@@ -103,12 +104,13 @@ def refresh(db: str, sources: list[str] | None = None, mirror: str | None = None
     transport = make_transport(Path(db), mirror)
     _tag_host()
     try:
-        with one_refresh_at_a_time(db) if scheduled else contextlib.nullcontext():
+        with (one_refresh_at_a_time(db, wait=scheduled)
+              if scheduled or not on_temporary_server() else contextlib.nullcontext()):
             summary = refresh_version(
                 Path(db), chosen_sources, transport, config, runtime.flow_run.id, log=logger,
                 run=_scheduled_tasks(config) if scheduled else TASKS,
                 locked=lambda: _crash_killed_runs(db))
-    except (RefreshLocked, IntegrityFailed, PublishRefused, StagingFailed) as error:
+    except (RefreshLocked, SlotTaken, IntegrityFailed, PublishRefused, StagingFailed) as error:
         logger.error("nothing published: %s", error)
         return Failed(message=str(error), data=error)
     finally:

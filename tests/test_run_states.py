@@ -173,3 +173,34 @@ def test_a_parse_error_quotes_a_short_redacted_excerpt(found, shown):
 def test_ordinary_pairs_and_urls_keep_their_values():
     text = "passenger=3 keys: 4 https://x.example/y?format=csv&page=2 monkey_business=no"
     assert redact_text(text) == text
+
+
+def test_a_refresh_by_hand_on_a_shared_server_takes_the_warehouses_slot_or_is_refused(
+        published, prefect, tmp_path):
+    """On a Prefect server that `citybench serve` shares, a refresh by hand holds the
+    warehouse's concurrency slot as a scheduled run does (which then waits for it); while a
+    scheduled run holds it, the refresh by hand is refused at once, in one line."""
+    from prefect import get_client
+    from prefect.concurrency.sync import concurrency
+
+    from flows.concurrency import LEASE_SECONDS, ensure_limit, limit_name
+
+    db = copy_of(published, tmp_path)
+    version = query(db, "SELECT max(version) FROM publication")[0][0]
+    name = limit_name(str(db))
+    ensure_limit(name)
+    with concurrency(name, occupy=1, lease_duration=LEASE_SECONDS, strict=True):
+        refused = citybench("refresh", "--db", str(db), env=cli_env(prefect), timeout=120)
+    assert refused.returncode == 1
+    said = [line for line in refused.stderr.splitlines() if line.startswith("citybench")]
+    assert said == [f"citybench refresh: another refresh of {db} holds its concurrency slot "
+                    f"{name} (a scheduled run, or one killed less than {LEASE_SECONDS} s ago): "
+                    "try again when it ends"]
+    assert "Traceback" not in refused.stderr and "GlobalEventLoopThread" not in refused.stderr
+    assert query(db, "SELECT max(version) FROM publication")[0][0] == version
+    done = citybench("refresh", "--db", str(db), env=cli_env(prefect))
+    assert done.returncode == 0, done.stderr
+    with get_client(sync_client=True) as client:
+        limit = client.read_global_concurrency_limit_by_name(name)
+    assert (limit.limit, limit.active_slots) == (1, 0)  # taken, and given back
+    assert query(db, "SELECT max(version) FROM publication")[0][0] == version + 1
