@@ -19,7 +19,7 @@ from benchmarks.default_warehouse import command_line, on_warehouse
 from benchmarks.timing import median_seconds, report
 
 RUNS = 7
-AIM = 0.45  # seconds: "well under a second", on a quiet machine
+AIM = 0.5  # seconds: "well under a second" taken as half of one, on a quiet machine
 LYON = "gn:2996944"
 # the by-hand script: French cities of 100,000+ as the peers, Lyon's rank and their median
 BY_HAND = """
