@@ -115,6 +115,10 @@ class _Gazetteer:
     by_key: dict[str, tuple[np.ndarray, np.ndarray]]
     anywhere: frozenset[str]  # countries of the cities in by_key
     tree: cKDTree
+    # the names (country, key, role) of by_name and by_key, in their order: the misspellings'
+    # blocks are made of them on first need
+    names: pd.DataFrame
+    world_names: pd.DataFrame
     # the names of each (country or None, first letter), for misspellings: made on first need
     _spellings: dict = field(default_factory=dict)
 
@@ -150,6 +154,7 @@ class _Gazetteer:
             population=cities["population"].fillna(0).to_numpy(float), points=points,
             by_name=_slices(index, ["country", "key"]), by_key=_slices(world, ["key"]),
             anywhere=anywhere, tree=cKDTree(points),
+            names=index[["country", "key", "role"]], world_names=world[["key", "role"]],
         )
 
     def lookup(self, country: str | None, key: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -170,19 +175,34 @@ class _Gazetteer:
         `first`: a misspelling seldom starts with another letter, and the block is ~1/20 of
         the names. Made once, on the first misspelling."""
         if not self._spellings:
-            # only the names a city bears itself or as an alternate: a district folded into a
-            # city is matched by its exact name, never by a look-alike ("Paris" suburbs)
+            # only the names a city bears itself or as an alternate, each once: a district
+            # folded into a city is matched by its exact name, never by a look-alike ("Paris"
+            # suburbs)
             blocks = self._spellings
-            for (country_of, key), (_, roles) in self.by_name.items():
-                if (roles != DISTRICT).any():
-                    blocks.setdefault((country_of, key[0]), []).append(key)
-            for key, (_, roles) in self.by_key.items():
-                if (roles != DISTRICT).any():
-                    blocks.setdefault((None, key[0]), []).append(key)
+            named = self.names[self.names["role"] != DISTRICT]
+            countries, keys = (named[c].to_numpy(object) for c in ("country", "key"))
+            for at in _first_of_runs(countries, keys):
+                blocks.setdefault((countries[at], keys[at][0]), []).append(keys[at])
+            keys = self.world_names.loc[self.world_names["role"] != DISTRICT, "key"].to_numpy(
+                object)
+            for at in _first_of_runs(keys):
+                blocks.setdefault((None, keys[at][0]), []).append(keys[at])
         areas = [country] if country is None else [country, *OVERSEAS.get(country, ())]
         if len(areas) == 1:  # most: the block itself, not a copy of thousands of names
             return self._spellings.get((country, first), [])
         return [key for area in areas for key in self._spellings.get((area, first), [])]
+
+
+def _first_of_runs(*columns: np.ndarray) -> np.ndarray:
+    """The positions where a run of equal rows starts, in columns sorted by them: each
+    distinct row once, in its order."""
+    if not len(columns[0]):
+        return np.array([], dtype=np.intp)
+    starts = np.zeros(len(columns[0]), bool)
+    starts[0] = True
+    for column in columns:
+        starts[1:] |= column[1:] != column[:-1]
+    return np.flatnonzero(starts)
 
 
 def _slices(index: pd.DataFrame, by: list[str]) -> dict:
