@@ -8,6 +8,7 @@ and ODbL require.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import textwrap
 from collections.abc import Callable, Iterator
@@ -131,7 +132,7 @@ def _titled(figure: Figure, chart: Chart, name: str) -> Figure:
     lines = [chart.subtitle or "", " ".join(_lines(title.subtitle))]
     title.text = textwrap.wrap(text, TITLE_CHARS)
     title.subtitle = [part for line in lines for part in textwrap.wrap(line, LINE_CHARS)]
-    return Figure(name, figure.kind, figure.chart, figure.data, figure.sources, figure.credits)
+    return dataclasses.replace(figure, name=name)
 
 
 def _lines(value) -> list[str]:
