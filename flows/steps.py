@@ -125,8 +125,8 @@ def measure_networks(con: Connection, *, log: Log, flow_run_id: str | None = Non
     those of the last computation (its load's input_sha256), as a source unchanged is kept."""
     source_id = measures.SOURCE_ID
     started = datetime.now(UTC)
-    digest = hashlib.sha256(f"{_measures_code()}\0{measures.inputs_digest(con)}".encode())
-    inputs = digest.hexdigest()
+    inputs = hashlib.sha256(
+        f"{_measures_code()}\0{measures.inputs_digest(con)}".encode()).hexdigest()
     if inputs == store.unchanged_input(con, source_id):
         held = store.facts_held(con, source_id)
         log.info("network measures: links, memberships and places as at their last "
